@@ -1,0 +1,158 @@
+"""Who acts, from where, in which session: every service takes a Context first.
+
+`unit_of_work` opens one short session for one user action and commits it, or rolls it back when a
+service refuses, so a refusal changes nothing.
+"""
+from __future__ import annotations
+
+import json
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+from decimal import Decimal
+from enum import Enum
+from typing import Any, Callable, Iterator
+
+from sqlalchemy.orm.exc import StaleDataError
+from sqlmodel import Session, SQLModel, select
+
+from core import permissions
+from core.db import new_session
+from core.errors import NotFound, PermissionDenied, StaleVersionError
+from core.models import AuditEvent, StageChange, User
+
+
+@dataclass(frozen=True)
+class Actor:
+    """The person acting, as plain data (never a live ORM object)."""
+    id: int | None
+    login: str
+    roles: frozenset[str]
+    name: str = ""
+
+    @classmethod
+    def of(cls, user: User) -> "Actor":
+        return cls(id=user.id, login=user.login, roles=user.role_set, name=user.name)
+
+
+SYSTEM = Actor(id=None, login="system", roles=frozenset(permissions.ROLES), name="system")
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+@dataclass
+class Context:
+    session: Session
+    actor: Actor
+    source: str = "app"                       # app, sheet:<tab>, import, cli
+    clock: Callable[[], datetime] = field(default=_now)
+
+    # -- time -------------------------------------------------------------
+    def now(self) -> datetime:
+        return self.clock()
+
+    def today(self) -> date:
+        return self.clock().date()
+
+    # -- permissions ------------------------------------------------------
+    def require(self, action: str) -> None:
+        if not permissions.allowed(self.actor.roles, action):
+            roles = ", ".join(sorted(self.actor.roles)) or "none"
+            raise PermissionDenied(
+                f"permission: '{self.actor.login}' (roles: {roles}) may not perform '{action}'")
+
+    # -- loading ----------------------------------------------------------
+    def get(self, model: type[SQLModel], id_: int | None, *, version: int | None = None,
+            what: str | None = None):
+        """Load a row or raise NotFound; with `version`, refuse when someone saved it since."""
+        what = what or model.__name__.lower()
+        row = self.session.get(model, id_) if id_ is not None else None
+        if row is None:
+            raise NotFound(f"{what} {id_} not found")
+        if version is not None and getattr(row, "version", version) != version:
+            raise StaleVersionError(self._stale_message(what, row, version))
+        return row
+
+    def _stale_message(self, what: str, row, version: int) -> str:
+        last = self.session.exec(
+            select(AuditEvent).where(AuditEvent.entity == row.__tablename__,
+                                     AuditEvent.entity_id == row.id)
+            .order_by(AuditEvent.id.desc()).limit(1)).first()
+        who = f" by '{last.user_login}' at {last.at:%Y-%m-%d %H:%M}" if last else ""
+        return (f"stale: {what} {row.id} was changed{who} (version {row.version}, you saw {version}); "
+                "reload it and apply your change again")
+
+    # -- writing ----------------------------------------------------------
+    def audit(self, action: str, row: SQLModel | None = None, *, before: dict | None = None,
+              entity: str | None = None, entity_id: int | None = None, after: dict | None = None) -> None:
+        """Record who did what; `row` is flushed first so a new row has its id."""
+        if row is not None:
+            self.session.add(row)
+            self.session.flush()
+            entity = entity or row.__tablename__
+            entity_id = entity_id if entity_id is not None else row.id
+            after = snapshot(row) if after is None else after
+        self.session.add(AuditEvent(
+            at=self.now(), user_id=self.actor.id, user_login=self.actor.login, source=self.source,
+            action=action, entity=entity or "", entity_id=entity_id,
+            before_json=to_json(before) if before else "", after_json=to_json(after) if after else ""))
+
+    def move(self, row: SQLModel, attr: str, to: Enum, entity: str | None = None) -> None:
+        """Change a stage or status and keep its history (time in stage is measured from it)."""
+        old = getattr(row, attr)
+        if old == to:
+            return
+        setattr(row, attr, to)
+        if hasattr(row, "stage_since") and attr == "stage":
+            row.stage_since = self.now()
+        self.session.add(row)
+        self.session.flush()
+        self.session.add(StageChange(entity=entity or row.__tablename__, entity_id=row.id,
+                                     from_stage=str(old.value if old else ""), to_stage=str(to.value),
+                                     at=self.now(), by_id=self.actor.id))
+
+
+def snapshot(row: SQLModel) -> dict[str, Any]:
+    """A row's fields as JSON-safe data (no secrets: password hashes are left out)."""
+    out = {}
+    for key in row.__table__.columns.keys():
+        if key == "password_hash":
+            continue
+        out[key] = getattr(row, key)
+    return out
+
+
+def _json_default(value):
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    if isinstance(value, Enum):
+        return value.value
+    raise TypeError(type(value).__name__)
+
+
+def to_json(data: dict) -> str:
+    return json.dumps(data, default=_json_default, ensure_ascii=False, sort_keys=True)
+
+
+@contextmanager
+def unit_of_work(actor: Actor, source: str = "app", *, url: str | None = None,
+                 clock: Callable[[], datetime] | None = None) -> Iterator[Context]:
+    """One session for one action: commit on success, roll back on any error."""
+    session = new_session(url)
+    ctx = Context(session=session, actor=actor, source=source, clock=clock or _now)
+    try:
+        yield ctx
+        session.commit()
+    except StaleDataError as exc:
+        session.rollback()
+        raise StaleVersionError(
+            "stale: the record was changed by someone else while you edited it; reload and retry") from exc
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()

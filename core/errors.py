@@ -1,0 +1,48 @@
+"""Typed refusals. Every message names the rule and the figures, so a page, a sheet's Sync note and
+the CLI can show it as it is."""
+
+
+class LtcError(Exception):
+    """Base of every refusal the domain raises on purpose."""
+
+    rule = "error"
+
+    def __init__(self, message: str, *, field: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class ValidationError(LtcError):
+    """Bad input: a field's value is missing, of the wrong type or out of range."""
+    rule = "validation"
+
+
+class NotFound(LtcError):
+    rule = "not_found"
+
+
+class PermissionDenied(LtcError):
+    rule = "permission"
+
+
+class GateError(LtcError):
+    """A lifecycle gate is not passed (ATI, ATB, ATC, acceptance, closure...)."""
+    rule = "gate"
+
+
+class AmountError(LtcError):
+    """Figures that do not add up: over-invoicing, terms not summing to the contract, ..."""
+    rule = "amount"
+
+
+class DuplicateError(LtcError):
+    rule = "duplicate"
+
+
+class StaleVersionError(LtcError):
+    """Someone else saved the record since it was read."""
+    rule = "stale"

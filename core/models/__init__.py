@@ -1,0 +1,16 @@
+"""All tables; importing this module registers them on SQLModel.metadata."""
+from core.models.people import Account, Contact, User
+from core.models.leads import Lead
+from core.models.opportunities import GateDecision, Opportunity, Stakeholder, StageChange
+from core.models.bids import Bid
+from core.models.contracts import ChangeOrder, Contract, PaymentTerm
+from core.models.delivery import Acceptance, CostEntry, Milestone
+from core.models.billing import Allocation, Invoice, Payment
+from core.models.finance import Baseline, ClosureReview
+from core.models.system import AuditEvent, Setting
+
+__all__ = [
+    "Account", "Contact", "User", "Lead", "GateDecision", "Opportunity", "Stakeholder", "StageChange",
+    "Bid", "ChangeOrder", "Contract", "PaymentTerm", "Acceptance", "CostEntry", "Milestone",
+    "Allocation", "Invoice", "Payment", "Baseline", "ClosureReview", "AuditEvent", "Setting",
+]

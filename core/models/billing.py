@@ -1,0 +1,48 @@
+"""Invoicing and cash (开票与回款): invoices, payments and their allocations."""
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Optional
+
+from sqlmodel import Field, SQLModel
+
+from core.enums import InvoiceStatus
+from core.models.base import Versioned, enum_field, money_field, ratio_field, utcnow
+
+
+class Invoice(Versioned, SQLModel, table=True):
+    id: Optional[int] = Field(default=None, primary_key=True)
+    number: str = Field(max_length=64, unique=True, index=True)
+    contract_id: int = Field(foreign_key="contract.id", index=True)
+    term_id: int = Field(foreign_key="paymentterm.id", index=True)
+    account_id: int = Field(foreign_key="account.id", index=True)
+    amount: Decimal = money_field()          # gross billed, counted against the term
+    tax_rate: Decimal = ratio_field(Decimal("0.06"))
+    tax_amount: Decimal = money_field()
+    issued_on: date
+    due_on: date
+    paid_amount: Decimal = money_field()     # sum of allocations, kept with them in one transaction
+    written_off: Decimal = money_field()
+    status: InvoiceStatus = enum_field(InvoiceStatus, InvoiceStatus.ISSUED, index=True)
+    created_at: datetime = Field(default_factory=utcnow)
+    version: int = 1
+
+
+class Payment(Versioned, SQLModel, table=True):
+    id: Optional[int] = Field(default=None, primary_key=True)
+    account_id: int = Field(foreign_key="account.id", index=True)
+    amount: Decimal = money_field()
+    received_on: date
+    reference: str = Field(default="", max_length=200)
+    unapplied: Decimal = money_field()       # cash not (yet) allocated to an invoice
+    created_at: datetime = Field(default_factory=utcnow)
+    version: int = 1
+
+
+class Allocation(SQLModel, table=True):
+    id: Optional[int] = Field(default=None, primary_key=True)
+    payment_id: int = Field(foreign_key="payment.id", index=True)
+    invoice_id: int = Field(foreign_key="invoice.id", index=True)
+    amount: Decimal = money_field()
+    allocated_on: date

@@ -1,0 +1,48 @@
+"""Users of the system, customers (accounts) and their contacts."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Optional
+
+from sqlmodel import Field, SQLModel
+
+from core.models.base import Versioned, utcnow
+
+
+class User(Versioned, SQLModel, table=True):
+    id: Optional[int] = Field(default=None, primary_key=True)
+    login: str = Field(max_length=64, unique=True, index=True)
+    name: str = Field(max_length=200)
+    email: str = Field(default="", max_length=254, index=True)
+    roles: str = Field(default="", max_length=200)  # comma-separated Role values
+    password_hash: str = Field(default="", max_length=200)
+    active: bool = True
+    failed_logins: int = 0
+    locked_until: Optional[datetime] = None
+    created_at: datetime = Field(default_factory=utcnow)
+    version: int = 1
+
+    @property
+    def role_set(self) -> frozenset[str]:
+        return frozenset(r for r in self.roles.split(",") if r)
+
+
+class Account(Versioned, SQLModel, table=True):
+    """A customer."""
+    id: Optional[int] = Field(default=None, primary_key=True)
+    name: str = Field(max_length=200)
+    name_norm: str = Field(max_length=200, unique=True, index=True)
+    region: str = Field(default="", max_length=64)
+    industry: str = Field(default="", max_length=64)
+    created_at: datetime = Field(default_factory=utcnow)
+    version: int = 1
+
+
+class Contact(Versioned, SQLModel, table=True):
+    id: Optional[int] = Field(default=None, primary_key=True)
+    account_id: int = Field(foreign_key="account.id", index=True)
+    name: str = Field(max_length=200)
+    title: str = Field(default="", max_length=200)
+    phone: str = Field(default="", max_length=64)
+    email: str = Field(default="", max_length=254)
+    version: int = 1

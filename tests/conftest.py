@@ -1,0 +1,111 @@
+"""Shared fixtures: every database test runs on SQLite and on PostgreSQL, from real migrations.
+
+PostgreSQL: LTC_TEST_PG_URL (default: the local server, database `test`, schema `ltc_test`).
+Set LTC_TEST_PG=skip to run SQLite only (CI never does).
+"""
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from core.context import Actor, SYSTEM, unit_of_work
+from core.db import migrate
+
+PG_URL = os.environ.get(
+    "LTC_TEST_PG_URL",
+    "postgresql+psycopg://postgres@127.0.0.1:5432/test?options=-csearch_path%3Dltc_test")
+PG_SCHEMA = "ltc_test"
+ROLE_USERS = ["admin", "marketing", "ar", "sr", "fr", "legal", "finance", "leader"]
+
+
+def _backends():
+    out = ["sqlite"]
+    if os.environ.get("LTC_TEST_PG") != "skip":
+        out.append("postgresql")
+    return out
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    migrate(f"sqlite:///{path}")
+    from core.db import get_engine
+    get_engine(f"sqlite:///{path}").dispose()   # checkpoints the WAL into the file we copy
+    return path
+
+
+@pytest.fixture(scope="session")
+def pg_ready() -> str:
+    eng = create_engine(PG_URL.split("?")[0])
+    with eng.begin() as conn:
+        conn.execute(text(f"DROP SCHEMA IF EXISTS {PG_SCHEMA} CASCADE"))
+        conn.execute(text(f"CREATE SCHEMA {PG_SCHEMA}"))
+    eng.dispose()
+    migrate(PG_URL)
+    return PG_URL
+
+
+def _pg_truncate(url: str) -> None:
+    from core.db import get_engine
+
+    eng = get_engine(url)
+    with eng.begin() as conn:
+        tables = [r[0] for r in conn.execute(text(
+            "SELECT tablename FROM pg_tables WHERE schemaname = :s AND tablename <> 'alembic_version'"),
+            {"s": PG_SCHEMA})]
+        conn.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture(params=_backends())
+def db_url(request, tmp_path, monkeypatch) -> str:
+    """A migrated, empty database; LTC_DATABASE_URL points at it."""
+    if request.param == "sqlite":
+        path = tmp_path / "ltc.db"
+        shutil.copy(request.getfixturevalue("sqlite_template"), path)
+        url = f"sqlite:///{path}"
+    else:
+        url = request.getfixturevalue("pg_ready")
+        _pg_truncate(url)
+    monkeypatch.setenv("LTC_DATABASE_URL", url)
+    monkeypatch.setenv("LTC_DATA_DIR", str(tmp_path / "data"))
+    return url
+
+
+@dataclass
+class World:
+    """A database with one user per role (login = role name), and helpers to act as them."""
+    url: str
+    users: dict[str, Actor] = field(default_factory=dict)
+
+    def do(self, who: str | Actor, fn, *args, source: str = "app", **kwargs):
+        actor = self.users[who] if isinstance(who, str) else who
+        with unit_of_work(actor, source, url=self.url) as ctx:
+            return fn(ctx, *args, **kwargs)
+
+    def read(self, fn, *args, **kwargs):
+        with unit_of_work(SYSTEM, "test", url=self.url) as ctx:
+            return fn(ctx, *args, **kwargs)
+
+    def get(self, model, id_):
+        with unit_of_work(SYSTEM, "test", url=self.url) as ctx:
+            return ctx.session.get(model, id_)
+
+
+@pytest.fixture
+def world(db_url) -> World:
+    from core.services import users
+
+    w = World(url=db_url)
+    with unit_of_work(SYSTEM, "test", url=db_url) as ctx:
+        for role in ROLE_USERS:
+            users.create_user(ctx, role, name=f"{role.upper()} user", email=f"{role}@example.com", roles=[role])
+        users.create_user(ctx, "ar2", name="AR two", email="ar2@example.com", roles=["ar"])
+    with unit_of_work(SYSTEM, "test", url=db_url) as ctx:
+        for login in ROLE_USERS + ["ar2"]:
+            w.users[login] = users.actor(ctx, login)
+    return w
