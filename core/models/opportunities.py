@@ -30,6 +30,7 @@ class Opportunity(Versioned, SQLModel, table=True):
     pain_points: str = Field(default="", max_length=4000)
     value_proposition: str = Field(default="", max_length=4000)
     hold_review_on: Optional[date] = None
+    lost_reason: str = Field(default="", max_length=1000)   # why it was lost (bid loss or manual move)
     created_at: datetime = Field(default_factory=utcnow)
     version: int = 1
 

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-27 12:25:58.593800
+Create Date: 2026-11-27 12:28:25.500866
 """
 from alembic import op
 import sqlalchemy as sa
@@ -196,6 +196,7 @@ def upgrade() -> None:
     sa.Column('pain_points', sqlmodel.sql.sqltypes.AutoString(length=4000), nullable=False),
     sa.Column('value_proposition', sqlmodel.sql.sqltypes.AutoString(length=4000), nullable=False),
     sa.Column('hold_review_on', sa.Date(), nullable=True),
+    sa.Column('lost_reason', sqlmodel.sql.sqltypes.AutoString(length=1000), nullable=False),
     sa.Column('created_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
     sa.Column('version', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['account_id'], ['account.id'], ),
