@@ -1,0 +1,348 @@
+"""The demo story: about 18 months of a project-selling company, up to today, told through the services.
+
+Every record is made by the same service calls a person would make (so every gate and rule is exercised),
+with a simulated clock so audit times and business dates fall where the story puts them. Same seed, same
+data. `scale` multiplies every volume (for benchmarks).
+"""
+from __future__ import annotations
+
+import dataclasses
+import random
+from datetime import date, datetime, time, timedelta, timezone
+from decimal import Decimal
+from typing import Callable
+
+from sqlalchemy import func, text
+from sqlmodel import SQLModel, select
+
+from core.context import SYSTEM, Actor, Context, unit_of_work
+from core.enums import Decision, Stance
+from core.errors import LtcError
+from core.models import Invoice, Lead, PaymentTerm, User
+from core.services import bids, billing, closure, contracts, delivery, leads, opportunities, users
+
+DEMO_PASSWORD = "demo-pass-2026"   # demo only: listed in the README
+DEMO_USERS = [  # login, name, roles
+    ("admin", "Admin 管理员", ["admin"]),
+    ("marketing", "Mia Wang 王敏", ["marketing"]),
+    ("ar", "Alex Chen 陈亮", ["ar"]),
+    ("ar2", "Bella Li 李蓓", ["ar"]),
+    ("sr", "Sam Zhou 周森", ["sr"]),
+    ("fr", "Fay Zhao 赵菲", ["fr"]),
+    ("legal", "Leo Sun 孙磊", ["legal"]),
+    ("finance", "Fiona Xu 徐芳", ["finance"]),
+    ("leader", "Lin Huang 黄琳", ["leader"]),
+]
+COMPANIES = [
+    "华东电网", "Shanghai Metro", "江苏钢铁", "Zhejiang Pharma", "北方能源", "Pearl River Logistics", "深圳智造",
+    "Chengdu Health", "武汉光谷银行", "Xi'an Aero Parts", "青岛港务", "Hangzhou Retail Group", "南京市政",
+    "Tianjin Chemicals", "厦门航空服务", "Suzhou Semicon", "合肥新能源", "Dalian Shipyard", "长沙医疗", "Kunming Tea",
+    "广州城建", "Ningbo Ports", "重庆汽车", "Jinan Water", "沈阳重工", "Fuzhou Textiles", "郑州粮储", "Harbin Cold Chain",
+]
+SUFFIXES = ["有限公司", "Co., Ltd.", "集团", "Inc.", ""]
+REGIONS = ["East", "North", "South", "West", "Central"]
+INDUSTRIES = ["Energy", "Manufacturing", "Finance", "Government", "Healthcare", "Retail", "Transport"]
+SOURCES = ["website", "exhibition", "referral", "partner", "cold_call", "tender_notice", "campaign"]
+NEEDS = ["ERP rollout 企业资源计划", "Smart grid monitoring 智能电网监控", "Data platform 数据中台",
+         "MES for two plants 工厂MES", "Customer portal 客户门户", "Cloud migration 上云迁移", "Video analytics 视频分析"]
+LOSS_REASONS = ["Price 15% above the winner 价格高于中标方15%", "Weaker local references 本地案例不足",
+                "Customer chose incumbent 客户选择原供应商"]
+COMPETITORS = ["Huawei", "Inspur 浪潮", "Neusoft 东软", "Accenture", "Digital China 神州数码"]
+
+
+class SimClock:
+    """The story's clock: every action happens at the moment the story says."""
+
+    def __init__(self, start: date):
+        self.at = datetime.combine(start, time(9, 0), tzinfo=timezone.utc)
+
+    def __call__(self) -> datetime:
+        return self.at
+
+    def set(self, day: date) -> None:
+        self.at = datetime.combine(day, time(9, 0), tzinfo=timezone.utc) + timedelta(minutes=self.at.minute + 1)
+
+
+def database_is_empty(url: str | None = None) -> bool:
+    with unit_of_work(SYSTEM, "cli", url=url) as ctx:
+        return ctx.session.exec(select(func.count()).select_from(User)).one() == 0
+
+
+def _wipe(url: str | None) -> None:
+    with unit_of_work(SYSTEM, "cli", url=url) as ctx:
+        conn = ctx.session.connection()
+        if conn.dialect.name == "postgresql":
+            names = ", ".join(f'"{t.name}"' for t in SQLModel.metadata.sorted_tables)
+            conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        else:
+            for table in reversed(SQLModel.metadata.sorted_tables):
+                conn.execute(table.delete())
+            conn.execute(text("DELETE FROM sqlite_sequence")) if _has_sqlite_sequence(conn) else None
+
+
+def _has_sqlite_sequence(conn) -> bool:
+    return bool(conn.execute(text("SELECT 1 FROM sqlite_master WHERE name='sqlite_sequence'")).first())
+
+
+class Story:
+    def __init__(self, ctx: Context, clock: SimClock, rng: random.Random, today: date, scale: float):
+        self.ctx, self.clock, self.rng, self.today, self.scale = ctx, clock, rng, today, scale
+        self.actors: dict[str, Actor] = {}
+
+    def n(self, base: int) -> int:
+        return max(1, round(base * self.scale))
+
+    def as_(self, login: str, day: date) -> Context:
+        """The shared session, acting as `login` on `day`."""
+        self.clock.set(min(day, self.today))
+        return dataclasses.replace(self.ctx, actor=self.actors[login])
+
+    def money(self, lo: int, hi: int, step: int = 10_000) -> Decimal:
+        return Decimal(self.rng.randrange(lo // step, hi // step + 1) * step)
+
+
+def load_demo(*, seed: int = 1, scale: float = 1.0, reset: bool = False, url: str | None = None,
+              today: date | None = None, progress: Callable[[int, int], None] | None = None) -> dict[str, int]:
+    if not database_is_empty(url):
+        if not reset:
+            raise LtcError("demo: the database already holds data; use --reset to wipe it first")
+        _wipe(url)
+    today = today or date.today()
+    start = today - timedelta(days=540)
+    clock = SimClock(start)
+    rng = random.Random(seed)
+    with unit_of_work(SYSTEM, "cli", url=url, clock=clock) as ctx:
+        story = Story(ctx, clock, rng, today, scale)
+        _users(story)
+        lead_ids = _leads(story, start)
+        opp_ids = _opportunities(story, lead_ids)
+        if progress:
+            progress(1, 3)
+    # each deal in its own transaction, so a long demo shows progress and memory stays flat
+    deals = _plan_deals(rng, opp_ids, scale)
+    for i, (opp_id, plan) in enumerate(deals, 1):
+        with unit_of_work(SYSTEM, "cli", url=url, clock=clock) as ctx:
+            story.ctx = ctx
+            _deal(story, opp_id, plan)
+        if progress and (i % 10 == 0 or i == len(deals)):
+            progress(i, len(deals))
+    with unit_of_work(SYSTEM, "cli", url=url) as ctx:
+        from core.queries import overview_counts
+        return overview_counts(ctx.session)
+
+
+def _users(s: Story) -> None:
+    for login, name, roles in DEMO_USERS:
+        users.create_user(s.ctx, login, name=name, email=f"{login}@demo.ltc.example", roles=roles,
+                          password=DEMO_PASSWORD)
+    s.ctx.session.flush()
+    for login, *_ in DEMO_USERS:
+        s.actors[login] = users.actor(s.ctx, login)
+
+
+def _company(s: Story, i: int) -> str:
+    base = COMPANIES[i % len(COMPANIES)]
+    batch = i // len(COMPANIES)
+    suffix = SUFFIXES[i % len(SUFFIXES)]
+    return f"{base}{' ' + str(batch + 1) if batch else ''} {suffix}".strip()
+
+
+def _leads(s: Story, start: date) -> list[int]:
+    """About 200 leads over 18 months; a few duplicates merged, some disqualified."""
+    rng, total = s.rng, s.n(200)
+    ids: list[int] = []
+    for i in range(total):
+        day = start + timedelta(days=int(i * 520 / total))
+        ctx = s.as_("marketing", day)
+        company = _company(s, i)
+        lead_id = leads.capture_lead(
+            ctx, company=company, contact=rng.choice(["张伟", "李娜", "John Smith", "王芳", "Emily Zhang"]),
+            phone=f"13{rng.randrange(100000000, 999999999)}", email=f"contact{i}@example.cn",
+            source=rng.choice(SOURCES), region=rng.choice(REGIONS), industry=rng.choice(INDUSTRIES),
+            need_text=rng.choice(NEEDS), budget=s.money(50_000, 3_000_000),
+            authority=rng.choice(["decision_maker", "influencer", "user", "unknown"]),
+            need=rng.choice(["urgent", "clear", "vague"]), timeline_months=rng.choice([2, 4, 6, 9, 12, 18]))
+        ids.append(lead_id)
+        if i % 25 == 7:   # the same company comes in again from an exhibition: caught and merged
+            lead = s.ctx.session.get(Lead, lead_id)
+            dup = leads.capture_lead(ctx, company=company, contact=lead.contact, phone=lead.phone, email="",
+                                     source="exhibition", allow_duplicate=True)
+            leads.merge_leads(ctx, lead_id, dup)
+    return ids
+
+
+def _opportunities(s: Story, lead_ids: list[int]) -> list[int]:
+    """60 leads qualified and converted; about 40 disqualified with a reason; the rest still in triage."""
+    rng = s.rng
+    n_opp, n_disq = s.n(60), s.n(40)
+    opp_ids = []
+    for k, lead_id in enumerate(lead_ids):
+        lead = s.ctx.session.get(Lead, lead_id)
+        day = lead.captured_on.date() + timedelta(days=rng.randrange(3, 15))
+        owner = s.ctx.session.get(User, lead.owner_id).login if lead.owner_id else "ar"
+        if len(opp_ids) < n_opp and k % 3 != 2:
+            leads.qualify_lead(s.as_(owner, day), lead_id)
+            opp_ids.append(leads.convert_lead(s.as_(owner, day + timedelta(days=2)), lead_id,
+                                              amount=s.money(300_000, 4_000_000),
+                                              expected_close=day + timedelta(days=rng.randrange(90, 300))))
+        elif k % 3 == 2 and n_disq > 0:
+            n_disq -= 1
+            leads.disqualify_lead(s.as_(owner, day), lead_id,
+                                  reason=rng.choice(["No budget this year 今年无预算", "Student project 学生项目",
+                                                     "Competitor's partner 竞争对手伙伴"]))
+    return opp_ids
+
+
+def _plan_deals(rng: random.Random, opp_ids: list[int], scale: float) -> list[tuple[int, str]]:
+    """How far each opportunity gets: 15 signed contracts, 25 bids (some lost), holds, kills, stuck deals."""
+    def n(base):
+        return max(1, round(base * scale))
+    plans = (["contract"] * n(13) + ["direct_contract"] * n(2) + ["lost"] * n(6) + ["bid_open"] * n(4)
+             + ["kill"] * n(3) + ["hold"] * n(3) + ["ati_pending"] * n(3) + ["guidance"] * n(6))
+    plans += ["initiation"] * max(0, len(opp_ids) - len(plans))
+    return list(zip(opp_ids, plans[:len(opp_ids)]))
+
+
+def _deal(s: Story, opp_id: int, plan: str) -> None:
+    rng = s.rng
+    opp_ctx = s.ctx
+    from core.models import Opportunity
+    opp = opp_ctx.session.get(Opportunity, opp_id)
+    day = opp.created_at.date() + timedelta(days=5)
+    ar = s.ctx.session.get(User, opp.ar_id).login if opp.ar_id else "ar"
+    if plan == "initiation":
+        return
+    opportunities.set_team(s.as_(ar, day), opp_id, ar_login=ar, sr_login="sr", fr_login="fr")
+    revenue = opp.amount
+    opportunities.set_estimate(s.as_("sr", day), opp_id, revenue=revenue,
+                               cost=(revenue * Decimal(rng.choice(["0.55", "0.62", "0.70"]))).quantize(Decimal("1")),
+                               note="概算 before bidding")
+    opportunities.set_guidance(s.as_(ar, day), opp_id, pain_points="Manual reconciliation, slow month-end 手工对账,月结慢",
+                               value_proposition="One platform, month-end in 2 days 一体化平台,两天月结")
+    opportunities.add_stakeholder(s.as_(ar, day), opp_id, name="刘总", title="CIO", chain_role="decision maker",
+                                  stance=Stance.SUPPORTER)
+    opportunities.add_stakeholder(s.as_(ar, day), opp_id, name="Karen Wu", title="Procurement",
+                                  chain_role="evaluator", stance=rng.choice([Stance.NEUTRAL, Stance.OPPONENT]))
+    day += timedelta(days=rng.randrange(5, 20))
+    opportunities.request_ati(s.as_(ar, day), opp_id)
+    if plan == "ati_pending":
+        return   # stuck: waiting on leadership
+    day += timedelta(days=rng.randrange(2, 10))
+    leader = s.as_("leader", day)
+    if plan == "kill":
+        opportunities.decide_ati(leader, opp_id, Decision.KILL, rationale="Outside our core business 非核心业务")
+        return
+    if plan == "hold":
+        review = min(day + timedelta(days=45), s.today - timedelta(days=10)) if rng.random() < 0.6 else \
+            s.today + timedelta(days=20)
+        if review <= day:
+            review = day + timedelta(days=30)
+        opportunities.decide_ati(leader, opp_id, Decision.HOLD, rationale="Customer budget not approved yet 预算未批",
+                                 review_date=review)
+        return
+    opportunities.decide_ati(leader, opp_id, Decision.GO, rationale="Strategic account, fits our ERP line 战略客户")
+    if plan == "guidance":
+        return
+    if plan == "direct_contract":
+        opportunities.advance_stage(s.as_(ar, day + timedelta(days=10)), opp_id, "negotiation")
+        _contract(s, opp_id, ar, day + timedelta(days=30), opp.amount)
+        return
+    day += timedelta(days=rng.randrange(10, 30))
+    bid_id = bids.create_bid(s.as_("sr", day), opp_id, title=f"Tender response {opp.name}"[:200],
+                             deadline=day + timedelta(days=rng.randrange(14, 30)),
+                             bid_bond=(opp.amount * Decimal("0.02")).quantize(Decimal("1")),
+                             competitors=", ".join(rng.sample(COMPETITORS, 2)))
+    floor = (opp.amount * Decimal("0.85")).quantize(Decimal("1"))
+    bids.request_atb(s.as_("sr", day), bid_id, proposed_price=opp.amount, proposed_floor=floor)
+    day += timedelta(days=2)
+    bids.decide_atb(s.as_("leader", day), bid_id, Decision.APPROVE, price_floor=floor,
+                    rationale="Margin above 30% at the floor 底价毛利30%以上")
+    if plan == "bid_open" and rng.random() < 0.5:
+        return   # approved, not yet submitted
+    quote = (opp.amount * Decimal(rng.choice(["0.92", "0.95", "1.00"]))).quantize(Decimal("1"))
+    day += timedelta(days=rng.randrange(3, 10))
+    bids.submit_bid(s.as_("sr", day), bid_id, quoted_price=quote, submitted_on=day)
+    if plan == "bid_open":
+        return
+    day += timedelta(days=rng.randrange(10, 25))
+    if plan == "lost":
+        bids.record_result(s.as_(ar, day), bid_id, won=False, result_on=day, loss_reason=rng.choice(LOSS_REASONS),
+                           winner=rng.choice(COMPETITORS))
+        return
+    bids.record_result(s.as_(ar, day), bid_id, won=True, result_on=day)
+    _contract(s, opp_id, ar, day + timedelta(days=rng.randrange(7, 20)), quote)
+
+
+def _contract(s: Story, opp_id: int, ar: str, day: date, amount: Decimal) -> None:
+    """Draft, ATC, sign, deliver, invoice and collect, as far as the calendar has got."""
+    rng, today = s.rng, s.today
+    if day >= today - timedelta(days=5):
+        day = today - timedelta(days=30)
+    contract_no = f"HT-{day:%Y}-{opp_id:04d}"
+    cid = contracts.draft_contract(s.as_(ar, day), opp_id, number=contract_no, name=f"Contract {contract_no}",
+                                   amount=amount, scope="Software, implementation and one year of support",
+                                   warranty_months=rng.choice([6, 12]))
+    m1 = delivery.plan_milestone(s.as_("fr", day), cid, name="Blueprint signed off 蓝图确认",
+                                 planned_on=day + timedelta(days=60))
+    m2 = delivery.plan_milestone(s.as_("fr", day), cid, name="Go-live 系统上线",
+                                 planned_on=day + timedelta(days=150))
+    terms = [
+        {"name": "Advance 预付款 30%", "percent": "0.30", "trigger": "signing", "due_days": 30},
+        {"name": "Blueprint 蓝图 30%", "percent": "0.30", "trigger": "acceptance", "milestone_id": m1, "due_days": 30},
+        {"name": "Final acceptance 终验 30%", "percent": "0.30", "trigger": "acceptance", "milestone_id": m2,
+         "due_days": 45},
+        {"name": "Retention 质保金 10%", "percent": "0.10", "trigger": "warranty", "due_days": 30},
+    ]
+    contracts.set_payment_terms(s.as_(ar, day), cid, terms)
+    contracts.request_atc(s.as_(ar, day), cid)
+    day += timedelta(days=3)
+    contracts.review_atc_legal(s.as_("legal", day), cid, Decision.APPROVE, rationale="Liability capped at 100% 责任上限")
+    contracts.review_atc_finance(s.as_("finance", day), cid, Decision.APPROVE,
+                                 rationale="Payment plan acceptable 付款计划可接受")
+    day += timedelta(days=2)
+    contracts.sign_contract(s.as_(ar, day), cid, signed_on=day)
+    # delivery, billing and cash, only as far as today
+    _bill_released(s, cid, day)
+    for mid, lateness in ((m1, rng.choice([0, 10, 30])), (m2, rng.choice([0, 20, 60, 120]))):
+        from core.models import Milestone
+        ms = s.ctx.session.get(Milestone, mid)
+        forecast = ms.planned_on + timedelta(days=lateness)
+        if lateness:
+            delivery.update_milestone(s.as_("fr", min(day + timedelta(days=20), today)), mid, forecast_on=forecast)
+        for month in range(1, 6):
+            spent = day + timedelta(days=30 * month)
+            if spent < today:
+                delivery.record_cost(s.as_("fr", spent), cid, spent_on=spent, category=rng.choice(
+                    ["labour", "hardware", "subcontract", "travel"]), amount=s.money(20_000, 120_000, 1_000))
+        if forecast >= today - timedelta(days=3):
+            return
+        delivery.accept_milestone(s.as_("fr", forecast), mid, kind="final", accepted_on=forecast,
+                                  certificate_ref=f"CERT-{cid}-{mid}")
+        _bill_released(s, cid, forecast)
+
+
+def _bill_released(s: Story, cid: int, day: date) -> None:
+    """Finance invoices what was released, a few days later; customers pay, some late, some not yet."""
+    rng, today = s.rng, s.today
+    terms = s.ctx.session.exec(select(PaymentTerm).where(PaymentTerm.contract_id == cid,
+                                                         PaymentTerm.active == True,  # noqa: E712
+                                                         PaymentTerm.released_on != None)).all()  # noqa: E711
+    for term in terms:
+        invoiced = s.ctx.session.exec(select(func.count()).select_from(Invoice).where(Invoice.term_id == term.id)).one()
+        if invoiced:
+            continue
+        issued = term.released_on + timedelta(days=rng.randrange(2, 20))
+        if issued >= today:
+            continue
+        inv_id = billing.issue_invoice(s.as_("finance", issued), term.id, amount=term.amount, issued_on=issued)
+        inv = s.ctx.session.get(Invoice, inv_id)
+        behaviour = rng.random()
+        if behaviour < 0.15:
+            continue                       # overdue, not paid at all
+        delay = rng.choice([-5, 0, 10, 20, 45])
+        paid_on = inv.due_on + timedelta(days=delay)
+        if paid_on >= today:
+            continue
+        amount = inv.amount if behaviour > 0.25 else (inv.amount / 2).quantize(Decimal("0.01"))  # a partial payment
+        billing.record_payment(s.as_("finance", paid_on), account_id=inv.account_id, amount=amount,
+                               received_on=paid_on, reference=f"BANK-{inv.number}")

@@ -1,0 +1,49 @@
+"""Start Streamlit with the settings of the top-level streamlit_config.toml as command-line flags."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CONFIG = ROOT / "streamlit_config.toml"
+MAIN = ROOT / "app" / "main.py"
+
+
+def streamlit_flags(path: Path = CONFIG) -> list[str]:
+    """[server] port = 8501  ->  --server.port=8501"""
+    if not path.exists():
+        return []
+    with path.open("rb") as fh:
+        data = tomllib.load(fh)
+    flags = []
+    for section, values in data.items():
+        for key, value in values.items():
+            if isinstance(value, bool):
+                value = str(value).lower()
+            flags.append(f"--{section}.{key}={value}")
+    return flags
+
+
+def prepare(demo_if_empty: bool) -> None:
+    from core.db import migrate
+
+    migrate()
+    if demo_if_empty:
+        from cli.demo import database_is_empty, load_demo
+
+        if database_is_empty():
+            print("empty database: loading demo data (once)...", flush=True)
+            load_demo(seed=1)
+
+
+def run_app(*, demo_if_empty: bool = False, port: int | None = None) -> int:
+    prepare(demo_if_empty)
+    cmd = [sys.executable, "-m", "streamlit", "run", str(MAIN), *streamlit_flags()]
+    if port:
+        cmd.append(f"--server.port={port}")
+    env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    print(f"starting the app at http://localhost:{port or 8501}", flush=True)
+    return subprocess.call(cmd, env=env, cwd=ROOT)

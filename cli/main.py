@@ -1,0 +1,165 @@
+"""`ltc`: the command line, the one place that wires core, sync and app together."""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from core.errors import LtcError
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="ltc", description="Lead to Cash (线索到回款) back office")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    sub.add_parser("init", help="create or upgrade the database (applies migrations); safe to run again")
+
+    d = sub.add_parser("demo", help="load the demo story (about 18 months up to today) through the services")
+    d.add_argument("--seed", type=int, default=1, help="same seed, same data (default 1)")
+    d.add_argument("--scale", type=_positive_float, default=1.0, help="multiply every volume (benchmarks)")
+    d.add_argument("--reset", action="store_true", help="wipe a database that already holds data first")
+
+    imp = sub.add_parser("import", help="import records from a file")
+    imp_sub = imp.add_subparsers(dest="entity", required=True, metavar="ENTITY")
+    il = imp_sub.add_parser("leads", help="leads from CSV (UTF-8, UTF-8 with BOM, GBK) or XLSX")
+    il.add_argument("file", type=Path)
+    il.add_argument("--dry-run", action="store_true", help="check and report, write nothing")
+    il.add_argument("--as", dest="as_login", default=None, help="act as this user (default: the system)")
+
+    e = sub.add_parser("export", help="export an entity")
+    from core.exports import ENTITIES
+    e.add_argument("entity", choices=sorted(ENTITIES))
+    e.add_argument("--format", choices=["csv", "json"], default="csv")
+    e.add_argument("--out", type=Path, default=None, help="file to write (default: standard output)")
+
+    u = sub.add_parser("users", help="manage users")
+    u_sub = u.add_subparsers(dest="users_command", required=True, metavar="ACTION")
+    ua = u_sub.add_parser("add", help="add a user")
+    ua.add_argument("login")
+    ua.add_argument("--role", action="append", required=True, help="repeat for several roles")
+    ua.add_argument("--name", default="")
+    ua.add_argument("--email", default="")
+    ua.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+
+    a = sub.add_parser("app", help="start the web app (applies streamlit_config.toml)")
+    a.add_argument("--demo-if-empty", action="store_true", help="init, and load demo data when the database is empty")
+    a.add_argument("--port", type=int, default=None)
+    return p
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0 < value <= 1000:
+        raise argparse.ArgumentTypeError(f"{text!r} must be more than 0 and at most 1000")
+    return value
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](args) or 0
+    except LtcError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+def cmd_init(args) -> int:
+    from config.settings import get_settings
+    from core.db import migrate
+
+    settings = get_settings()
+    migrate(settings.database_url)
+    print(f"database ready: {_safe_url(settings.database_url)}")
+    return 0
+
+
+def cmd_demo(args) -> int:
+    from cli.demo import load_demo
+    from core.db import migrate
+
+    migrate()
+    summary = load_demo(seed=args.seed, scale=args.scale, reset=args.reset, progress=_print_progress)
+    print("demo loaded: " + ", ".join(f"{k} {v}" for k, v in summary.items()))
+    return 0
+
+
+def cmd_import(args) -> int:
+    if not args.file.is_file():
+        print(f"error: file: {args.file} does not exist or is not a file", file=sys.stderr)
+        return 1
+    from core.context import SYSTEM, unit_of_work
+    from core.db import migrate
+    from core.leads_import import import_leads
+    from core.services import users
+
+    migrate()
+    actor = SYSTEM
+    if args.as_login:
+        with unit_of_work(SYSTEM, "cli") as ctx:
+            actor = users.actor(ctx, args.as_login)
+    with unit_of_work(actor, "import") as ctx:
+        report = import_leads(ctx, args.file, dry_run=args.dry_run, progress=_print_progress)
+    print(report.summary() if hasattr(report, "summary") else report)
+    return 0
+
+
+def cmd_export(args) -> int:
+    from core.context import SYSTEM, unit_of_work
+    from core.exports import export_rows, to_csv, to_json
+
+    with unit_of_work(SYSTEM, "cli") as ctx:
+        columns, rows = export_rows(ctx, args.entity)
+    text = (to_csv if args.format == "csv" else to_json)(columns, rows)
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(text, encoding="utf-8")
+        print(f"{len(rows)} {args.entity} written to {args.out}", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def cmd_users(args) -> int:
+    from core.context import SYSTEM, unit_of_work
+    from core.db import migrate
+    from core.services import users
+
+    password = None
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    migrate()
+    with unit_of_work(SYSTEM, "cli") as ctx:
+        users.create_user(ctx, args.login, name=args.name, email=args.email, roles=args.role, password=password)
+    print(f"user '{args.login}' added with roles {', '.join(sorted(set(args.role)))}")
+    return 0
+
+
+def cmd_app(args) -> int:
+    from cli.launcher import run_app
+
+    return run_app(demo_if_empty=args.demo_if_empty, port=args.port)
+
+
+def _print_progress(done: int, total: int) -> None:
+    if total:
+        print(f"\r{done:,}/{total:,} ({done * 100 // total}%)", end="\n" if done >= total else "",
+              file=sys.stderr, flush=True)
+
+
+def _safe_url(url: str) -> str:
+    """The URL without a password, for printing."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+COMMANDS = {"init": cmd_init, "demo": cmd_demo, "import": cmd_import, "export": cmd_export,
+            "users": cmd_users, "app": cmd_app}
+
+if __name__ == "__main__":
+    sys.exit(main())

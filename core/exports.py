@@ -1,0 +1,74 @@
+"""Exports of every entity as plain rows (CSV or JSON), ordered by ID so the same data gives the same file."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from datetime import date, datetime
+from decimal import Decimal
+from enum import Enum
+
+from sqlmodel import select
+
+from core.context import Context
+from core.errors import ValidationError
+from core.models import (AuditEvent, Bid, Contract, CostEntry, Invoice, Lead, Milestone, Opportunity, Payment,
+                         PaymentTerm)
+from core.services import action
+
+ENTITIES = {
+    "leads": Lead, "opportunities": Opportunity, "bids": Bid, "contracts": Contract,
+    "payment-terms": PaymentTerm, "milestones": Milestone, "costs": CostEntry, "invoices": Invoice,
+    "payments": Payment, "audit": AuditEvent,
+}
+# Columns that describe the row's bookkeeping rather than the business (left out of exports).
+_SKIP = {"password_hash", "company_norm", "phone_norm", "email_norm", "name_norm"}
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def plain(value):
+    """A cell value as JSON-safe text or number."""
+    if value is None:
+        return ""
+    if isinstance(value, Decimal):
+        return f"{value:.2f}" if value.as_tuple().exponent == -2 else str(value)
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    if isinstance(value, Enum):
+        return value.value
+    return value
+
+
+_NUMBER = re.compile(r"^-?\d+(\.\d+)?$")
+
+
+def neutralise(value):
+    """Spreadsheet programs run a cell that starts with = + - @ as a formula: prefix such text with '.
+    A plain negative number stays a number."""
+    if isinstance(value, str) and value.startswith(FORMULA_START) and not _NUMBER.match(value):
+        return "'" + value
+    return value
+
+
+@action("data.export")
+def export_rows(ctx: Context, entity: str) -> tuple[list[str], list[dict]]:
+    model = ENTITIES.get(entity)
+    if model is None:
+        raise ValidationError(f"entity: {entity!r} is not one of {', '.join(ENTITIES)}", field="entity")
+    columns = [c for c in model.__table__.columns.keys() if c not in _SKIP]
+    rows = ctx.session.exec(select(model).order_by(model.id)).all()
+    return columns, [{c: plain(getattr(r, c)) for c in columns} for r in rows]
+
+
+def to_csv(columns: list[str], rows: list[dict]) -> str:
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=columns, lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: neutralise(v) for k, v in row.items()})
+    return buf.getvalue()
+
+
+def to_json(columns: list[str], rows: list[dict]) -> str:
+    return json.dumps(rows, ensure_ascii=False, indent=1)

@@ -1,0 +1,50 @@
+"""The `ltc` command line, run as a user would: a real process, a real database file."""
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+LTC = [sys.executable, "-m", "cli.main"]
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run(args, env, stdin=None):
+    return subprocess.run(LTC + args, env=env, input=stdin, capture_output=True, text=True, cwd=ROOT, timeout=600)
+
+
+@pytest.fixture
+def env(tmp_path):
+    e = dict(os.environ, LTC_DATABASE_URL=f"sqlite:///{tmp_path / 'ltc.db'}", LTC_DATA_DIR=str(tmp_path))
+    return e
+
+
+def test_init_is_repeatable(env):
+    assert run(["init"], env).returncode == 0
+    second = run(["init"], env)
+    assert second.returncode == 0 and "database ready" in second.stdout
+
+
+def test_users_add_with_password_from_stdin_then_duplicate_refused(env):
+    ok = run(["users", "add", "fiona", "--role", "finance", "--role", "ar", "--password-stdin"], env,
+             stdin="long-enough-pw\n")
+    assert ok.returncode == 0, ok.stderr
+    again = run(["users", "add", "fiona", "--role", "finance"], env)
+    assert again.returncode == 1 and "already taken" in again.stderr
+    bad = run(["users", "add", "zed", "--role", "wizard"], env)
+    assert bad.returncode == 1 and "roles: unknown role" in bad.stderr
+    out = run(["export", "audit", "--format", "json"], env)
+    events = json.loads(out.stdout)
+    assert [e["action"] for e in events] == ["user.create"] and events[0]["source"] == "cli"
+    assert "long-enough-pw" not in out.stdout
+
+
+def test_bad_arguments_exit_non_zero_with_a_message(env):
+    r = run(["export", "unicorns"], env)
+    assert r.returncode == 2 and "invalid choice" in r.stderr
+    r = run(["demo", "--scale", "-3"], env)
+    assert r.returncode == 2 and "--scale" in r.stderr
+    r = run(["import", "leads", "/no/such/file.csv"], env)
+    assert r.returncode == 1 and "does not exist" in r.stderr
