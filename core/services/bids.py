@@ -1,0 +1,220 @@
+"""Bids (投标/方案) and the ATB gate (投标决策).
+
+DRAFT --request_atb--> ATB_PENDING --approve--> APPROVED --submit--> SUBMITTED --result--> WON | LOST
+                                   --reject---> DRAFT
+An APPROVED bid may ask for a new ATB (a lower price than the approved floor needs one).
+The ATB request row keeps the proposed price in `amount` and the proposed floor in `price_floor`; the
+leader's decision overwrites `price_floor` with the floor approved (the audit keeps both).
+"""
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from sqlmodel import select
+
+from core import gates, validate
+from core.context import Context, snapshot
+from core.enums import BidStatus, Decision, GateKind, Role, Stage
+from core.errors import AmountError, GateError, ValidationError
+from core.models import Bid, Opportunity
+from core.services import action
+from core.services.opportunities import OPEN_BID
+from core.types import fmt_money
+
+SUBJECT = "bid"
+BID_STAGES = (Stage.GUIDANCE, Stage.BIDDING, Stage.NEGOTIATION)   # after ATI go, before won/lost
+UNSUBMITTED = (BidStatus.DRAFT, BidStatus.ATB_PENDING, BidStatus.APPROVED)
+
+
+def _bid(ctx: Context, bid_id: int, version: int | None = None) -> tuple[Bid, Opportunity]:
+    bid = ctx.get(Bid, bid_id, version=version, what="bid")
+    return bid, ctx.get(Opportunity, bid.opportunity_id, what="opportunity")
+
+
+def _label(bid: Bid) -> str:
+    return f"bid {bid.id} '{bid.title}'"
+
+
+def _require_open_opp(opp: Opportunity, doing: str) -> None:
+    if opp.stage not in BID_STAGES:
+        why = "it needs an ATI go decision first" if opp.stage in (Stage.INITIATION, Stage.ON_HOLD) else \
+            "it is closed"
+        raise GateError(f"bid: opportunity {opp.id} '{opp.name}' is {opp.stage.value}; cannot {doing} ({why})")
+
+
+def _require_status(bid: Bid, allowed: tuple[BidStatus, ...], doing: str) -> None:
+    if bid.status not in allowed:
+        names = " or ".join(s.value for s in allowed)
+        raise GateError(f"bid: {_label(bid)} is {bid.status.value}; only a {names} bid can {doing}")
+
+
+def _require_before_deadline(bid: Bid, on: date, doing: str) -> None:
+    if on > bid.deadline:
+        raise GateError(f"bid: the deadline of {_label(bid)} was {bid.deadline:%Y-%m-%d}; cannot {doing} on "
+                        f"{on:%Y-%m-%d}")
+
+
+@action("bid.create")
+def create_bid(ctx: Context, opp_id: int, *, title, deadline, bid_bond=0, competitors="") -> int:
+    """A DRAFT bid for an opportunity past ATI go; an opportunity in GUIDANCE moves to BIDDING."""
+    opp = ctx.get(Opportunity, opp_id, what="opportunity")
+    title = validate.text("title", title, required=True)
+    deadline = validate.day("deadline", deadline)
+    bid_bond = validate.amount("bid_bond", bid_bond, allow_zero=True)
+    competitors = validate.text("competitors", competitors, max_len=1000)
+    if deadline < ctx.today():
+        raise ValidationError(f"deadline: {deadline:%Y-%m-%d} has already passed (today is {ctx.today():%Y-%m-%d})",
+                              field="deadline")
+    _require_open_opp(opp, "create a bid")
+    bid = Bid(opportunity_id=opp.id, title=title, deadline=deadline, bid_bond=bid_bond, competitors=competitors,
+              status=BidStatus.DRAFT, created_at=ctx.now())
+    ctx.audit("bid.create", bid)
+    if opp.stage == Stage.GUIDANCE:
+        before = snapshot(opp)
+        ctx.move(opp, "stage", Stage.BIDDING)
+        ctx.audit("opportunity.stage", opp, before=before)
+    return bid.id
+
+
+@action("bid.update")
+def update_bid(ctx: Context, bid_id: int, *, version: int | None = None, title=None, deadline=None, bid_bond=None,
+               competitors=None) -> None:
+    """Edit a bid not yet submitted; None leaves a field as it is."""
+    bid, opp = _bid(ctx, bid_id, version)
+    _require_status(bid, UNSUBMITTED, "be edited")
+    _require_open_opp(opp, "edit its bid")
+    before = snapshot(bid)
+    if title is not None:
+        bid.title = validate.text("title", title, required=True)
+    if deadline is not None:
+        new = validate.day("deadline", deadline)
+        if new < ctx.today():
+            raise ValidationError(f"deadline: {new:%Y-%m-%d} has already passed (today is {ctx.today():%Y-%m-%d})",
+                                  field="deadline")
+        bid.deadline = new
+    if bid_bond is not None:
+        bid.bid_bond = validate.amount("bid_bond", bid_bond, allow_zero=True)
+    if competitors is not None:
+        bid.competitors = validate.text("competitors", competitors, max_len=1000)
+    ctx.audit("bid.update", bid, before=before)
+
+
+@action("atb.request")
+def request_atb(ctx: Context, bid_id: int, *, proposed_price, proposed_floor) -> int:
+    """Ask the leader to approve bidding at a price with a floor; returns the GateDecision id.
+    Also from APPROVED: quoting under the approved floor needs a new approval."""
+    bid, opp = _bid(ctx, bid_id)
+    price = validate.amount("proposed_price", proposed_price)
+    floor = validate.amount("proposed_floor", proposed_floor)
+    if floor > price:
+        raise AmountError(f"proposed_floor: {fmt_money(floor)} is above the proposed price {fmt_money(price)}",
+                          field="proposed_floor")
+    if bid.status == BidStatus.ATB_PENDING:
+        raise GateError(f"ATB: {_label(bid)} already has an ATB request pending; wait for the leader's decision")
+    _require_status(bid, (BidStatus.DRAFT, BidStatus.APPROVED), "request ATB")
+    _require_open_opp(opp, "request ATB")
+    _require_before_deadline(bid, ctx.today(), "request ATB")
+    gate = gates.request(ctx, GateKind.ATB, SUBJECT, bid.id, reviewer_role=Role.LEADER.value,
+                         price_floor=floor, amount=price)
+    before = snapshot(bid)
+    ctx.move(bid, "status", BidStatus.ATB_PENDING)
+    ctx.audit("atb.request", bid, before=before)
+    return gate.id
+
+
+@action("atb.decide")
+def decide_atb(ctx: Context, bid_id: int, decision, *, price_floor=None, rationale) -> None:
+    """approve: the bid may be submitted at or above `price_floor` (required); reject: back to DRAFT."""
+    bid, opp = _bid(ctx, bid_id)
+    choice = gates.parse_decision(GateKind.ATB, decision)
+    rationale = validate.text("rationale", rationale, max_len=4000, required=True)
+    floor = validate.amount("price_floor", price_floor) if choice == Decision.APPROVE else None
+    gate = gates.pending(ctx, GateKind.ATB, SUBJECT, bid.id)
+    if gate is None or bid.status != BidStatus.ATB_PENDING:
+        raise GateError(f"ATB: {_label(bid)} has no pending ATB request to decide (status {bid.status.value})")
+    _require_open_opp(opp, "decide ATB")
+    gates.decide(ctx, gate, choice, rationale=rationale, price_floor=floor)
+    before = snapshot(bid)
+    bid.price_floor = floor
+    ctx.move(bid, "status", BidStatus.APPROVED if choice == Decision.APPROVE else BidStatus.DRAFT)
+    ctx.audit(f"atb.{choice.value}", bid, before=before)
+
+
+@action("bid.submit")
+def submit_bid(ctx: Context, bid_id: int, *, quoted_price, submitted_on=None) -> None:
+    """Submit the quote: only after ATB approval, not under the approved floor, not after the deadline."""
+    bid, opp = _bid(ctx, bid_id)
+    quote = validate.amount("quoted_price", quoted_price)
+    on = validate.day("submitted_on", submitted_on, required=False) or ctx.today()
+    if on > ctx.today():
+        raise ValidationError(f"submitted_on: {on:%Y-%m-%d} is in the future", field="submitted_on")
+    if bid.status in (BidStatus.DRAFT, BidStatus.ATB_PENDING):
+        wait = "request ATB first" if bid.status == BidStatus.DRAFT else "the ATB decision is still pending"
+        raise GateError(f"ATB: {_label(bid)} is not approved to bid ({wait})")
+    _require_status(bid, (BidStatus.APPROVED,), "be submitted")
+    _require_open_opp(opp, "submit its bid")
+    _require_before_deadline(bid, on, "submit it")
+    if bid.price_floor is not None and quote < bid.price_floor:
+        raise GateError(f"ATB: quote {fmt_money(quote)} for {_label(bid)} is under the approved price floor "
+                        f"{fmt_money(bid.price_floor)}; a new ATB approval is needed to bid lower")
+    before = snapshot(bid)
+    bid.quoted_price, bid.submitted_on = quote, on
+    ctx.move(bid, "status", BidStatus.SUBMITTED)
+    ctx.audit("bid.submit", bid, before=before)
+
+
+@action("bid.result")
+def record_result(ctx: Context, bid_id: int, *, won: bool, result_on=None, loss_reason="", winner="") -> None:
+    """Won: the opportunity moves to NEGOTIATION. Lost (reason required): the opportunity is LOST too,
+    unless another of its bids is still open."""
+    bid, opp = _bid(ctx, bid_id)
+    if not isinstance(won, bool):
+        raise ValidationError(f"won: must be true or false (got {won!r})", field="won")
+    on = validate.day("result_on", result_on, required=False) or ctx.today()
+    loss_reason = validate.text("loss_reason", loss_reason, max_len=1000, required=not won)
+    winner = validate.text("winner", winner)
+    _require_status(bid, (BidStatus.SUBMITTED,), "get a result")
+    _require_open_opp(opp, "record a bid result")
+    if on > ctx.today():
+        raise ValidationError(f"result_on: {on:%Y-%m-%d} is in the future", field="result_on")
+    if bid.submitted_on and on < bid.submitted_on:
+        raise ValidationError(f"result_on: {on:%Y-%m-%d} is before the bid was submitted "
+                              f"({bid.submitted_on:%Y-%m-%d})", field="result_on")
+    before = snapshot(bid)
+    bid.result_on = on
+    if won:
+        bid.loss_reason, bid.winner = "", winner
+        ctx.move(bid, "status", BidStatus.WON)
+    else:
+        bid.loss_reason, bid.winner = loss_reason, winner
+        ctx.move(bid, "status", BidStatus.LOST)
+    ctx.audit("bid.result", bid, before=before)
+
+    before = snapshot(opp)
+    if won:
+        if opp.stage == Stage.NEGOTIATION:
+            return
+        ctx.move(opp, "stage", Stage.NEGOTIATION)
+    else:
+        others = ctx.session.exec(select(Bid.id).where(Bid.opportunity_id == opp.id, Bid.id != bid.id,
+                                                       Bid.status.in_(OPEN_BID))).first()
+        if others is not None:
+            return   # the opportunity is still in play through its other bid
+        opp.lost_reason = f"bid {bid.id} lost: {loss_reason}"[:1000]
+        ctx.move(opp, "stage", Stage.LOST)
+    ctx.audit("opportunity.stage", opp, before=before)
+
+
+def bids_due(ctx: Context, within_days: int = 7, as_of: date | None = None) -> list[dict]:
+    """Bids not yet submitted whose deadline falls within the next `within_days` days (from `as_of`,
+    default today), of opportunities still open; soonest first."""
+    within_days = validate.whole("within_days", within_days, lo=0, hi=3650, required=True)
+    as_of = as_of or ctx.today()
+    rows = ctx.session.exec(
+        select(Bid, Opportunity).join(Opportunity, Opportunity.id == Bid.opportunity_id)
+        .where(Bid.status.in_(UNSUBMITTED), Bid.deadline >= as_of,
+               Bid.deadline <= as_of + timedelta(days=within_days), Opportunity.stage.in_(BID_STAGES))
+        .order_by(Bid.deadline, Bid.id)).all()
+    return [dict(id=b.id, title=b.title, opportunity_id=o.id, opportunity=o.name, deadline=b.deadline,
+                 days_left=(b.deadline - as_of).days, status=b.status.value, price_floor=b.price_floor)
+            for b, o in rows]
