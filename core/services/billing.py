@@ -1,0 +1,311 @@
+"""Invoicing and collection (开票与回款): invoices against released terms, payments and their allocation,
+write-offs approved by a leader.
+
+An invoice never exceeds what its term has released and not yet invoiced. A payment is allocated to the
+account's invoices (oldest due first unless told otherwise); what is left stays on the payment as
+unapplied cash, never silently lost. Invoice paid amounts move in the same transaction as allocations.
+"""
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.attributes import flag_modified
+from sqlmodel import select
+
+from config.settings import load
+from core import calculations, gates, validate
+from core.context import Context, snapshot
+from core.enums import ContractStatus, Decision, GateKind, InvoiceStatus, Trigger
+from core.errors import AmountError, DuplicateError, GateError, ValidationError
+from core.models import Account, Allocation, Contract, Invoice, Milestone, Payment, PaymentTerm
+from core.services import action
+from core.services.contracts import label, not_future
+from core.types import CENT, fmt_money
+
+NUMBER_RETRIES = 5
+
+
+def outstanding(invoice: Invoice) -> Decimal:
+    """What the customer still owes on an invoice: amount − paid − written off."""
+    return calculations.outstanding(invoice)
+
+
+def status_for(invoice: Invoice) -> InvoiceStatus:
+    if outstanding(invoice) <= 0:
+        return InvoiceStatus.WRITTEN_OFF if invoice.written_off > 0 else InvoiceStatus.PAID
+    return InvoiceStatus.PARTLY_PAID if invoice.paid_amount > 0 or invoice.written_off > 0 else InvoiceStatus.ISSUED
+
+
+def _restatus(ctx: Context, invoice: Invoice) -> None:
+    ctx.move(invoice, "status", status_for(invoice))
+
+
+def parse_tax_rate(value=None) -> Decimal:
+    """A VAT rate between 0 and 1: '6%', '6' and '0.06' all mean 6%; None is the configured default."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        value = load("finance")["default_tax_rate"]
+    raw = str(value).strip()
+    try:
+        rate = Decimal(raw[:-1].strip()) / 100 if raw.endswith("%") else Decimal(raw)
+    except InvalidOperation:
+        raise ValidationError(f"tax_rate: {raw[:40]!r} is not a rate", field="tax_rate") from None
+    if rate.is_finite() and rate >= 1 and not raw.endswith("%"):
+        rate = rate / 100
+    if not rate.is_finite() or not (0 <= rate < 1):
+        raise ValidationError(f"tax_rate: must be from 0% to below 100% (got {raw[:40]!r})", field="tax_rate")
+    return rate.quantize(Decimal("0.000001"))
+
+
+def tax_in(amount: Decimal, rate: Decimal) -> Decimal:
+    """The tax included in a gross amount."""
+    return (amount * rate / (1 + rate)).quantize(CENT, ROUND_HALF_UP)
+
+
+def _trigger_text(ctx: Context, contract: Contract, term: PaymentTerm) -> str:
+    if term.trigger == Trigger.SIGNING:
+        return "signing"
+    if term.trigger == Trigger.ACCEPTANCE:
+        ms = ctx.session.get(Milestone, term.milestone_id)
+        return f"final acceptance of milestone '{ms.name if ms else term.milestone_id}'"
+    ends = f" ({contract.warranty_ends_on.isoformat()})" if contract.warranty_ends_on else ""
+    return f"the end of warranty{ends}"
+
+
+# -- numbering -------------------------------------------------------------------------------------
+
+def next_number(ctx: Context, year: int) -> str:
+    prefix = f"INV-{year}-"
+    taken = ctx.session.exec(select(Invoice.number).where(Invoice.number.like(prefix + "%"))).all()
+    seqs = [int(n[len(prefix):]) for n in taken if n[len(prefix):].isdigit()]
+    return f"{prefix}{max(seqs, default=0) + 1:04d}"
+
+
+def _insert(ctx: Context, invoice: Invoice) -> bool:
+    """Insert under the unique number; False when someone else took the number meanwhile."""
+    session = ctx.session
+    if session.get_bind().dialect.name == "sqlite":
+        # SQLite runs one writer at a time, and pysqlite's SAVEPOINT would end our transaction early
+        session.add(invoice)
+        try:
+            session.flush()
+        except IntegrityError:
+            return False
+        return True
+    try:
+        with session.begin_nested():
+            session.add(invoice)
+            session.flush()
+    except IntegrityError:
+        return False
+    return True
+
+
+def _claim(ctx: Context, term: PaymentTerm) -> None:
+    """Bump the term's version: two invoices issued on one term at the same moment cannot both pass the
+    released-and-not-invoiced check, the second is refused as stale."""
+    flag_modified(term, "amount")
+    ctx.session.add(term)
+    ctx.session.flush()
+
+
+# -- invoices --------------------------------------------------------------------------------------
+
+@action("invoice.issue")
+def issue_invoice(ctx: Context, term_id: int, *, amount, number: str | None = None, issued_on=None,
+                  tax_rate=None) -> int:
+    amount = validate.amount("amount", amount)
+    number = validate.text("number", number, max_len=64) or None
+    issued_on = not_future(ctx, "issued_on", issued_on)
+    rate = parse_tax_rate(tax_rate)
+    term = ctx.get(PaymentTerm, term_id, what="payment term")
+    contract = ctx.get(Contract, term.contract_id)
+    if contract.status != ContractStatus.SIGNED:
+        raise GateError(f"{label(contract)} is {contract.status.value}; invoices are issued only on a signed "
+                        "contract")
+    if term.released_on is None:
+        why = "it was replaced by a change order" if not term.active else \
+            f"it becomes billable on {_trigger_text(ctx, contract, term)}"
+        raise GateError(f"term '{term.name}' of {label(contract)} is not released, so nothing can be invoiced on "
+                        f"it yet: {why}")
+    if issued_on < term.released_on:
+        raise ValidationError(f"issued_on: {issued_on.isoformat()} is before term '{term.name}' was released "
+                              f"({term.released_on.isoformat()})", field="issued_on")
+    if number is not None and ctx.session.exec(select(Invoice.id).where(Invoice.number == number)).first():
+        raise DuplicateError(f"number: invoice number '{number}' is already used", field="number")
+    shown = number or next_number(ctx, issued_on.year)
+    available = calculations.released_not_invoiced(ctx.session, term.id)
+    if amount > available:
+        raise AmountError(f"invoice '{shown}' of {fmt_money(amount)} exceeds what term '{term.name}' has released "
+                          f"and not yet invoiced ({fmt_money(available)})")
+
+    for _ in range(NUMBER_RETRIES if number is None else 1):
+        invoice = Invoice(number=shown, contract_id=contract.id, term_id=term.id, account_id=contract.account_id,
+                          amount=amount, tax_rate=rate, tax_amount=tax_in(amount, rate), issued_on=issued_on,
+                          due_on=issued_on + timedelta(days=term.due_days), status=InvoiceStatus.ISSUED)
+        if _insert(ctx, invoice):
+            ctx.audit("invoice.issue", invoice)
+            _claim(ctx, term)
+            return invoice.id
+        if ctx.session.get_bind().dialect.name == "sqlite":
+            break
+        shown = next_number(ctx, issued_on.year)   # taken by a concurrent issue: take the next one
+    raise DuplicateError(f"number: invoice number '{shown}' was taken by another invoice at the same time; "
+                         "issue it again", field="number")
+
+
+@action("invoice.update")
+def update_invoice(ctx: Context, invoice_id: int, *, version: int | None = None, due_on=None, tax_rate=None,
+                   amount=None) -> None:
+    """Correct an invoice: due date, tax rate, or its amount while nothing is paid or written off."""
+    invoice = ctx.get(Invoice, invoice_id, version=version)
+    contract = ctx.get(Contract, invoice.contract_id)
+    if contract.status != ContractStatus.SIGNED:
+        raise GateError(f"{label(contract)} is {contract.status.value}; its invoices no longer change")
+    before = snapshot(invoice)
+    if due_on is not None:
+        due = validate.day("due_on", due_on)
+        if due < invoice.issued_on:
+            raise ValidationError(f"due_on: {due.isoformat()} is before the invoice was issued "
+                                  f"({invoice.issued_on.isoformat()})", field="due_on")
+        invoice.due_on = due
+    if tax_rate is not None:
+        invoice.tax_rate = parse_tax_rate(tax_rate)
+    if amount is not None:
+        new = validate.amount("amount", amount)
+        if new != invoice.amount:
+            if invoice.paid_amount > 0 or invoice.written_off > 0:
+                raise GateError(f"invoice '{invoice.number}' has {fmt_money(invoice.paid_amount)} paid and "
+                                f"{fmt_money(invoice.written_off)} written off; its amount no longer changes")
+            term = ctx.get(PaymentTerm, invoice.term_id, what="payment term")
+            available = calculations.released_not_invoiced(ctx.session, term.id) + invoice.amount
+            if new > available:
+                raise AmountError(f"invoice '{invoice.number}' of {fmt_money(new)} exceeds what term '{term.name}' "
+                                  f"has released and not yet invoiced ({fmt_money(available)})")
+            invoice.amount = new
+            _claim(ctx, term)
+    invoice.tax_amount = tax_in(invoice.amount, invoice.tax_rate)
+    ctx.audit("invoice.update", invoice, before=before)
+
+
+# -- payments --------------------------------------------------------------------------------------
+
+def open_invoices(ctx: Context, account_id: int) -> list[Invoice]:
+    """The account's invoices with money outstanding, oldest due first."""
+    rows = ctx.session.exec(select(Invoice).where(
+        Invoice.account_id == account_id,
+        Invoice.status.in_([InvoiceStatus.ISSUED, InvoiceStatus.PARTLY_PAID]))
+        .order_by(Invoice.due_on, Invoice.issued_on, Invoice.id)).all()
+    return [inv for inv in rows if outstanding(inv) > 0]
+
+
+def _allocate(ctx: Context, payment: Payment, invoice: Invoice, amount: Decimal, on: date) -> None:
+    if invoice.account_id != payment.account_id:
+        raise ValidationError(f"allocation: invoice '{invoice.number}' belongs to another customer than payment "
+                              f"{payment.id}", field="allocate_to")
+    owed = outstanding(invoice)
+    if amount > owed:
+        raise AmountError(f"allocation of {fmt_money(amount)} to invoice '{invoice.number}' exceeds what is "
+                          f"outstanding on it ({fmt_money(owed)})")
+    if amount > payment.unapplied:
+        raise AmountError(f"allocation of {fmt_money(amount)} to invoice '{invoice.number}' exceeds what is left "
+                          f"of payment {payment.reference or payment.id} ({fmt_money(payment.unapplied)})")
+    ctx.audit("payment.allocate", Allocation(payment_id=payment.id, invoice_id=invoice.id, amount=amount,
+                                              allocated_on=on))
+    inv_before, pay_before = snapshot(invoice), snapshot(payment)
+    invoice.paid_amount += amount
+    _restatus(ctx, invoice)
+    ctx.audit("payment.allocate", invoice, before=inv_before)
+    payment.unapplied -= amount
+    ctx.audit("payment.allocate", payment, before=pay_before)
+
+
+@action("payment.record")
+def record_payment(ctx: Context, *, account_id: int, amount, received_on=None, reference: str = "",
+                   allocate_to: list[tuple[int, object]] | None = None) -> int:
+    """Record cash received. Allocated oldest due first among the account's open invoices unless
+    `allocate_to` [(invoice_id, amount), ...] says otherwise; what is left stays unapplied."""
+    amount = validate.amount("amount", amount)
+    received_on = not_future(ctx, "received_on", received_on)
+    reference = validate.text("reference", reference, max_len=200)
+    account = ctx.get(Account, account_id, what="account")
+    plan: list[tuple[Invoice, Decimal]] | None = None
+    if allocate_to is not None:
+        plan = []
+        for i, item in enumerate(allocate_to, start=1):
+            try:
+                invoice_id, part = item
+            except (TypeError, ValueError):
+                raise ValidationError(f"allocate_to: item {i} is not (invoice id, amount)", field="allocate_to") \
+                    from None
+            plan.append((ctx.get(Invoice, invoice_id, what="invoice"), validate.amount(f"allocate_to {i}", part)))
+        total = sum((p for _, p in plan), Decimal("0.00"))
+        if total > amount:
+            raise AmountError(f"allocations add up to {fmt_money(total)}, more than the payment of "
+                              f"{fmt_money(amount)}")
+    payment = Payment(account_id=account.id, amount=amount, received_on=received_on, reference=reference,
+                      unapplied=amount)
+    ctx.audit("payment.record", payment)
+    if plan is None:
+        plan = []
+        left = amount
+        for invoice in open_invoices(ctx, account.id):
+            if left <= 0:
+                break
+            part = min(left, outstanding(invoice))
+            plan.append((invoice, part))
+            left -= part
+    for invoice, part in plan:
+        _allocate(ctx, payment, invoice, part, received_on)
+    return payment.id
+
+
+@action("payment.allocate")
+def allocate_payment(ctx: Context, payment_id: int, invoice_id: int, amount, *, allocated_on=None) -> int:
+    """Apply unapplied cash to an invoice later; returns the allocation id."""
+    amount = validate.amount("amount", amount)
+    payment = ctx.get(Payment, payment_id, what="payment")
+    invoice = ctx.get(Invoice, invoice_id, what="invoice")
+    on = not_future(ctx, "allocated_on", allocated_on)
+    if on < payment.received_on:
+        raise ValidationError(f"allocated_on: {on.isoformat()} is before the payment was received "
+                              f"({payment.received_on.isoformat()})", field="allocated_on")
+    _allocate(ctx, payment, invoice, amount, on)
+    return ctx.session.exec(select(Allocation.id).where(Allocation.payment_id == payment.id)
+                            .order_by(Allocation.id.desc())).first()
+
+
+# -- write-offs ------------------------------------------------------------------------------------
+
+@action("writeoff.request")
+def request_write_off(ctx: Context, invoice_id: int, *, amount, reason: str) -> int:
+    amount = validate.amount("amount", amount)
+    reason = validate.text("reason", reason, max_len=4000, required=True)
+    invoice = ctx.get(Invoice, invoice_id, what="invoice")
+    owed = outstanding(invoice)
+    if amount > owed:
+        raise AmountError(f"write-off of {fmt_money(amount)} on invoice '{invoice.number}' exceeds what is "
+                          f"outstanding on it ({fmt_money(owed)})")
+    return gates.request(ctx, GateKind.WRITE_OFF, "invoice", invoice.id, reviewer_role="leader", amount=amount,
+                         rationale=reason).id
+
+
+@action("writeoff.decide")
+def decide_write_off(ctx: Context, invoice_id: int, decision, *, rationale: str) -> int:
+    decision = gates.parse_decision(GateKind.WRITE_OFF, decision)
+    invoice = ctx.get(Invoice, invoice_id, what="invoice")
+    row = gates.pending(ctx, GateKind.WRITE_OFF, "invoice", invoice.id, "leader")
+    if row is None:
+        raise GateError(f"write-off: invoice '{invoice.number}' has no write-off request pending")
+    gates.decide(ctx, row, decision, rationale=rationale)
+    if decision == Decision.APPROVE:
+        owed = outstanding(invoice)
+        if row.amount > owed:   # paid in part since the request: refuse rather than write off cash received
+            raise AmountError(f"write-off of {fmt_money(row.amount)} on invoice '{invoice.number}' exceeds what "
+                              f"is outstanding on it now ({fmt_money(owed)}); reject it and request again")
+        before = snapshot(invoice)
+        invoice.written_off += row.amount
+        _restatus(ctx, invoice)
+        ctx.audit("writeoff.apply", invoice, before=before)
+    return row.id

@@ -1,0 +1,453 @@
+"""Negotiation and contract (谈判与签约): drafts, payment terms, the ATC gate, signing and change orders.
+
+ATC and change orders are reviewed by legal and finance, one GateDecision row each (core.gates). A
+contract is signed only when the newest legal AND finance rows both approve and its active payment
+terms add up to the contract amount exactly. Signing releases the signing terms, creates the budget
+(预算) baseline and marks the opportunity won. A change order replaces the unreleased terms (released
+ones stay: they may already be invoiced) and re-baselines the budget.
+"""
+from __future__ import annotations
+
+import json
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
+
+from sqlalchemy import func
+from sqlalchemy.orm.attributes import flag_modified
+from sqlmodel import select
+
+from core import gates, validate
+from core.calculations import ZERO, active_terms, latest_baseline
+from core.context import Context, snapshot
+from core.enums import (Calculation, ChangeStatus, ContractStatus, Decision, GateKind, MilestoneStatus, Stage,
+                        Trigger)
+from core.errors import AmountError, DuplicateError, GateError, ValidationError
+from core.models import Baseline, ChangeOrder, Contract, Milestone, Opportunity, PaymentTerm
+from core.services import action
+from core.types import CENT, fmt_money
+
+REVIEWERS = ("legal", "finance")                  # ATC and change orders: one review each
+PAST_ATI = (Stage.GUIDANCE, Stage.BIDDING, Stage.NEGOTIATION)
+EDITABLE = (ContractStatus.DRAFT, ContractStatus.ATC_PENDING)
+
+
+# -- shared checks ---------------------------------------------------------------------------------
+
+def label(contract: Contract) -> str:
+    return f"contract '{contract.number}'"
+
+
+def require_status(contract: Contract, allowed, doing: str) -> None:
+    if contract.status not in allowed:
+        names = " or ".join(s.value for s in allowed)
+        raise GateError(f"{label(contract)} is {contract.status.value}; {doing} only while it is {names}")
+
+
+def not_future(ctx: Context, field: str, value, *, default: date | None = None) -> date:
+    """A business date that defaults to today and may not lie in the future."""
+    d = validate.day(field, value, required=False) or default or ctx.today()
+    if d > ctx.today():
+        raise ValidationError(f"{field}: {d.isoformat()} is in the future (today is {ctx.today().isoformat()})",
+                              field=field)
+    return d
+
+
+def passed_ati(ctx: Context, opp: Opportunity) -> bool:
+    row = gates.latest(ctx, GateKind.ATI, "opportunity", opp.id)
+    return row is not None and row.decision == Decision.GO
+
+
+# -- payment terms ---------------------------------------------------------------------------------
+
+def parse_terms(ctx: Context, contract: Contract, terms, *, base: Decimal, target: Decimal) -> list[dict]:
+    """Validate a payment plan. Percent terms are percent × `base` (the contract amount); when the plan adds
+    up to `target` exactly before rounding, the rounding remainder goes on the last percent term so the
+    rounded amounts add up exactly too."""
+    if not isinstance(terms, (list, tuple)):
+        raise ValidationError("terms: a list of payment terms is required", field="terms")
+    out, exact_total = [], Decimal(0)
+    for i, raw in enumerate(terms, start=1):
+        if not isinstance(raw, dict):
+            raise ValidationError(f"terms: term {i} is not a set of fields", field="terms")
+        where = f"term {i}"
+        name = validate.text(f"{where} name", raw.get("name"), required=True)
+        has_pct = raw.get("percent") not in (None, "")
+        has_amt = raw.get("amount") not in (None, "")
+        if has_pct == has_amt:
+            raise ValidationError(f"{where} '{name}': give either a percent or an amount, not "
+                                  f"{'both' if has_pct else 'neither'}", field="terms")
+        trigger = validate.choice(f"{where} trigger", raw.get("trigger"), Trigger)
+        percent = validate.ratio(f"{where} percent", raw["percent"]) if has_pct else None
+        exact = percent * base if has_pct else validate.amount(f"{where} amount", raw["amount"])
+        exact_total += exact
+        milestone_id = validate.whole(f"{where} milestone_id", raw.get("milestone_id"), lo=1, hi=2**62)
+        if trigger == Trigger.ACCEPTANCE:
+            if milestone_id is None:
+                raise ValidationError(f"{where} '{name}': an acceptance term needs its milestone", field="terms")
+            ms = ctx.session.get(Milestone, milestone_id)
+            if ms is None or ms.contract_id != contract.id:
+                raise ValidationError(f"{where} '{name}': milestone {milestone_id} is not a milestone of "
+                                      f"{label(contract)}", field="terms")
+        elif milestone_id is not None:
+            raise ValidationError(f"{where} '{name}': only an acceptance term has a milestone "
+                                  f"(this one triggers on {trigger.value})", field="terms")
+        due_days = validate.whole(f"{where} due_days", raw.get("due_days"), lo=0, hi=365)
+        out.append(dict(name=name, percent=percent, amount=exact.quantize(CENT, ROUND_HALF_UP), trigger=trigger,
+                        milestone_id=milestone_id, due_days=30 if due_days is None else due_days))
+    pct_terms = [t for t in out if t["percent"] is not None]
+    if pct_terms and exact_total == target:
+        pct_terms[-1]["amount"] += target - sum((t["amount"] for t in out), ZERO)
+    for t in out:
+        if t["amount"] <= 0:
+            raise ValidationError(f"term '{t['name']}': amount must be more than zero", field="terms")
+    return out
+
+
+def terms_to_json(plan: list[dict] | None) -> str:
+    if plan is None:
+        return "null"
+    return json.dumps([{**t, "percent": None if t["percent"] is None else str(t["percent"]),
+                        "amount": str(t["amount"]), "trigger": t["trigger"].value} for t in plan])
+
+
+def terms_from_json(raw: str) -> list[dict] | None:
+    data = json.loads(raw or "null")
+    if data is None:
+        return None
+    return [{**t, "percent": None if t["percent"] is None else Decimal(t["percent"]),
+             "amount": Decimal(t["amount"]), "trigger": Trigger(t["trigger"])} for t in data]
+
+
+def check_terms_add_up(ctx: Context, contract: Contract) -> Decimal:
+    terms = active_terms(ctx.session, contract.id)
+    total = sum((t.amount for t in terms), ZERO)
+    if not terms or total != contract.amount:
+        raise AmountError(f"payment terms of {label(contract)} add up to {fmt_money(total)}, not the contract "
+                          f"amount {fmt_money(contract.amount)} ({len(terms)} term(s))")
+    return total
+
+
+def _add_terms(ctx: Context, contract: Contract, plan: list[dict], action_name: str) -> list[PaymentTerm]:
+    seq = ctx.session.exec(select(func.max(PaymentTerm.seq)).where(PaymentTerm.contract_id == contract.id)).one()
+    rows = []
+    for i, t in enumerate(plan, start=(seq or 0) + 1):
+        row = PaymentTerm(contract_id=contract.id, seq=i, **t)
+        ctx.audit(action_name, row)
+        rows.append(row)
+    return rows
+
+
+def _reset_atc(ctx: Context, contract: Contract) -> None:
+    """Terms or amount edited while ATC is pending: an approval given on the old text no longer counts."""
+    if contract.status != ContractStatus.ATC_PENDING:
+        return
+    for role in REVIEWERS:
+        if gates.pending(ctx, GateKind.ATC, "contract", contract.id, role) is None:
+            gates.request(ctx, GateKind.ATC, "contract", contract.id, reviewer_role=role,
+                          rationale="terms edited after the review: review again")
+
+
+# -- contract --------------------------------------------------------------------------------------
+
+@action("contract.draft")
+def draft_contract(ctx: Context, opp_id: int, *, number: str, name: str, amount, scope: str = "",
+                   warranty_months: int = 12) -> int:
+    number = validate.text("number", number, max_len=64, required=True)
+    name = validate.text("name", name, required=True)
+    amount = validate.amount("amount", amount)
+    scope = validate.text("scope", scope, max_len=4000)
+    warranty_months = validate.whole("warranty_months", warranty_months, lo=0, hi=240, required=True)
+    opp = ctx.get(Opportunity, opp_id, what="opportunity")
+    if opp.stage not in PAST_ATI or not passed_ati(ctx, opp):
+        raise GateError(f"ATI: opportunity '{opp.name}' is {opp.stage.value}; a contract is drafted only after an "
+                        "ATI go, while in guidance, bidding or negotiation")
+    if ctx.session.exec(select(Contract.id).where(Contract.number == number)).first() is not None:
+        raise DuplicateError(f"number: contract number '{number}' is already used", field="number")
+    contract = Contract(number=number, name=name, opportunity_id=opp.id, account_id=opp.account_id, amount=amount,
+                        scope=scope, warranty_months=warranty_months, status=ContractStatus.DRAFT)
+    ctx.audit("contract.draft", contract)
+    return contract.id
+
+
+@action("contract.draft")
+def update_contract(ctx: Context, contract_id: int, *, version: int | None = None, name: str | None = None,
+                    amount=None, scope: str | None = None, warranty_months: int | None = None) -> None:
+    """Edit a contract before signing; percent terms follow a new amount and pending ATC reviews restart."""
+    contract = ctx.get(Contract, contract_id, version=version)
+    require_status(contract, EDITABLE, "its draft may be edited")
+    before = snapshot(contract)
+    if name is not None:
+        contract.name = validate.text("name", name, required=True)
+    if scope is not None:
+        contract.scope = validate.text("scope", scope, max_len=4000)
+    if warranty_months is not None:
+        contract.warranty_months = validate.whole("warranty_months", warranty_months, lo=0, hi=240)
+    if amount is not None:
+        new_amount = validate.amount("amount", amount)
+        if new_amount != contract.amount:
+            contract.amount = new_amount
+            old = active_terms(ctx.session, contract.id)
+            plan = parse_terms(ctx, contract, [_term_input(t) for t in old], base=new_amount, target=new_amount)
+            for row, t in zip(old, plan):
+                row_before = snapshot(row)
+                row.amount = t["amount"]
+                ctx.audit("contract.terms", row, before=row_before)
+    ctx.audit("contract.update", contract, before=before)
+    _reset_atc(ctx, contract)
+
+
+def _term_input(t: PaymentTerm) -> dict:
+    return dict(name=t.name, percent=t.percent, amount=None if t.percent is not None else t.amount,
+                trigger=t.trigger, milestone_id=t.milestone_id, due_days=t.due_days)
+
+
+@action("contract.terms")
+def set_payment_terms(ctx: Context, contract_id: int, terms: list[dict], version: int | None = None) -> list[int]:
+    """Replace the draft's payment plan. Each term: name, percent OR amount, trigger (signing, acceptance,
+    warranty), milestone_id (acceptance only), due_days. Returns the new term ids."""
+    contract = ctx.get(Contract, contract_id, version=version)
+    require_status(contract, EDITABLE, "payment terms are set")
+    plan = parse_terms(ctx, contract, terms, base=contract.amount, target=contract.amount)
+    for old in ctx.session.exec(select(PaymentTerm).where(PaymentTerm.contract_id == contract.id)).all():
+        # a draft's terms were never released or invoiced, so replacing them loses nothing
+        ctx.audit("contract.terms", entity="paymentterm", entity_id=old.id, before=snapshot(old))
+        ctx.session.delete(old)
+    ctx.session.flush()
+    rows = _add_terms(ctx, contract, plan, "contract.terms")
+    # the plan is part of the contract: bump its version so a second editor working from the old one is refused
+    flag_modified(contract, "amount")
+    ctx.audit("contract.terms", contract, before=snapshot(contract))
+    _reset_atc(ctx, contract)
+    return [r.id for r in rows]
+
+
+@action("atc.request")
+def request_atc(ctx: Context, contract_id: int) -> None:
+    contract = ctx.get(Contract, contract_id)
+    if contract.status == ContractStatus.ATC_PENDING:
+        raise GateError(f"ATC: {label(contract)} already awaits its legal and finance review")
+    require_status(contract, (ContractStatus.DRAFT,), "ATC is requested")
+    check_terms_add_up(ctx, contract)
+    for role in REVIEWERS:
+        # a review left pending by a rejected round simply carries on
+        if gates.pending(ctx, GateKind.ATC, "contract", contract.id, role) is None:
+            gates.request(ctx, GateKind.ATC, "contract", contract.id, reviewer_role=role)
+    before = snapshot(contract)
+    ctx.move(contract, "status", ContractStatus.ATC_PENDING)
+    ctx.audit("atc.request", contract, before=before)
+
+
+def _review_atc(ctx: Context, contract_id: int, decision, rationale: str, role: str) -> int:
+    decision = gates.parse_decision(GateKind.ATC, decision)
+    rationale = validate.text("rationale", rationale, max_len=4000, required=True)
+    contract = ctx.get(Contract, contract_id)
+    require_status(contract, (ContractStatus.ATC_PENDING,), f"ATC is reviewed by {role}")
+    row = gates.pending(ctx, GateKind.ATC, "contract", contract.id, role)
+    if row is None:
+        done = gates.latest(ctx, GateKind.ATC, "contract", contract.id, role)
+        raise GateError(f"ATC: the {role} review of {label(contract)} is already decided "
+                        f"({done.decision.value if done else 'not requested'})")
+    gates.decide(ctx, row, decision, rationale=rationale)
+    if decision == Decision.REJECT:
+        before = snapshot(contract)
+        ctx.move(contract, "status", ContractStatus.DRAFT)
+        ctx.audit("atc.reject", contract, before=before)
+    return row.id
+
+
+@action("atc.review_legal")
+def review_atc_legal(ctx: Context, contract_id: int, decision, *, rationale: str) -> int:
+    return _review_atc(ctx, contract_id, decision, rationale, "legal")
+
+
+@action("atc.review_finance")
+def review_atc_finance(ctx: Context, contract_id: int, decision, *, rationale: str) -> int:
+    return _review_atc(ctx, contract_id, decision, rationale, "finance")
+
+
+def review_atc(ctx: Context, contract_id: int, decision, *, rationale: str) -> int:
+    """The actor's role picks the review: legal or finance, each checked by its own action. Someone holding
+    both roles reviews whichever is still pending, legal first."""
+    roles = ctx.actor.roles
+    if "finance" in roles and ("legal" not in roles
+                               or gates.pending(ctx, GateKind.ATC, "contract", contract_id, "legal") is None):
+        return review_atc_finance(ctx, contract_id, decision, rationale=rationale)
+    return review_atc_legal(ctx, contract_id, decision, rationale=rationale)   # refused unless legal
+
+
+def review_state(ctx: Context, kind: GateKind, subject_type: str, subject_id: int) -> dict[str, str]:
+    """{'legal': 'approve'|'pending'|'reject'|'not requested', 'finance': ...} for the newest rows."""
+    out = {}
+    for role in REVIEWERS:
+        row = gates.latest(ctx, kind, subject_type, subject_id, role)
+        out[role] = row.decision.value if row else "not requested"
+    return out
+
+
+@action("contract.sign")
+def sign_contract(ctx: Context, contract_id: int, *, signed_on=None, budget_cost=None) -> None:
+    contract = ctx.get(Contract, contract_id)
+    signed_on = not_future(ctx, "signed_on", signed_on)
+    budget_cost = validate.amount("budget_cost", budget_cost, required=False, allow_zero=True)
+    if contract.status == ContractStatus.DRAFT:
+        raise GateError(f"ATC: {label(contract)} cannot be signed before ATC is requested and approved by "
+                        "legal and finance")
+    require_status(contract, (ContractStatus.ATC_PENDING,), "it may be signed")
+    state = review_state(ctx, GateKind.ATC, "contract", contract.id)
+    if any(v != Decision.APPROVE.value for v in state.values()):
+        raise GateError(f"ATC: {label(contract)} is signed only after legal and finance both approve "
+                        f"(legal: {state['legal']}, finance: {state['finance']})")
+    check_terms_add_up(ctx, contract)
+    opp = ctx.get(Opportunity, contract.opportunity_id, what="opportunity")
+    if opp.stage not in PAST_ATI + (Stage.WON,):
+        raise GateError(f"{label(contract)}: its opportunity '{opp.name}' is {opp.stage.value}; it cannot be won")
+
+    before = snapshot(contract)
+    contract.signed_on = signed_on
+    contract.warranty_ends_on = None   # known once every milestone is finally accepted
+    ctx.move(contract, "status", ContractStatus.SIGNED)
+    ctx.audit("contract.sign", contract, before=before)
+    for term in active_terms(ctx.session, contract.id):
+        if term.trigger == Trigger.SIGNING and term.released_on is None:
+            term_before = snapshot(term)
+            term.released_on = signed_on
+            ctx.audit("term.release", term, before=term_before)
+
+    if budget_cost is None:
+        estimate = latest_baseline(ctx.session, Calculation.ESTIMATE, opportunity_id=opp.id)
+        budget_cost = (estimate.cost * contract.amount / estimate.revenue).quantize(CENT, ROUND_HALF_UP) \
+            if estimate is not None and estimate.revenue > 0 else ZERO
+    ctx.audit("contract.sign", Baseline(opportunity_id=opp.id, contract_id=contract.id, kind=Calculation.BUDGET,
+                                        revenue=contract.amount, cost=budget_cost,
+                                        note=f"budget at signing of {contract.number}"))
+    opp_before = snapshot(opp)
+    ctx.move(opp, "stage", Stage.WON)
+    ctx.audit("contract.sign", opp, before=opp_before)
+
+
+# -- change orders ---------------------------------------------------------------------------------
+
+def _released(ctx: Context, contract: Contract) -> tuple[list[PaymentTerm], list[PaymentTerm]]:
+    terms = active_terms(ctx.session, contract.id)
+    return [t for t in terms if t.released_on], [t for t in terms if not t.released_on]
+
+
+def _check_plan(contract: Contract, change_number: str, new_amount: Decimal, released: list[PaymentTerm],
+                plan_total: Decimal) -> None:
+    released_total = sum((t.amount for t in released), ZERO)
+    if new_amount < released_total:
+        raise AmountError(f"change order '{change_number}': new amount {fmt_money(new_amount)} is below what "
+                          f"{label(contract)} has already released ({fmt_money(released_total)})")
+    if released_total + plan_total != new_amount:
+        raise AmountError(f"change order '{change_number}': payment terms add up to "
+                          f"{fmt_money(released_total + plan_total)} (released {fmt_money(released_total)} + new "
+                          f"{fmt_money(plan_total)}), not the new amount {fmt_money(new_amount)}")
+
+
+@action("change.request")
+def request_change(ctx: Context, contract_id: int, *, number: str, reason: str, new_amount, new_scope=None,
+                   new_cost=None, new_terms: list[dict] | None = None) -> int:
+    """Propose an amendment. `new_terms` is the new plan for the terms not yet released (released terms stay
+    as they are: they may be invoiced); None keeps the current unreleased terms."""
+    number = validate.text("number", number, max_len=64, required=True)
+    reason = validate.text("reason", reason, max_len=2000, required=True)
+    new_amount = validate.amount("new_amount", new_amount)
+    new_cost = validate.amount("new_cost", new_cost, required=False, allow_zero=True)
+    contract = ctx.get(Contract, contract_id)
+    new_scope = contract.scope if new_scope is None else validate.text("new_scope", new_scope, max_len=4000)
+    require_status(contract, (ContractStatus.SIGNED,), "a change order may be requested")
+    if ctx.session.exec(select(ChangeOrder.id).where(ChangeOrder.contract_id == contract.id,
+                                                     ChangeOrder.number == number)).first() is not None:
+        raise DuplicateError(f"number: {label(contract)} already has a change order '{number}'", field="number")
+    open_ = ctx.session.exec(select(ChangeOrder).where(ChangeOrder.contract_id == contract.id,
+                                                       ChangeOrder.status == ChangeStatus.PENDING)).first()
+    if open_ is not None:
+        raise GateError(f"change order: {label(contract)} already has change order '{open_.number}' awaiting "
+                        "review; decide that one first")
+    released, unreleased = _released(ctx, contract)
+    released_total = sum((t.amount for t in released), ZERO)
+    if new_terms is None:
+        plan = None
+        plan_total = sum((t.amount for t in unreleased), ZERO)
+    else:
+        plan = parse_terms(ctx, contract, new_terms, base=new_amount, target=new_amount - released_total)
+        plan_total = sum((t["amount"] for t in plan), ZERO)
+    _check_plan(contract, number, new_amount, released, plan_total)
+    change = ChangeOrder(contract_id=contract.id, number=number, reason=reason, new_amount=new_amount,
+                         new_scope=new_scope, new_cost=new_cost, new_terms_json=terms_to_json(plan),
+                         status=ChangeStatus.PENDING, requested_on=ctx.today())
+    ctx.audit("change.request", change)
+    for role in REVIEWERS:
+        gates.request(ctx, GateKind.CHANGE_ORDER, "change_order", change.id, reviewer_role=role, rationale=reason)
+    return change.id
+
+
+def _review_change(ctx: Context, change_id: int, decision, rationale: str, role: str) -> int:
+    decision = gates.parse_decision(GateKind.CHANGE_ORDER, decision)
+    rationale = validate.text("rationale", rationale, max_len=4000, required=True)
+    change = ctx.get(ChangeOrder, change_id, what="change order")
+    if change.status != ChangeStatus.PENDING:
+        raise GateError(f"change order '{change.number}' is already {change.status.value}")
+    row = gates.pending(ctx, GateKind.CHANGE_ORDER, "change_order", change.id, role)
+    if row is None:
+        raise GateError(f"change order '{change.number}': the {role} review is already decided")
+    gates.decide(ctx, row, decision, rationale=rationale)
+    before = snapshot(change)
+    if decision == Decision.REJECT:
+        change.status, change.decided_on = ChangeStatus.REJECTED, ctx.today()
+        ctx.audit("change.reject", change, before=before)
+    elif all(v == Decision.APPROVE.value
+             for v in review_state(ctx, GateKind.CHANGE_ORDER, "change_order", change.id).values()):
+        _apply_change(ctx, change)
+        change.status, change.decided_on = ChangeStatus.APPROVED, ctx.today()
+        ctx.audit("change.approve", change, before=before)
+    return row.id
+
+
+def _apply_change(ctx: Context, change: ChangeOrder) -> None:
+    contract = ctx.get(Contract, change.contract_id)
+    require_status(contract, (ContractStatus.SIGNED,), "a change order may be applied")
+    released, unreleased = _released(ctx, contract)
+    plan = terms_from_json(change.new_terms_json)
+    plan_total = sum((t.amount for t in unreleased), ZERO) if plan is None else sum((t["amount"] for t in plan), ZERO)
+    # a term may have been released since the request: the plan must still add up
+    _check_plan(contract, change.number, change.new_amount, released, plan_total)
+    today = ctx.today()
+    if plan is not None:
+        for term in unreleased:
+            term_before = snapshot(term)
+            term.active = False
+            ctx.audit("change.apply", term, before=term_before)
+        for term in _add_terms(ctx, contract, plan, "change.apply"):
+            if _trigger_happened(ctx, contract, term):
+                term_before = snapshot(term)
+                term.released_on = today
+                ctx.audit("term.release", term, before=term_before)
+    before = snapshot(contract)
+    contract.amount, contract.scope = change.new_amount, change.new_scope
+    ctx.audit("change.apply", contract, before=before)
+    budget = latest_baseline(ctx.session, Calculation.BUDGET, contract_id=contract.id)
+    cost = change.new_cost if change.new_cost is not None else (budget.cost if budget else ZERO)
+    ctx.audit("change.apply", Baseline(opportunity_id=contract.opportunity_id, contract_id=contract.id,
+                                       kind=Calculation.BUDGET, revenue=change.new_amount, cost=cost,
+                                       note=f"re-baselined by change order {change.number}"))
+
+
+def _trigger_happened(ctx: Context, contract: Contract, term: PaymentTerm) -> bool:
+    """A term added by a change order whose trigger is already behind us is billable at once."""
+    if term.trigger == Trigger.SIGNING:
+        return True
+    if term.trigger == Trigger.ACCEPTANCE:
+        ms = ctx.session.get(Milestone, term.milestone_id)
+        return ms is not None and ms.status == MilestoneStatus.ACCEPTED
+    return contract.warranty_ends_on is not None and contract.warranty_ends_on <= ctx.today()
+
+
+@action("change.review_legal")
+def review_change_legal(ctx: Context, change_id: int, decision, *, rationale: str) -> int:
+    return _review_change(ctx, change_id, decision, rationale, "legal")
+
+
+@action("change.review_finance")
+def review_change_finance(ctx: Context, change_id: int, decision, *, rationale: str) -> int:
+    return _review_change(ctx, change_id, decision, rationale, "finance")
