@@ -18,7 +18,10 @@ from sqlmodel import SQLModel, select
 from core.context import SYSTEM, Actor, Context, unit_of_work
 from core.enums import Decision, Stance
 from core.errors import LtcError
-from core.models import Invoice, Lead, PaymentTerm, User
+from core.calculations import active_terms, receivables
+from core.enums import ContractStatus, InvoiceStatus, MilestoneStatus
+from core.models import Contract, Invoice, Lead, PaymentTerm, User
+from core.services.billing import outstanding
 from core.services import bids, billing, closure, contracts, delivery, leads, opportunities, users
 
 DEMO_PASSWORD = "demo-pass-2026"   # demo only: listed in the README
@@ -126,6 +129,9 @@ def load_demo(*, seed: int = 1, scale: float = 1.0, reset: bool = False, url: st
             _deal(story, opp_id, plan)
         if progress and (i % 10 == 0 or i == len(deals)):
             progress(i, len(deals))
+    with unit_of_work(SYSTEM, "cli", url=url, clock=clock) as ctx:
+        story.ctx = ctx
+        _finale(story)
     with unit_of_work(SYSTEM, "cli", url=url) as ctx:
         from core.queries import overview_counts
         return overview_counts(ctx.session)
@@ -255,6 +261,12 @@ def _deal(s: Story, opp_id: int, plan: str) -> None:
     floor = (opp.amount * Decimal("0.85")).quantize(Decimal("1"))
     bids.request_atb(s.as_("sr", day), bid_id, proposed_price=opp.amount, proposed_floor=floor)
     day += timedelta(days=2)
+    if rng.random() < 0.2:   # leadership sends the price back once: the floor was too low
+        bids.decide_atb(s.as_("leader", day), bid_id, Decision.REJECT,
+                        rationale="Floor below our 30% margin line 底价低于毛利红线")
+        floor = (opp.amount * Decimal("0.90")).quantize(Decimal("1"))
+        bids.request_atb(s.as_("sr", day), bid_id, proposed_price=opp.amount, proposed_floor=floor)
+        day += timedelta(days=2)
     bids.decide_atb(s.as_("leader", day), bid_id, Decision.APPROVE, price_floor=floor,
                     rationale="Margin above 30% at the floor 底价毛利30%以上")
     if plan == "bid_open" and rng.random() < 0.5:
@@ -346,3 +358,74 @@ def _bill_released(s: Story, cid: int, day: date) -> None:
         amount = inv.amount if behaviour > 0.25 else (inv.amount / 2).quantize(Decimal("0.01"))  # a partial payment
         billing.record_payment(s.as_("finance", paid_on), account_id=inv.account_id, amount=amount,
                                received_on=paid_on, reference=f"BANK-{inv.number}")
+
+
+def _finale(s: Story) -> None:
+    """The endings every demo needs: a closed project, a change order, a write-off, unapplied cash."""
+    session, today = s.ctx.session, s.today
+    signed = session.exec(select(Contract).where(Contract.status == ContractStatus.SIGNED)
+                          .order_by(Contract.signed_on, Contract.id)).all()
+    done = [c for c in signed if all(m.status == MilestoneStatus.ACCEPTED for m in delivery.milestones(s.ctx, c.id))]
+    if done:
+        _close(s, done[0])
+    open_work = [c for c in signed if c not in done[:1] and any(
+        t.released_on is None for t in active_terms(session, c.id))]
+    if open_work:
+        _change_order(s, open_work[-1])
+    overdue = session.exec(select(Invoice).where(Invoice.status.in_([InvoiceStatus.ISSUED, InvoiceStatus.PARTLY_PAID]),
+                                                 Invoice.due_on < today - timedelta(days=90))
+                           .order_by(Invoice.due_on, Invoice.id)).all()
+    if overdue:
+        inv = overdue[0]
+        part = (outstanding(inv) * Decimal("0.10")).quantize(Decimal("0.01"))
+        billing.request_write_off(s.as_("finance", today - timedelta(days=3)), inv.id, amount=part,
+                                  reason="Penalty for late go-live agreed with the customer 延期罚款")
+        billing.decide_write_off(s.as_("leader", today - timedelta(days=1)), inv.id, Decision.APPROVE,
+                                 rationale="Keeps the account; penalty is in the contract 合同约定")
+    if len(overdue) > 1:   # a customer pays more than it owes: kept as unapplied cash
+        inv = overdue[-1]
+        billing.record_payment(s.as_("finance", today - timedelta(days=2)), account_id=inv.account_id,
+                               amount=outstanding(inv) + Decimal("5000"), reference=f"BANK-{inv.number}-ALL",
+                               received_on=today - timedelta(days=2))
+
+
+def _close(s: Story, contract: Contract) -> None:
+    """Finish the oldest delivered project: bill and collect everything, final accounts, review, close."""
+    session, today = s.ctx.session, s.today
+    if contract.warranty_ends_on and contract.warranty_ends_on <= today:
+        delivery.release_warranty_terms(s.as_("finance", today - timedelta(days=20)), contract.id)
+    _bill_released(s, contract.id, today - timedelta(days=20))
+    for inv in receivables(session, contract.id):
+        billing.record_payment(s.as_("finance", today - timedelta(days=10)), account_id=inv.account_id,
+                               amount=outstanding(inv), received_on=today - timedelta(days=10),
+                               reference=f"BANK-{inv.number}-FINAL", allocate_to=[(inv.id, outstanding(inv))])
+    closure.record_final_accounts(s.as_("finance", today - timedelta(days=8)), contract.id,
+                                  note="决算 agreed with the customer")
+    closure.close_project(s.as_("leader", today - timedelta(days=7)), contract.id,
+                          went_well="Iron triangle met weekly; acceptance on time 铁三角周会,验收准时",
+                          went_badly="Hardware cost 12% over budget 硬件成本超预算12%",
+                          closed_on=today - timedelta(days=7))
+
+
+def _change_order(s: Story, contract: Contract) -> None:
+    """The customer adds a second site: +10%, spread over the terms not yet released."""
+    session, today = s.ctx.session, s.today
+    terms = active_terms(session, contract.id)
+    released = sum((t.amount for t in terms if t.released_on), Decimal("0"))
+    open_terms = [t for t in terms if t.released_on is None]
+    new_amount = (contract.amount * Decimal("1.10")).quantize(Decimal("1"))
+    left, plan = new_amount - released, []
+    open_total = sum((t.amount for t in open_terms), Decimal("0"))
+    for i, t in enumerate(open_terms):
+        share = left - sum((p["amount"] for p in plan), Decimal("0")) if i == len(open_terms) - 1 else \
+            (t.amount * left / open_total).quantize(Decimal("0.01"))
+        plan.append({"name": t.name, "amount": share, "trigger": t.trigger.value, "milestone_id": t.milestone_id,
+                     "due_days": t.due_days})
+    day = today - timedelta(days=14)
+    change_id = contracts.request_change(s.as_("fr", day), contract.id, number=f"CO-{contract.number}-01",
+                                         reason="Second site added 新增第二个站点", new_amount=new_amount,
+                                         new_scope=contract.scope + "; second site 第二站点", new_terms=plan)
+    contracts.review_change_legal(s.as_("legal", day + timedelta(days=2)), change_id, Decision.APPROVE,
+                                  rationale="Same terms as the main contract 条款同主合同")
+    contracts.review_change_finance(s.as_("finance", day + timedelta(days=3)), change_id, Decision.APPROVE,
+                                    rationale="Margin holds at 31% 毛利31%")

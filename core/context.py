@@ -13,6 +13,7 @@ from decimal import Decimal
 from enum import Enum
 from typing import Any, Callable, Iterator
 
+from sqlalchemy import event
 from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session, SQLModel, select
 
@@ -138,12 +139,25 @@ def to_json(data: dict) -> str:
     return json.dumps(data, default=_json_default, ensure_ascii=False, sort_keys=True)
 
 
+@event.listens_for(Session, "before_flush")
+def _stamp_created_at(session, _flush_context, _instances) -> None:
+    """New rows take their creation time from the unit of work's clock, not the wall clock, so the demo's
+    simulated story (and any replay) stores the same data every time."""
+    clock = session.info.get("clock")
+    if clock is None:
+        return
+    for row in session.new:
+        if hasattr(row, "created_at"):
+            row.created_at = clock()
+
+
 @contextmanager
 def unit_of_work(actor: Actor, source: str = "app", *, url: str | None = None,
                  clock: Callable[[], datetime] | None = None) -> Iterator[Context]:
     """One session for one action: commit on success, roll back on any error."""
     session = new_session(url)
     ctx = Context(session=session, actor=actor, source=source, clock=clock or _now)
+    session.info["clock"] = ctx.clock
     try:
         yield ctx
         session.commit()
