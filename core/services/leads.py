@@ -1,0 +1,446 @@
+"""Leads (线索): capture, score, assign, find and merge duplicates, qualify, and convert to an opportunity.
+
+The rules live here once; the bulk import (core/leads_import.py) reuses `clean_lead`, `fill_empty`,
+`owner_id` and `Assigner`, so a row in a file is judged exactly like a lead typed into a page.
+Config: config/leads.toml (scorecard, grades, assignment rules, sources).
+"""
+from __future__ import annotations
+
+from calendar import monthrange
+from datetime import date
+from decimal import Decimal
+from typing import Mapping
+
+from sqlmodel import or_, select
+
+from config.settings import load
+from core import normalise, validate
+from core.context import Context, snapshot
+from core.enums import Authority, Grade, LeadStatus, Need, Role, Stage
+from core.errors import DuplicateError, GateError, ValidationError
+from core.models import Account, Contact, Lead, Opportunity, Setting, StageChange, User
+from core.services import action
+
+ROUND_ROBIN_KEY = "leads.round_robin"
+# What a person may type when capturing or importing a lead (owner is handled apart: it needs the users).
+CAPTURE_FIELDS = ("company", "contact", "phone", "email", "source", "region", "industry", "need_text",
+                  "budget", "authority", "need", "timeline_months")
+# Fields a merge copies from the dropped lead when the kept one has them empty.
+FILLABLE = ("contact", "phone", "email", "region", "industry", "need_text", "budget", "timeline_months",
+            "authority")
+_SCORED = {"budget", "authority", "need", "timeline_months"}
+CLOSED = (LeadStatus.CONVERTED, LeadStatus.MERGED)
+
+# Chinese labels people type in sheets and files, read as the stored values.
+_AUTHORITY_LABELS = {"决策者": "decision_maker", "决策人": "decision_maker", "影响者": "influencer",
+                     "使用者": "user", "用户": "user", "未知": "unknown"}
+_NEED_LABELS = {"紧急": "urgent", "明确": "clear", "模糊": "vague", "无": "none", "没有": "none"}
+_SOURCE_LABELS = {"官网": "website", "网站": "website", "展会": "exhibition", "转介绍": "referral",
+                  "推荐": "referral", "合作伙伴": "partner", "伙伴": "partner", "陌拜": "cold_call",
+                  "电话陌拜": "cold_call", "招标公告": "tender_notice", "市场活动": "campaign",
+                  "活动": "campaign", "其他": "other", "其它": "other"}
+
+
+def _cfg() -> dict:
+    return load("leads")
+
+
+class _Rules:
+    """config/leads.toml prepared once (thresholds as Decimal and sorted, rules case-folded): the
+    import scores and assigns 100,000 rows, so this is not redone per row."""
+
+    def __init__(self, cfg: dict):
+        self.cfg = cfg
+        card = cfg["scorecard"]
+        self.budget = [(Decimal(str(t)), p) for t, p in sorted(card["budget"]["thresholds"], reverse=True)]
+        self.timeline = sorted(card["timeline"]["thresholds"])
+        self.authority, self.need = card["authority"], card["need"]
+        self.hot, self.warm = cfg["grades"]["hot"], cfg["grades"]["warm"]
+        self.sources = list(cfg["sources"]["values"])
+        self.assignment = []
+        for rule in cfg.get("assignment", []):
+            conds = {k: _fold(rule[k]) for k in ("region", "industry") if k in rule}
+            if conds:
+                self.assignment.append((conds, rule))
+
+
+_prepared: _Rules | None = None
+
+
+def _rules() -> _Rules:
+    global _prepared
+    cfg = _cfg()
+    if _prepared is None or _prepared.cfg is not cfg:
+        _prepared = _Rules(cfg)
+    return _prepared
+
+
+def _fold(value) -> str:
+    return str(value or "").strip().casefold()
+
+
+# -- scorecard ----------------------------------------------------------------------------------
+
+def score_lead(budget, authority, need, timeline_months) -> tuple[int, Grade]:
+    """BANT points from config: budget and timeline by thresholds, authority and need by value."""
+    r = _rules()
+    points = 0
+    if budget is not None:
+        budget = Decimal(budget)
+        points += next((pts for threshold, pts in r.budget if budget >= threshold), 0)
+    points += r.authority.get(Authority(authority).value, 0)
+    points += r.need.get(Need(need).value, 0)
+    if timeline_months is not None:
+        points += next((pts for months, pts in r.timeline if timeline_months <= months), 0)
+    score = max(0, min(100, int(points)))
+    grade = Grade.HOT if score >= r.hot else Grade.WARM if score >= r.warm else Grade.COLD
+    return score, grade
+
+
+# -- validation (the one place a lead's fields are checked) ---------------------------------------
+
+def _label(value, labels: dict[str, str]):
+    return labels.get(value.strip(), value) if isinstance(value, str) else value
+
+
+def _source(value) -> str:
+    allowed = _rules().sources
+    raw = _label("" if value is None else str(value).strip(), _SOURCE_LABELS)
+    raw = raw.lower().replace(" ", "_").replace("-", "_") or "other"
+    if raw not in allowed:
+        raise ValidationError(f"source: {str(value)[:40]!r} is not one of {', '.join(allowed)}", field="source")
+    return raw
+
+
+def clean_lead(values: Mapping) -> dict:
+    """Validate and normalise a lead's capture fields; adds the normalised keys, score and grade.
+
+    Raises ValidationError naming the first bad field. Used by capture, update and import alike."""
+    get = values.get
+    company = validate.text("company", get("company"), required=True)
+    company_norm = normalise.company(company)[:200]
+    if not company_norm:
+        raise ValidationError(f"company: {company[:40]!r} has no letters or digits", field="company")
+    phone = validate.text("phone", get("phone"), max_len=64)
+    phone_norm = normalise.phone(phone)
+    if phone and not 5 <= len(phone_norm) <= 20:
+        raise ValidationError(f"phone: {phone[:40]!r} is not a phone number (5 to 20 digits)", field="phone")
+    email = validate.email("email", get("email"))
+    if not phone and not email:
+        raise ValidationError("phone: a phone or an e-mail is required to reach the lead", field="phone")
+    budget = validate.amount("budget", get("budget"), required=False, allow_zero=True)
+    authority = validate.choice("authority", _label(get("authority"), _AUTHORITY_LABELS), Authority,
+                                default=Authority.UNKNOWN)
+    need = validate.choice("need", _label(get("need"), _NEED_LABELS), Need, default=Need.VAGUE)
+    timeline = validate.whole("timeline_months", get("timeline_months"), lo=0, hi=120)
+    score, grade = score_lead(budget, authority, need, timeline)
+    return {
+        "company": company, "company_norm": company_norm,
+        "contact": validate.text("contact", get("contact")),
+        "phone": phone, "phone_norm": phone_norm, "email": email, "email_norm": normalise.email(email),
+        "source": _source(get("source")),
+        "region": validate.text("region", get("region"), max_len=64),
+        "industry": validate.text("industry", get("industry"), max_len=64),
+        "need_text": validate.text("need_text", get("need_text"), max_len=2000),
+        "budget": budget, "authority": authority, "need": need, "timeline_months": timeline,
+        "score": score, "grade": grade,
+    }
+
+
+def _empty(name: str, value) -> bool:
+    return value is None or value == "" or (name == "authority" and value == Authority.UNKNOWN)
+
+
+def fill_empty(keep: Mapping, drop: Mapping, *, rescore: bool = True) -> dict:
+    """What a merge changes on `keep`: each of its empty fields that `drop` has, with the derived
+    normalised keys and, when a scored field changes, the new score and grade."""
+    changes = {f: drop[f] for f in FILLABLE
+               if _empty(f, keep.get(f)) and not _empty(f, drop.get(f))}
+    if "phone" in changes:
+        changes["phone_norm"] = drop["phone_norm"]
+    if "email" in changes:
+        changes["email_norm"] = drop["email_norm"]
+    if rescore and changes.keys() & _SCORED:
+        merged = {**keep, **changes}
+        changes["score"], changes["grade"] = score_lead(
+            merged.get("budget"), merged.get("authority") or Authority.UNKNOWN,
+            merged.get("need") or Need.VAGUE, merged.get("timeline_months"))
+    return changes
+
+
+# -- owners -------------------------------------------------------------------------------------
+
+def ar_users(ctx: Context) -> dict[str, int]:
+    """Active users with the ar role, login -> id, ordered by login (the round-robin order)."""
+    users = ctx.session.exec(select(User).where(User.active == True).order_by(User.login)).all()  # noqa: E712
+    return {u.login: u.id for u in users if Role.AR.value in u.role_set}
+
+
+def owner_id(ars: Mapping[str, int], login) -> int:
+    login = validate.text("owner", login, max_len=64, required=True)
+    if login not in ars:
+        raise ValidationError(f"owner: '{login}' is not an active user with the ar role "
+                              f"(active ar users: {', '.join(ars) or 'none'})", field="owner")
+    return ars[login]
+
+
+def matching_rule(region: str, industry: str) -> dict | None:
+    """The first [[assignment]] rule whose every condition (region, industry) matches."""
+    lead = {"region": _fold(region), "industry": _fold(industry)}
+    for conds, rule in _rules().assignment:
+        if all(lead[k] == v for k, v in conds.items()):
+            return rule
+    return None
+
+
+class Assigner:
+    """Owners for new leads: the first matching rule, else round-robin among active ar users.
+
+    The pointer (the last login served) lives in the Setting table so it survives restarts; an import
+    uses one Assigner for all its rows and saves the pointer once."""
+
+    def __init__(self, ctx: Context, ars: Mapping[str, int] | None = None):
+        self.ctx = ctx
+        self.ars = dict(ars) if ars is not None else ar_users(ctx)
+        self._last: str | None = None   # loaded on the first round-robin turn
+        self.turns = 0
+
+    def owner_for(self, region: str, industry: str) -> int | None:
+        rule = matching_rule(region, industry)
+        if rule is not None and rule.get("owner") in self.ars:
+            return self.ars[rule["owner"]]
+        return self._round_robin()   # no rule, or its owner is missing/inactive/not ar
+
+    def _round_robin(self) -> int | None:
+        if not self.ars:
+            return None
+        if self._last is None:
+            row = self.ctx.session.exec(   # locked on PostgreSQL so two captures don't serve the same turn
+                select(Setting).where(Setting.key == ROUND_ROBIN_KEY).with_for_update()).first()
+            self._last = row.value if row else ""
+        login = next((name for name in self.ars if name > self._last), next(iter(self.ars)))
+        self._last = login
+        self.turns += 1
+        return self.ars[login]
+
+    def save(self) -> None:
+        if not self.turns:
+            return
+        row = self.ctx.session.get(Setting, ROUND_ROBIN_KEY) or Setting(key=ROUND_ROBIN_KEY)
+        row.value, row.updated_at = self._last, self.ctx.now()
+        self.ctx.session.add(row)
+
+
+# -- helpers ------------------------------------------------------------------------------------
+
+def _duplicate_ids(ctx: Context, company_norm: str, phone_norm: str, email_norm: str,
+                   exclude: int | None = None) -> list[int]:
+    """Leads (not merged away) with the same normalised company and the same phone or e-mail."""
+    same_contact = []
+    if phone_norm:
+        same_contact.append(Lead.phone_norm == phone_norm)
+    if email_norm:
+        same_contact.append(Lead.email_norm == email_norm)
+    if not same_contact:
+        return []
+    query = select(Lead.id).where(Lead.company_norm == company_norm, Lead.status != LeadStatus.MERGED,
+                                  or_(*same_contact)).order_by(Lead.id)
+    if exclude is not None:
+        query = query.where(Lead.id != exclude)
+    return list(ctx.session.exec(query).all())
+
+
+def _duplicate_error(ctx: Context, dup_id: int, data: Mapping) -> DuplicateError:
+    other = ctx.session.get(Lead, dup_id)
+    how = ("phone" if data["phone_norm"] and other.phone_norm == data["phone_norm"] else "e-mail")
+    err = DuplicateError(
+        f"duplicate: lead {dup_id} ('{other.company}') has the same company and {how}; "
+        "merge into it, or capture anyway with allow_duplicate", field="company")
+    err.existing_id = dup_id
+    return err
+
+
+def _refuse_closed(lead: Lead, verb: str) -> None:
+    if lead.status == LeadStatus.CONVERTED:
+        raise GateError(f"lead {lead.id} is converted: a converted lead cannot be {verb}")
+    if lead.status == LeadStatus.MERGED:
+        raise GateError(f"lead {lead.id} was merged into lead {lead.merged_into_id}: "
+                        f"a merged lead cannot be {verb}")
+
+
+def _initial_status(ctx: Context, lead: Lead) -> None:
+    """History starts at capture, so time in each status can be measured from the first day."""
+    ctx.session.add(StageChange(entity="lead", entity_id=lead.id, from_stage="", to_stage=lead.status.value,
+                                at=ctx.now(), by_id=ctx.actor.id))
+
+
+def _load(ctx: Context, lead_id: int, version: int | None = None) -> Lead:
+    return ctx.get(Lead, lead_id, version=version, what="lead")
+
+
+# -- services -----------------------------------------------------------------------------------
+
+@action("lead.capture")
+def capture_lead(ctx: Context, *, company, contact="", phone="", email="", source="other", region="",
+                 industry="", need_text="", budget=None, authority=Authority.UNKNOWN, need=Need.VAGUE,
+                 timeline_months=None, owner: str | None = None, allow_duplicate: bool = False) -> int:
+    """Record a lead, scored, and assigned (rule or round-robin) unless `owner` is given."""
+    data = clean_lead(dict(company=company, contact=contact, phone=phone, email=email, source=source,
+                           region=region, industry=industry, need_text=need_text, budget=budget,
+                           authority=authority, need=need, timeline_months=timeline_months))
+    ars = ar_users(ctx)
+    chosen = owner_id(ars, owner) if owner not in (None, "") else None
+    dups = _duplicate_ids(ctx, data["company_norm"], data["phone_norm"], data["email_norm"])
+    if dups and not allow_duplicate:
+        raise _duplicate_error(ctx, dups[0], data)
+    if chosen is None:
+        assigner = Assigner(ctx, ars)
+        chosen = assigner.owner_for(data["region"], data["industry"])
+        assigner.save()
+    lead = Lead(**data, owner_id=chosen, status=LeadStatus.ASSIGNED if chosen else LeadStatus.NEW,
+                duplicate_of_id=dups[0] if dups else None, captured_on=ctx.now())
+    ctx.audit("lead.capture", lead)
+    _initial_status(ctx, lead)
+    return lead.id
+
+
+@action("lead.update")
+def update_lead(ctx: Context, lead_id: int, *, version: int | None = None, allow_duplicate: bool = False,
+                **fields) -> None:
+    """Change any capture field; the lead is re-validated, re-scored and checked for duplicates."""
+    for name in fields:
+        if name == "owner":
+            raise ValidationError("owner: change the owner with assign_lead (lead.assign)", field="owner")
+        if name not in CAPTURE_FIELDS:
+            raise ValidationError(f"{name}: is not a lead field one can edit "
+                                  f"(editable: {', '.join(CAPTURE_FIELDS)})", field=name)
+    lead = _load(ctx, lead_id, version)
+    _refuse_closed(lead, "edited")
+    before = snapshot(lead)
+    data = clean_lead({**{f: before[f] for f in CAPTURE_FIELDS}, **fields})
+    if any(data[k] != before[k] for k in ("company_norm", "phone_norm", "email_norm")):
+        dups = _duplicate_ids(ctx, data["company_norm"], data["phone_norm"], data["email_norm"], exclude=lead.id)
+        if dups and not allow_duplicate:
+            raise _duplicate_error(ctx, dups[0], data)
+        data["duplicate_of_id"] = dups[0] if dups else None
+    for key, value in data.items():
+        setattr(lead, key, value)
+    ctx.audit("lead.update", lead, before=before)
+
+
+@action("lead.assign")
+def assign_lead(ctx: Context, lead_id: int, owner_login: str, version: int | None = None) -> None:
+    """Give the lead to an active ar user; a new lead becomes assigned."""
+    lead = _load(ctx, lead_id, version)
+    _refuse_closed(lead, "reassigned")
+    new_owner = owner_id(ar_users(ctx), owner_login)
+    before = snapshot(lead)
+    lead.owner_id = new_owner
+    if lead.status == LeadStatus.NEW:
+        ctx.move(lead, "status", LeadStatus.ASSIGNED)
+    ctx.audit("lead.assign", lead, before=before)
+
+
+@action("lead.merge")
+def find_duplicates(ctx: Context, lead_id: int) -> list[int]:
+    """Other leads (not merged away) with the same normalised company and phone or e-mail."""
+    lead = _load(ctx, lead_id)
+    if lead.status == LeadStatus.MERGED:
+        return []
+    return _duplicate_ids(ctx, lead.company_norm, lead.phone_norm, lead.email_norm, exclude=lead.id)
+
+
+@action("lead.merge")
+def merge_leads(ctx: Context, keep_id: int, drop_id: int) -> None:
+    """Keep one lead: its empty fields are filled from the other, which becomes merged into it."""
+    if keep_id == drop_id:
+        raise ValidationError(f"merge: lead {keep_id} cannot be merged into itself", field="drop_id")
+    keep, drop = _load(ctx, keep_id), _load(ctx, drop_id)
+    _refuse_closed(keep, "merged")
+    _refuse_closed(drop, "merged")
+    before_keep, before_drop = snapshot(keep), snapshot(drop)
+    for key, value in fill_empty(before_keep, before_drop).items():
+        setattr(keep, key, value)
+    if keep.owner_id is None and drop.owner_id is not None:
+        keep.owner_id = drop.owner_id
+        if keep.status == LeadStatus.NEW:
+            ctx.move(keep, "status", LeadStatus.ASSIGNED)
+    drop.merged_into_id = keep.id
+    ctx.move(drop, "status", LeadStatus.MERGED)
+    ctx.audit("lead.merge", keep, before=before_keep)
+    ctx.audit("lead.merge", drop, before=before_drop)
+
+
+@action("lead.qualify")
+def qualify_lead(ctx: Context, lead_id: int, version: int | None = None) -> None:
+    lead = _load(ctx, lead_id, version)
+    _refuse_closed(lead, "qualified")
+    if lead.status == LeadStatus.QUALIFIED:
+        raise GateError(f"lead {lead.id} is already qualified")
+    before = snapshot(lead)
+    lead.disqualify_reason = ""
+    ctx.move(lead, "status", LeadStatus.QUALIFIED)
+    ctx.audit("lead.qualify", lead, before=before)
+
+
+@action("lead.disqualify")
+def disqualify_lead(ctx: Context, lead_id: int, reason: str, version: int | None = None) -> None:
+    reason = validate.text("reason", reason, max_len=500, required=True)
+    lead = _load(ctx, lead_id, version)
+    _refuse_closed(lead, "disqualified")
+    if lead.status == LeadStatus.DISQUALIFIED:
+        raise GateError(f"lead {lead.id} is already disqualified ({lead.disqualify_reason})")
+    before = snapshot(lead)
+    lead.disqualify_reason = reason
+    ctx.move(lead, "status", LeadStatus.DISQUALIFIED)
+    ctx.audit("lead.disqualify", lead, before=before)
+
+
+def _add_months(day: date, months: int) -> date:
+    month0 = day.month - 1 + months
+    year, month = day.year + month0 // 12, month0 % 12 + 1
+    return date(year, month, min(day.day, monthrange(year, month)[1]))
+
+
+@action("lead.convert")
+def convert_lead(ctx: Context, lead_id: int, *, opportunity_name: str | None = None, amount=None,
+                 expected_close=None) -> int:
+    """A qualified lead becomes an opportunity at initiation, owned by the lead's owner as AR; the
+    customer account is found by normalised name or created, and the contact added to it."""
+    lead = _load(ctx, lead_id)
+    if lead.status != LeadStatus.QUALIFIED:
+        raise GateError(f"convert: only a qualified lead converts to an opportunity; "
+                        f"lead {lead.id} is {lead.status.value}")
+    owner = ctx.session.get(User, lead.owner_id) if lead.owner_id else None
+    if owner is None or not owner.active or Role.AR.value not in owner.role_set:
+        who = f"'{owner.login}' is not an active ar user" if owner else "it has no owner"
+        raise GateError(f"convert: lead {lead.id} needs an active ar owner to become the opportunity's AR; "
+                        f"{who}: assign it first")
+    name = validate.text("opportunity_name", opportunity_name or lead.company, required=True)
+    amt = validate.amount("amount", amount, required=False, allow_zero=True)
+    if amt is None:
+        amt = lead.budget or Decimal("0.00")
+    close = validate.day("expected_close", expected_close, required=False)
+    if close is None and lead.timeline_months is not None:
+        close = _add_months(ctx.today(), lead.timeline_months)
+
+    account = ctx.session.exec(select(Account).where(Account.name_norm == lead.company_norm)).first()
+    if account is None:
+        account = Account(name=lead.company, name_norm=lead.company_norm, region=lead.region,
+                          industry=lead.industry, created_at=ctx.now())
+        ctx.audit("lead.convert", account)
+    known = ctx.session.exec(select(Contact).where(Contact.account_id == account.id)).all()
+    if not any((lead.phone_norm and normalise.phone(c.phone) == lead.phone_norm)
+               or (lead.email_norm and normalise.email(c.email) == lead.email_norm) for c in known):
+        ctx.audit("lead.convert", Contact(account_id=account.id, name=lead.contact, phone=lead.phone,
+                                          email=lead.email))
+    opp = Opportunity(name=name, account_id=account.id, lead_id=lead.id, amount=amt, expected_close=close,
+                      stage=Stage.INITIATION, stage_since=ctx.now(), ar_id=lead.owner_id, region=lead.region,
+                      industry=lead.industry, created_at=ctx.now())
+    ctx.audit("lead.convert", opp)
+    ctx.session.add(StageChange(entity="opportunity", entity_id=opp.id, from_stage="",
+                                to_stage=Stage.INITIATION.value, at=ctx.now(), by_id=ctx.actor.id))
+    before = snapshot(lead)
+    ctx.move(lead, "status", LeadStatus.CONVERTED)
+    ctx.audit("lead.convert", lead, before=before, after={**snapshot(lead), "opportunity_id": opp.id})
+    return opp.id
