@@ -1,27 +1,52 @@
-"""Streamlit entry point: sign-in, language switch and the landing page."""
+"""Streamlit entry point: sign-in (local accounts, or OpenID Connect when [auth] is in the secrets), the
+language switch, and a navigation built from the person's roles: a page they may not use is not registered."""
 from __future__ import annotations
 
 import os
 
 import streamlit as st
 
-from app.i18n import t
+from app import ui
+from app.nav import pages_for
 from core.context import SYSTEM, unit_of_work
 from core.errors import LtcError
-from core.queries import overview_counts
 from core.services import users
 
-st.set_page_config(page_title="LTC", page_icon="💴", layout="wide")
-lang = st.sidebar.radio("Language / 语言", ["en", "zh"], format_func=lambda v: "English" if v == "en" else "中文",
-                        index=0 if os.environ.get("LTC_LANG", "en") == "en" else 1, key="lang")
+st.set_page_config(page_title="LTC 线索到回款", page_icon="💴", layout="wide")
 
-actor = st.session_state.get("actor")
-if actor is None:
-    st.title(t("app.title", lang))
+if "lang" not in st.session_state:
+    st.session_state["lang"] = os.environ.get("LTC_LANG", "en")
+st.sidebar.radio(ui.t("language"), ["en", "zh"], key="lang", horizontal=True,
+                 format_func=lambda v: "English" if v == "en" else "中文")
+
+
+def _oidc() -> dict | None:
+    """The [auth] section of Streamlit's secrets, when OpenID Connect is configured."""
+    try:
+        return dict(st.secrets["auth"]) if "auth" in st.secrets else None
+    except Exception:   # no secrets file at all
+        return None
+
+
+def _sign_in() -> None:
+    st.title(ui.t("app.title"))
+    oidc = _oidc()
+    if oidc:
+        if not st.user.is_logged_in:
+            if st.button(ui.t("login.sso")):
+                st.login()
+            st.stop()
+        try:
+            with unit_of_work(SYSTEM, "app") as ctx:
+                st.session_state["actor"] = users.actor_for_email(ctx, st.user.email, oidc.get("allowed_domain"))
+            st.rerun()
+        except LtcError as exc:
+            st.error(str(exc))
+            st.stop()
     with st.form("login"):
-        login = st.text_input(t("login.login", lang))
-        password = st.text_input(t("login.password", lang), type="password")
-        if st.form_submit_button(t("login.submit", lang)):
+        login = st.text_input(ui.t("login.login"))
+        password = st.text_input(ui.t("login.password"), type="password")
+        if st.form_submit_button(ui.t("login.submit")):
             try:
                 with unit_of_work(SYSTEM, "app") as ctx:
                     st.session_state["actor"] = users.authenticate(ctx, login, password)
@@ -30,14 +55,18 @@ if actor is None:
                 st.error(str(exc))
     st.stop()
 
-if st.sidebar.button(t("logout", lang)):
-    del st.session_state["actor"]
+
+actor = st.session_state.get("actor")
+if actor is None:
+    st.navigation([st.Page(_sign_in, title=ui.t("login.title"))], position="hidden").run()
+    st.stop()
+
+st.sidebar.caption(ui.t("signed_in", name=actor.name or actor.login, roles=", ".join(sorted(actor.roles))))
+if st.sidebar.button(ui.t("logout")):
+    st.session_state.pop("actor", None)
+    if _oidc() and st.user.is_logged_in:
+        st.logout()
     st.rerun()
 
-st.title(t("app.title", lang))
-st.caption(t("home.signed_in", lang, name=actor.name or actor.login, roles=", ".join(sorted(actor.roles))))
-st.subheader(t("home.chain", lang))
-with unit_of_work(SYSTEM, "app") as ctx:
-    counts = overview_counts(ctx.session)
-for col, (key, value) in zip(st.columns(len(counts)), counts.items()):
-    col.metric(t(f"count.{key}", lang), f"{value:,}")
+nav = st.navigation([st.Page(p.path, title=ui.t(p.title), icon=p.icon) for p in pages_for(actor.roles)])
+nav.run()

@@ -21,6 +21,7 @@ from core.errors import LtcError
 from core.calculations import active_terms, receivables
 from core.enums import ContractStatus, InvoiceStatus, MilestoneStatus
 from core.models import Contract, Invoice, Lead, PaymentTerm, User
+from core.queries.overview import chain_counts
 from core.services.billing import outstanding
 from core.services import bids, billing, closure, contracts, delivery, leads, opportunities, users
 
@@ -133,8 +134,7 @@ def load_demo(*, seed: int = 1, scale: float = 1.0, reset: bool = False, url: st
         story.ctx = ctx
         _finale(story)
     with unit_of_work(SYSTEM, "cli", url=url) as ctx:
-        from core.queries import overview_counts
-        return overview_counts(ctx.session)
+        return chain_counts(ctx.session)
 
 
 def _users(s: Story) -> None:

@@ -19,6 +19,8 @@ from core.services import ACTIONS
 for mod in pkgutil.iter_modules(core.services.__path__):
     importlib.import_module(f"core.services.{mod.name}")
 importlib.import_module("core.exports")
+for mod in pkgutil.iter_modules(importlib.import_module("core.queries").__path__):
+    importlib.import_module(f"core.queries.{mod.name}")
 importlib.import_module("core.leads_import")
 
 MISSING_ID = 987_654_321

@@ -1,0 +1,120 @@
+"""What every page shares: the signed-in person, the language, reading and acting through core, downloads
+and saving edited tables. Pages stay thin: no SQL and no business rules here either."""
+from __future__ import annotations
+
+import io
+import os
+from typing import Any, Callable
+
+import pandas as pd
+import streamlit as st
+
+from app.i18n import t as _t
+from core import permissions
+from core.context import Actor, unit_of_work
+from core.errors import LtcError
+from core.exports import neutralise
+
+
+def lang() -> str:
+    return st.session_state.get("lang") or os.environ.get("LTC_LANG", "en")
+
+
+def t(key: str, **kwargs) -> str:
+    return _t(key, lang(), **kwargs)
+
+
+def actor() -> Actor:
+    """The signed-in person, or stop the page (the frame shows the sign-in form)."""
+    who = st.session_state.get("actor")
+    if who is None:
+        st.warning(t("login.title"))
+        st.stop()
+    return who
+
+
+def guard(view: str) -> Actor:
+    """Every page checks its own view permission too: hiding it in the navigation is not enough."""
+    who = actor()
+    if not permissions.allowed(who.roles, view):
+        st.error(t("no_access"))
+        st.stop()
+    return who
+
+
+def read(fn: Callable, *args, **kwargs) -> Any:
+    """Run a query service as the signed-in person, in one short session."""
+    with unit_of_work(actor(), "app") as ctx:
+        return fn(ctx, *args, **kwargs)
+
+
+def act(fn: Callable, *args, success: str | None = None, **kwargs) -> Any:
+    """Run a service on submit; a refusal is shown as the core wrote it and changes nothing."""
+    try:
+        with unit_of_work(actor(), "app") as ctx:
+            result = fn(ctx, *args, **kwargs)
+    except LtcError as exc:
+        st.error(str(exc))
+        return None
+    st.session_state["flash"] = success or t("saved")
+    return result if result is not None else True
+
+
+def flash() -> None:
+    """Show the message of the last successful action once (after the rerun that re-reads the view)."""
+    message = st.session_state.pop("flash", None)
+    if message:
+        st.success(message)
+
+
+def downloads(df: pd.DataFrame, name: str, key: str | None = None) -> None:
+    """CSV and XLSX of a table; text cells that look like formulas are neutralised."""
+    safe = df.map(neutralise) if not df.empty else df.copy()
+    for col in safe.select_dtypes(include=["datetimetz"]).columns:   # Excel has no time zones: show UTC
+        safe[col] = safe[col].dt.tz_localize(None)
+    c1, c2 = st.columns(2)
+    c1.download_button(t("download.csv"), safe.to_csv(index=False).encode("utf-8-sig"), f"{name}.csv",
+                       "text/csv", key=f"{key or name}-csv")
+    buf = io.BytesIO()
+    safe.to_excel(buf, index=False, engine="openpyxl")
+    c2.download_button(t("download.xlsx"), buf.getvalue(), f"{name}.xlsx",
+                       "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", key=f"{key or name}-xlsx")
+
+
+def changed_rows(before: pd.DataFrame, after: pd.DataFrame, id_col: str = "ID") -> list[tuple[Any, dict]]:
+    """What a person changed in a st.data_editor table, keyed by record ID (never by row position):
+    [(id, {column: new value})]. Rows are compared by ID, so sorting the table changes nothing."""
+    old = before.set_index(id_col)
+    out = []
+    for _, row in after.iterrows():
+        rid = row[id_col]
+        if rid not in old.index:
+            continue
+        changes = {col: row[col] for col in after.columns
+                   if col != id_col and col in old.columns and not _same(old.at[rid, col], row[col])}
+        if changes:
+            out.append((rid, changes))
+    return out
+
+
+def _same(a, b) -> bool:
+    """Equal, treating the table's empty cells (None, NaN, NaT) as one value."""
+    try:
+        if pd.isna(a) and pd.isna(b):
+            return True
+    except (TypeError, ValueError):
+        pass
+    return bool(a == b)
+
+
+def save_edits(before: pd.DataFrame, after: pd.DataFrame, save: Callable[[Any, int, dict], Any],
+               id_col: str = "ID", version_col: str = "Version") -> int:
+    """Save each changed row through `save(ctx, id, version_seen, changes)` with the version the person saw;
+    a stale row is refused with the core's message (naming who changed it). Returns rows saved."""
+    saved = 0
+    for rid, changes in changed_rows(before, after, id_col):
+        version = int(before.set_index(id_col).at[rid, version_col])
+        changes.pop(version_col, None)
+        if act(save, int(rid), version, changes):
+            saved += 1
+    return saved

@@ -1,0 +1,44 @@
+"""The audit timeline of any record: who, when, from where, what changed."""
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+from sqlmodel import select
+
+from core.context import Context
+from core.exports import ENTITIES
+from core.models import AuditEvent
+from core.services import action
+
+# The audit trail names entities by table; pages offer the export names people know.
+TABLES = {name: model.__tablename__ for name, model in ENTITIES.items() if name != "audit"}
+TABLES["users"] = "user"
+
+
+def _changes(before_json: str, after_json: str) -> str:
+    """'field: old → new' for each field that differs (all fields of a new record)."""
+    before = json.loads(before_json) if before_json else {}
+    after = json.loads(after_json) if after_json else {}
+    skip = {"version", "created_at"}
+    parts = [f"{k}: {before.get(k, '')} → {v}" for k, v in sorted(after.items())
+             if k not in skip and before.get(k) != v]
+    return "; ".join(parts)
+
+
+@action("audit.view")
+def record_history(ctx: Context, entity: str, entity_id: int) -> pd.DataFrame:
+    table = TABLES.get(entity, entity)
+    events = ctx.session.exec(select(AuditEvent).where(AuditEvent.entity == table, AuditEvent.entity_id == entity_id)
+                              .order_by(AuditEvent.at, AuditEvent.id)).all()
+    return pd.DataFrame([{"When": e.at, "Who": e.user_login, "Source": e.source, "Action": e.action,
+                          "Changes": _changes(e.before_json, e.after_json)} for e in events],
+                        columns=["When", "Who", "Source", "Action", "Changes"])
+
+
+@action("audit.view")
+def recent_activity(ctx: Context, limit: int = 200) -> pd.DataFrame:
+    events = ctx.session.exec(select(AuditEvent).order_by(AuditEvent.id.desc()).limit(limit)).all()
+    return pd.DataFrame([{"When": e.at, "Who": e.user_login, "Source": e.source, "Action": e.action,
+                          "Record": f"{e.entity} {e.entity_id}"} for e in events],
+                        columns=["When", "Who", "Source", "Action", "Record"])

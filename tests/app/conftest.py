@@ -1,0 +1,69 @@
+"""Page tests with Streamlit's AppTest on a copy of the demo database (SQLite).
+
+`page(role, path)` signs in as the demo user of that role and opens the page through the real frame
+(app/main.py and its role-built navigation).
+"""
+from __future__ import annotations
+
+import shutil
+from datetime import date
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from cli.demo import load_demo
+from core.context import SYSTEM, unit_of_work
+from core.db import get_engine, migrate
+from core.services import users
+
+from pathlib import Path
+
+APP = Path(__file__).resolve().parents[2] / "app"
+MAIN = str(APP / "main.py")
+TIMEOUT = 60
+
+
+@pytest.fixture(scope="session")
+def demo_template(tmp_path_factory):
+    path = tmp_path_factory.mktemp("demo") / "demo.db"
+    url = f"sqlite:///{path}"
+    migrate(url)
+    load_demo(seed=1, url=url, today=date.today())
+    get_engine(url).dispose()
+    return path
+
+
+@pytest.fixture
+def demo_url(demo_template, tmp_path, monkeypatch):
+    path = tmp_path / "ltc.db"
+    shutil.copy(demo_template, path)
+    url = f"sqlite:///{path}"
+    monkeypatch.setenv("LTC_DATABASE_URL", url)
+    monkeypatch.setenv("LTC_DATA_DIR", str(tmp_path / "data"))
+    return url
+
+
+@pytest.fixture
+def page(demo_url):
+    def open_page(login: str, path: str | None = None, lang: str = "en") -> AppTest:
+        with unit_of_work(SYSTEM, "test", url=demo_url) as ctx:
+            who = users.actor(ctx, login)
+        at = AppTest.from_file(MAIN, default_timeout=TIMEOUT)
+        at.session_state["actor"] = who
+        at.session_state["lang"] = lang
+        at.run()
+        if path:
+            at.switch_page(path)
+            at.run()
+        return at
+    return open_page
+
+
+def texts(at: AppTest) -> str:
+    """Everything the page shows as text, to search in."""
+    parts = []
+    for kind in ("title", "header", "subheader", "markdown", "caption", "text", "info", "success", "error",
+                 "warning", "metric"):
+        for el in getattr(at, kind):
+            parts.append(str(getattr(el, "value", "")) + " " + str(getattr(el, "label", "")))
+    return "\n".join(parts)

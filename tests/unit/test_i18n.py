@@ -1,0 +1,29 @@
+"""The message catalogue is complete in both languages, and every key a page uses exists."""
+import re
+from pathlib import Path
+
+from app.i18n import LANGS, catalogue, t
+from app.nav import PAGES
+
+APP = Path(__file__).resolve().parents[2] / "app"
+KEY_USE = re.compile(r"""\bt\(\s*["']([a-z0-9_.]+)["']""")
+
+
+def test_every_key_has_both_languages():
+    for key, texts in catalogue().items():
+        for lang in LANGS:
+            assert texts.get(lang, "").strip(), f"{key} has no {lang} text"
+
+
+def test_every_key_used_in_the_app_exists():
+    used = set()
+    for path in APP.rglob("*.py"):
+        used |= set(KEY_USE.findall(path.read_text(encoding="utf-8")))
+    used |= {p.title for p in PAGES}
+    missing = sorted(k for k in used if k not in catalogue())
+    assert missing == []
+
+
+def test_lookup_and_formatting():
+    assert t("signed_in", "zh", name="王敏", roles="marketing") == "当前用户:王敏(marketing)"
+    assert t("page.cash", "en") == "Invoicing and cash"
