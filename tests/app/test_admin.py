@@ -1,0 +1,47 @@
+import pytest
+from sqlmodel import select
+
+from core import permissions
+from core.context import SYSTEM, unit_of_work
+from core.models import User
+
+
+def test_admin_sees_users_and_the_matrix(page):
+    at = page("admin", "pages/admin.py")
+    assert not at.exception
+    logins = set(at.dataframe[0].value["Login"])
+    assert {"admin", "finance", "leader", "marketing"} <= logins
+    matrix = at.dataframe[1].value
+    assert matrix.set_index("Action").at["ati.decide", "leader"] == "✓"
+    assert matrix.set_index("Action").at["ati.decide", "ar"] == ""
+
+
+def test_admin_adds_a_user(page, demo_url):
+    at = page("admin", "pages/admin.py")
+    at.text_input(key="admin-new-login").input("newbie")
+    at.text_input(key="admin-new-name").input("New Person")
+    at.multiselect(key="admin-new-roles").select("finance")
+    at.text_input(key="admin-new-password").input("long-password-1")
+    next(b for b in at.button if b.label == "Add a user").click().run()
+    assert not at.exception
+    with unit_of_work(SYSTEM, "test", url=demo_url) as ctx:
+        u = ctx.session.exec(select(User).where(User.login == "newbie")).one()
+        assert u.roles == "finance" and u.password_hash.startswith("$argon2")
+
+
+def test_bad_new_user_is_refused_with_the_field(page, demo_url):
+    at = page("admin", "pages/admin.py")
+    at.text_input(key="admin-new-login").input("has space")
+    at.multiselect(key="admin-new-roles").select("ar")
+    next(b for b in at.button if b.label == "Add a user").click().run()
+    assert "login:" in at.error[0].value
+    with unit_of_work(SYSTEM, "test", url=demo_url) as ctx:
+        assert ctx.session.exec(select(User).where(User.login == "has space")).first() is None
+
+
+@pytest.mark.parametrize("role", [r for r in permissions.ROLES if r != "admin"])
+def test_other_roles_cannot_reach_admin(page, role):
+    login = "ar" if role == "ar" else role
+    at = page(login)
+    with pytest.raises(Exception):
+        at.switch_page("pages/admin.py").run()
