@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from datetime import date
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -109,3 +110,17 @@ def world(db_url) -> World:
         for login in ROLE_USERS + ["ar2"]:
             w.users[login] = users.actor(ctx, login)
     return w
+
+
+@pytest.fixture(scope="session")
+def demo_template(tmp_path_factory):
+    """The demo story (seed 1, up to today) in a SQLite file, built once; tests copy it."""
+    from cli.demo import load_demo
+    from core.db import get_engine
+
+    path = tmp_path_factory.mktemp("demo") / "demo.db"
+    url = f"sqlite:///{path}"
+    migrate(url)
+    load_demo(seed=1, url=url, today=date.today())
+    get_engine(url).dispose()
+    return path

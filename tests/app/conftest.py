@@ -6,31 +6,18 @@
 from __future__ import annotations
 
 import shutil
-from datetime import date
+from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from cli.demo import load_demo
 from core.context import SYSTEM, unit_of_work
-from core.db import get_engine, migrate
 from core.services import users
 
-from pathlib import Path
 
 APP = Path(__file__).resolve().parents[2] / "app"
 MAIN = str(APP / "main.py")
 TIMEOUT = 60
-
-
-@pytest.fixture(scope="session")
-def demo_template(tmp_path_factory):
-    path = tmp_path_factory.mktemp("demo") / "demo.db"
-    url = f"sqlite:///{path}"
-    migrate(url)
-    load_demo(seed=1, url=url, today=date.today())
-    get_engine(url).dispose()
-    return path
 
 
 @pytest.fixture
