@@ -120,8 +120,6 @@ def load_demo(*, seed: int = 1, scale: float = 1.0, reset: bool = False, url: st
         _users(story)
         lead_ids = _leads(story, start)
         opp_ids = _opportunities(story, lead_ids)
-        if progress:
-            progress(1, 3)
     # each deal in its own transaction, so a long demo shows progress and memory stays flat
     deals = _plan_deals(rng, opp_ids, scale)
     for i, (opp_id, plan) in enumerate(deals, 1):

@@ -146,9 +146,10 @@ def cmd_app(args) -> int:
 
 
 def _print_progress(done: int, total: int) -> None:
+    """One line on the terminal, rewritten in place, finished with a newline at 100%."""
     if total:
-        print(f"\r{done:,}/{total:,} ({done * 100 // total}%)", end="\n" if done >= total else "",
-              file=sys.stderr, flush=True)
+        end = "\n" if done >= total else ""
+        print(f"\r{done:,}/{total:,} ({done * 100 // total}%)", end=end, file=sys.stderr, flush=True)
 
 
 def _safe_url(url: str) -> str:
