@@ -8,9 +8,11 @@ from core.models.delivery import Acceptance, CostEntry, Milestone
 from core.models.billing import Allocation, Invoice, Payment
 from core.models.finance import Baseline, ClosureReview
 from core.models.system import AuditEvent, Setting
+from core.models.sync import SyncConflict, SyncCreated, SyncLock, SyncRun, SyncSnapshot
 
 __all__ = [
     "Account", "Contact", "User", "Lead", "GateDecision", "Opportunity", "Stakeholder", "StageChange",
     "Bid", "ChangeOrder", "Contract", "PaymentTerm", "Acceptance", "CostEntry", "Milestone",
     "Allocation", "Invoice", "Payment", "Baseline", "ClosureReview", "AuditEvent", "Setting",
+    "SyncConflict", "SyncCreated", "SyncLock", "SyncRun", "SyncSnapshot",
 ]

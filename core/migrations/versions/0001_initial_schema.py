@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-27 12:28:25.500866
+Create Date: 2026-11-27 13:01:20.429518
 """
 from alembic import op
 import sqlalchemy as sa
@@ -36,6 +36,66 @@ def upgrade() -> None:
     sa.Column('updated_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
     sa.PrimaryKeyConstraint('key')
     )
+    op.create_table('syncconflict',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('spreadsheet', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('tab', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('record_id', sa.Integer(), nullable=False),
+    sa.Column('field', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('sheet_value', sqlmodel.sql.sqltypes.AutoString(length=4000), nullable=False),
+    sa.Column('db_value', sqlmodel.sql.sqltypes.AutoString(length=4000), nullable=False),
+    sa.Column('base_value', sqlmodel.sql.sqltypes.AutoString(length=4000), nullable=True),
+    sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+    sa.Column('resolution', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+    sa.Column('resolved_by', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('created_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+    sa.Column('resolved_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('syncconflict', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_syncconflict_spreadsheet'), ['spreadsheet'], unique=False)
+        batch_op.create_index(batch_op.f('ix_syncconflict_status'), ['status'], unique=False)
+
+    op.create_table('synccreated',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('tab', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('fingerprint', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('record_id', sa.Integer(), nullable=False),
+    sa.Column('created_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('tab', 'fingerprint')
+    )
+    op.create_table('synclock',
+    sa.Column('spreadsheet', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('holder', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+    sa.Column('expires_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+    sa.PrimaryKeyConstraint('spreadsheet')
+    )
+    op.create_table('syncrun',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('spreadsheet', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('backend', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+    sa.Column('started_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+    sa.Column('finished_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
+    sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+    sa.Column('requests', sa.Integer(), nullable=False),
+    sa.Column('summary_json', sqlmodel.sql.sqltypes.AutoString(length=100000), nullable=False),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('syncrun', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_syncrun_spreadsheet'), ['spreadsheet'], unique=False)
+
+    op.create_table('syncsnapshot',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('tab', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('record_id', sa.Integer(), nullable=False),
+    sa.Column('values_json', sqlmodel.sql.sqltypes.AutoString(length=20000), nullable=False),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('tab', 'record_id')
+    )
+    with op.batch_alter_table('syncsnapshot', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_syncsnapshot_tab'), ['tab'], unique=False)
+
     op.create_table('user',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('login', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
@@ -536,6 +596,21 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_user_email'))
 
     op.drop_table('user')
+    with op.batch_alter_table('syncsnapshot', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_syncsnapshot_tab'))
+
+    op.drop_table('syncsnapshot')
+    with op.batch_alter_table('syncrun', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_syncrun_spreadsheet'))
+
+    op.drop_table('syncrun')
+    op.drop_table('synclock')
+    op.drop_table('synccreated')
+    with op.batch_alter_table('syncconflict', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_syncconflict_status'))
+        batch_op.drop_index(batch_op.f('ix_syncconflict_spreadsheet'))
+
+    op.drop_table('syncconflict')
     op.drop_table('setting')
     with op.batch_alter_table('account', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_account_name_norm'))
