@@ -1,0 +1,370 @@
+"""One sync cycle of one spreadsheet: lock, read every tab once, plan (sync/merge.py), apply the sheet's
+edits through the core services as the department's role, write every change back once, remember the
+agreed values, unlock.
+
+Every step is idempotent: a cycle interrupted anywhere and run again converges with no duplicate and no
+lost edit (a create is remembered by its row's fingerprint in the same transaction; the snapshot is only
+advanced for values both sides hold).
+"""
+from __future__ import annotations
+
+import json
+import os
+import socket
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Callable
+
+from sqlalchemy import delete, update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import select
+
+from core.context import SYSTEM, Actor, unit_of_work
+from core.errors import LtcError, ValidationError
+from core.models import SyncConflict, SyncCreated, SyncLock, SyncRun, SyncSnapshot
+from sync.backend import Backend, BackendError, Changed, CellWrite, Grid, WritePlan
+from sync.cells import canonical, from_db, typed
+from sync.entities import ADAPTERS
+from sync.mapping import ID, NOTE, Spreadsheet, Tab
+from sync.merge import Plan, SheetRow, plan_tab
+
+LOCK_TTL = timedelta(minutes=10)
+ATTEMPTS = 3
+RESTORED = "restored: deleting a row in the sheet does not delete the record"
+
+
+class Crash(BaseException):
+    """Raised by the crash-injection hook in tests: like a killed worker, it skips all clean-up (the run
+    stays unfinished and the lock stays until it expires)."""
+
+
+@dataclass
+class TabReport:
+    applied: int = 0          # rows whose sheet edits reached the database
+    written: int = 0          # cells written to the sheet
+    created: int = 0          # records created from new rows
+    appended: int = 0         # rows added to the sheet (new in the database, or restored)
+    conflicts: int = 0
+    rejected: list[tuple[int, str, str]] = field(default_factory=list)
+    vanished: list[int] = field(default_factory=list)
+    stopped: str = ""
+    missing: str = ""
+
+
+@dataclass
+class CycleReport:
+    spreadsheet: str
+    backend: str
+    status: str = "ok"         # ok, stopped, busy, failed
+    message: str = ""
+    requests: int = 0
+    tabs: dict[str, TabReport] = field(default_factory=dict)
+
+    def as_dict(self) -> dict:
+        d = asdict(self)
+        d["totals"] = {k: sum(len(t[k]) if isinstance(t[k], list) else t[k] for t in d["tabs"].values())
+                       for k in ("applied", "written", "created", "appended", "conflicts", "rejected")}
+        return d
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _aware(dt: datetime) -> datetime:
+    return dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)
+
+
+# -- the lock ------------------------------------------------------------------
+def acquire_lock(key: str, holder: str, *, url=None, ttl: timedelta = LOCK_TTL) -> bool:
+    """Take the spreadsheet's lock, or a lock whose holder died (expired). Compare-and-set, so two
+    workers starting together cannot both win."""
+    now = _now()
+    try:
+        with unit_of_work(SYSTEM, "sync", url=url) as ctx:
+            ctx.session.add(SyncLock(spreadsheet=key, holder=holder, expires_at=now + ttl))
+        return True
+    except IntegrityError:
+        pass
+    with unit_of_work(SYSTEM, "sync", url=url) as ctx:
+        lock = ctx.session.get(SyncLock, key)
+        if lock is None or _aware(lock.expires_at) > now:
+            return False
+        taken = ctx.session.execute(
+            update(SyncLock).where(SyncLock.spreadsheet == key, SyncLock.holder == lock.holder,
+                                   SyncLock.expires_at == lock.expires_at)
+            .values(holder=holder, expires_at=now + ttl)).rowcount
+        return taken == 1
+
+
+def release_lock(key: str, holder: str, *, url=None) -> None:
+    with unit_of_work(SYSTEM, "sync", url=url) as ctx:
+        ctx.session.execute(delete(SyncLock).where(SyncLock.spreadsheet == key, SyncLock.holder == holder))
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+# -- the cycle -----------------------------------------------------------------
+def run_cycle(sheet: Spreadsheet, backend: Backend, *, url=None, holder: str | None = None,
+              crash: Callable[[str], None] | None = None) -> CycleReport:
+    """Run one cycle; never raises for a sheet's or a backend's trouble: the report says what happened."""
+    holder = holder or worker_name()
+    report = CycleReport(spreadsheet=sheet.key, backend=backend.name)
+    if not acquire_lock(sheet.key, holder, url=url):
+        report.status, report.message = "busy", f"another sync of '{sheet.key}' is running; this one did nothing"
+        return report
+    start_requests = backend.requests
+    with unit_of_work(SYSTEM, "sync", url=url) as ctx:
+        run = SyncRun(spreadsheet=sheet.key, backend=backend.name, started_at=_now())
+        ctx.session.add(run)
+        ctx.session.flush()
+        run_id = run.id
+    try:
+        _hook(crash, "locked")
+        for attempt in range(ATTEMPTS):
+            try:
+                report.tabs = _cycle(sheet, backend, url, crash)
+                break
+            except Changed as exc:
+                if attempt == ATTEMPTS - 1:
+                    raise BackendError(f"{exc}; gave up after {ATTEMPTS} tries, the next cycle will try again")
+        stopped = [t.stopped for t in report.tabs.values() if t.stopped]
+        if stopped:
+            report.status, report.message = "stopped", " ".join(stopped)
+    except BackendError as exc:
+        report.status, report.message = "failed", str(exc)
+    except Exception as exc:   # a bug: report it and free the lock rather than block the sheet for LOCK_TTL
+        report.status, report.message = "failed", f"{type(exc).__name__}: {exc}"
+    report.requests = backend.requests - start_requests
+    _finish(run_id, report, url)
+    release_lock(sheet.key, holder, url=url)
+    return report
+
+
+def _hook(crash, step: str) -> None:
+    if crash is not None:
+        crash(step)
+
+
+def _finish(run_id: int, report: CycleReport, url) -> None:
+    with unit_of_work(SYSTEM, "sync", url=url) as ctx:
+        run = ctx.session.get(SyncRun, run_id)
+        run.finished_at, run.status, run.requests = _now(), report.status, report.requests
+        run.summary_json = json.dumps(report.as_dict(), ensure_ascii=False, default=str)
+        ctx.session.add(run)
+
+
+def _cycle(sheet: Spreadsheet, backend: Backend, url, crash) -> dict[str, TabReport]:
+    grids = backend.read(sheet)
+    _hook(crash, "read")
+    actor = Actor(id=None, login=f"sheet-{sheet.key}", roles=frozenset({sheet.act_as}), name=sheet.title)
+    out, applied = {}, []
+    for tab in sheet.tabs:
+        rep = out[tab.key] = TabReport()
+        grid = grids.get(tab.key)
+        if grid is None:
+            rep.missing = f"tab '{tab.title}' is missing: run `ltc sheets init`"
+            continue
+        state = _apply_tab(sheet.key, tab, grid, actor, url, rep, crash)
+        if state:
+            applied.append(state)
+    _hook(crash, "applied")
+    # the sheet's new values are worked out after every tab was applied: a payment changes its invoice
+    write = WritePlan()
+    snapshots = [_writes(state, write, url) for state in applied]
+    backend.write(sheet, write)
+    _hook(crash, "written")
+    with unit_of_work(SYSTEM, "sync", url=url) as ctx:
+        for tab_key, base, db, sheet_now in snapshots:
+            for rid, values in sheet_now.items():
+                agreed = {f: v for f, v in values.items() if f != ID and v == db[rid].get(f)}
+                _save_snapshot(ctx, tab_key, rid, {**base.get(rid, {}), **agreed})
+    _hook(crash, "snapshot")
+    return out
+
+
+def _header(tab: Tab, grid: Grid) -> dict[str, int]:
+    """field -> 1-based column, found by header text (English or Chinese), wherever the column is."""
+    by_label = {}
+    for col in tab.columns:
+        by_label[col.header.casefold()] = col.field
+        by_label[col.zh.casefold()] = col.field
+    found = {}
+    for i, h in enumerate(grid.rows[0] if grid.rows else [], 1):
+        f = by_label.get(str(h or "").strip().casefold())
+        if f and f not in found:
+            found[f] = i
+    return found
+
+
+def _apply_tab(sheet_key: str, tab: Tab, grid: Grid, actor: Actor, url, rep: TabReport, crash):
+    pos = _header(tab, grid)
+    if ID not in pos:
+        rep.missing = f"tab '{grid.title}' has no ID column: run `ltc sheets init`"
+        return None
+    adapter = ADAPTERS[tab.entity]
+    cols = {c.field: c for c in tab.columns}
+    rows = [SheetRow(row=n, cells={f: (r[i - 1] if i - 1 < len(r) else None) for f, i in pos.items()})
+            for n, r in enumerate(grid.rows[1:], 2)]
+    with unit_of_work(SYSTEM, "sync", url=url) as ctx:
+        db = _canonical_rows(tab, adapter.rows(ctx))
+        base = {s.record_id: json.loads(s.values_json)
+                for s in ctx.session.exec(select(SyncSnapshot).where(SyncSnapshot.tab == tab.key)).all()}
+        created = {c.fingerprint: c.record_id
+                   for c in ctx.session.exec(select(SyncCreated).where(SyncCreated.tab == tab.key)).all()}
+    plan = plan_tab(tab, rows, db, base, created, present=set(pos))
+    rep.vanished = plan.vanished
+    if plan.stopped:
+        rep.stopped = plan.stopped
+        return None
+    source = f"sheet:{tab.title}"
+    keep: set[tuple[int, str]] = {(r, f) for r, f, _ in plan.rejected}
+    row_of: dict[int, int] = {}            # record id -> sheet row
+    for srow in rows:
+        try:
+            rid = int(canonical(cols[ID], srow.cells.get(ID)))
+        except (ValidationError, TypeError, ValueError):
+            continue
+        if rid in db and rid not in row_of and (srow.row, ID) not in keep:
+            row_of[rid] = srow.row
+    for c in plan.conflicts:
+        keep.add((row_of[c.record_id], c.field))
+    _record_conflicts(sheet_key, tab, plan, url)
+    rep.conflicts = len(plan.conflicts)
+
+    for n, (row, rid, changes) in enumerate(plan.updates):
+        try:
+            with unit_of_work(actor, source, url=url) as ctx:
+                adapter.update(ctx, rid, changes)
+                _save_snapshot(ctx, tab.key, rid, {**base.get(rid, {}), **changes})
+            rep.applied += 1
+        except LtcError as exc:
+            _refused(plan, keep, rep, row, exc, changes)
+        _hook(crash, f"update:{n}")
+    for n, (row, fp, values) in enumerate(plan.creates):
+        try:
+            with unit_of_work(actor, source, url=url) as ctx:
+                rid = adapter.create(ctx, values)
+                ctx.session.add(SyncCreated(tab=tab.key, fingerprint=fp, record_id=rid))
+            rep.created += 1
+            row_of[rid] = row
+        except LtcError as exc:
+            _refused(plan, keep, rep, row, exc, values)
+        _hook(crash, f"create:{n}")
+    for row, rid in plan.id_writebacks:
+        row_of[rid] = row
+    rep.rejected = [(r, f, m) for r, f, m in plan.rejected]
+
+    return _TabState(tab, grid, pos, rows, plan, keep, row_of, base, rep)
+
+
+@dataclass
+class _TabState:
+    """What one tab's apply step leaves for the write step."""
+    tab: Tab
+    grid: Grid
+    pos: dict[str, int]
+    rows: list[SheetRow]
+    plan: Plan
+    keep: set
+    row_of: dict[int, int]
+    base: dict[int, dict]
+    rep: TabReport
+
+
+def _writes(st: _TabState, write: WritePlan, url):
+    """Add to `write` what the sheet should show now: the database's values, except cells kept as typed
+    (refused input, conflicts). Returns what to remember as agreed once the write succeeded."""
+    tab, grid, pos, rows, plan, keep, row_of, base, rep = (st.tab, st.grid, st.pos, st.rows, st.plan, st.keep,
+                                                          st.row_of, st.base, st.rep)
+    cols = {c.field: c for c in tab.columns}
+    write.kinds[grid.title] = {i: cols[f].type for f, i in pos.items()}
+    with unit_of_work(SYSTEM, "sync", url=url) as ctx:
+        db = _canonical_rows(tab, ADAPTERS[tab.entity].rows(ctx))
+    sheet_now: dict[int, dict[str, str]] = {}
+    by_row = {s.row: s for s in rows}
+    for rid, row in row_of.items():
+        current = _sheet_values(tab, by_row[row], pos)
+        final = {}
+        for f, i in pos.items():
+            if f == NOTE:
+                continue
+            want = str(rid) if f == ID else db[rid].get(f, "")
+            if (row, f) in keep and f != ID:
+                final[f] = current.get(f)
+                continue
+            if current.get(f) != want:
+                write.cells.append(CellWrite(grid.title, row, i, typed(cols[f], want)))
+                rep.written += 1
+            final[f] = want
+        sheet_now[rid] = final
+    for row in {s.row for s in rows}:
+        note = plan.notes.get(row, "")
+        old = str(by_row[row].cells.get(NOTE) or "")
+        if NOTE in pos and note != old:
+            write.cells.append(CellWrite(grid.title, row, pos[NOTE], note))
+    width = max(pos.values())
+    for rid in plan.appends:
+        values = [""] * width
+        for f, i in pos.items():
+            values[i - 1] = typed(cols[f], str(rid) if f == ID else db[rid].get(f, "")) if f != NOTE else ""
+        if rid in plan.vanished and NOTE in pos:
+            values[pos[NOTE] - 1] = RESTORED
+        write.appends.setdefault(grid.title, []).append(values)
+        sheet_now[rid] = {f: (str(rid) if f == ID else db[rid].get(f, "")) for f in pos if f != NOTE}
+        rep.appended += 1
+
+    return tab.key, base, db, sheet_now
+
+
+def _refused(plan: Plan, keep: set, rep: TabReport, row: int, exc: LtcError, changes: dict) -> None:
+    plan.rejected.append((row, exc.field or ", ".join(changes), str(exc)))
+    plan.note(row, str(exc))
+    for f in changes:
+        keep.add((row, f))
+
+
+def _canonical_rows(tab: Tab, rows: dict[int, dict]) -> dict[int, dict[str, str]]:
+    cols = [c for c in tab.data_columns]
+    return {rid: {c.field: from_db(c, r.get(c.field)) for c in cols} for rid, r in rows.items()}
+
+
+def _sheet_values(tab: Tab, srow: SheetRow, pos: dict[str, int]) -> dict[str, str | None]:
+    """The row's cells in canonical form (None where a cell cannot be read)."""
+    out = {}
+    for f in pos:
+        if f == NOTE:
+            continue
+        try:
+            out[f] = canonical(tab.column(f), srow.cells.get(f))
+        except ValidationError:
+            out[f] = None
+    return out
+
+
+def _save_snapshot(ctx, tab: str, rid: int, values: dict[str, str]) -> None:
+    snap = ctx.session.exec(select(SyncSnapshot).where(SyncSnapshot.tab == tab, SyncSnapshot.record_id == rid)).first()
+    data = json.dumps(values, ensure_ascii=False, sort_keys=True)
+    if snap is None:
+        ctx.session.add(SyncSnapshot(tab=tab, record_id=rid, values_json=data))
+    elif snap.values_json != data:
+        snap.values_json = data
+        ctx.session.add(snap)
+
+
+def _record_conflicts(sheet_key: str, tab: Tab, plan: Plan, url) -> None:
+    """Keep each conflict once (the same field of the same record stays one open entry, with the
+    latest values of both sides)."""
+    if not plan.conflicts:
+        return
+    with unit_of_work(SYSTEM, "sync", url=url) as ctx:
+        for c in plan.conflicts:
+            row = ctx.session.exec(select(SyncConflict).where(
+                SyncConflict.tab == tab.key, SyncConflict.record_id == c.record_id, SyncConflict.field == c.field,
+                SyncConflict.status == "open")).first()
+            if row is None:
+                row = SyncConflict(spreadsheet=sheet_key, tab=tab.key, record_id=c.record_id, field=c.field)
+            row.sheet_value, row.db_value, row.base_value = c.sheet, c.db, c.base
+            ctx.session.add(row)

@@ -1,0 +1,244 @@
+"""Between a tab's fields and the core: how to read an entity's rows, and which core service a sheet edit
+or a new row becomes. Every write goes through the same service (permissions, gates, validation, audit)
+as the app, acting as the department's role; a refusal comes back as core's error."""
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Callable
+
+from sqlalchemy import func
+from sqlmodel import select
+
+from core.context import Context
+from core.errors import ValidationError
+from core.models import (Account, Allocation, Bid, Contract, CostEntry, Invoice, Lead, Milestone, Opportunity, Payment,
+                         PaymentTerm, User)
+from core.services import billing, bids, contracts, delivery, leads, opportunities
+
+Row = dict[str, object]
+
+
+class Adapter:
+    """One entity. `rows` returns {id: {field: value}} for every field of the tab (not sync_note)."""
+
+    def rows(self, ctx: Context) -> dict[int, Row]:
+        raise NotImplementedError
+
+    def create(self, ctx: Context, values: dict[str, str]) -> int:
+        raise ValidationError(f"{self.label}: new rows cannot be added in the sheet; create them in the app",
+                              field="ID")
+
+    def update(self, ctx: Context, rid: int, changes: dict[str, str]) -> None:
+        raise ValidationError(f"{self.label}: this tab is read-only", field="ID")
+
+    label = "record"
+
+
+def _logins(ctx: Context) -> dict[int, str]:
+    return dict(ctx.session.exec(select(User.id, User.login)).all())
+
+
+def _contract_id(ctx: Context, number: str) -> int:
+    cid = ctx.session.exec(select(Contract.id).where(Contract.number == number)).first()
+    if cid is None:
+        raise ValidationError(f"Contract: no contract numbered {number!r}", field="contract")
+    return cid
+
+
+def _only(changes: dict[str, str], handlers: dict[str, Callable[[str], None]]) -> None:
+    """Apply each changed field with its handler; a field without one is refused, naming it."""
+    for f, value in changes.items():
+        if f not in handlers:
+            raise ValidationError(f"{f}: cannot be changed from the sheet", field=f)
+        handlers[f](value)
+
+
+class LeadAdapter(Adapter):
+    label = "Leads"
+    EDIT = ("company", "contact", "phone", "email", "source", "region", "industry", "budget")
+
+    def rows(self, ctx):
+        names = _logins(ctx)
+        out = {}
+        for l in ctx.session.exec(select(Lead).order_by(Lead.id)).all():
+            out[l.id] = {"company": l.company, "contact": l.contact, "phone": l.phone, "email": l.email,
+                         "source": l.source, "region": l.region, "industry": l.industry, "budget": l.budget,
+                         "grade": l.grade, "status": l.status, "disqualify_reason": l.disqualify_reason,
+                         "owner": names.get(l.owner_id, "")}
+        return out
+
+    def create(self, ctx, values):
+        fields = {k: values[k] for k in self.EDIT if values.get(k)}
+        rid = leads.capture_lead(ctx, owner=values.get("owner") or None, **fields)
+        self._status(ctx, rid, values)
+        return rid
+
+    def update(self, ctx, rid, changes):
+        fields = {k: v for k, v in changes.items() if k in self.EDIT}
+        if fields:
+            leads.update_lead(ctx, rid, **{k: (v or None) if k == "budget" else v for k, v in fields.items()})
+        if "owner" in changes:
+            leads.assign_lead(ctx, rid, changes["owner"])
+        if "status" in changes or "disqualify_reason" in changes:
+            lead = ctx.session.get(Lead, rid)
+            self._status(ctx, rid, {"status": changes.get("status", lead.status.value),
+                                    "disqualify_reason": changes.get("disqualify_reason", lead.disqualify_reason)},
+                         changed=True)
+
+    def _status(self, ctx, rid, values, changed=False):
+        status = values.get("status") or ""
+        if status == "qualified":
+            leads.qualify_lead(ctx, rid)
+        elif status == "disqualified":
+            leads.disqualify_lead(ctx, rid, reason=values.get("disqualify_reason") or "")
+        elif changed or status not in ("", "new", "assigned"):
+            raise ValidationError("Status: only 'qualified' or 'disqualified' can be set from the sheet "
+                                  "(with a Disqualify reason for disqualified)", field="status")
+
+
+class OpportunityAdapter(Adapter):
+    label = "Opportunities"
+
+    def rows(self, ctx):
+        names = _logins(ctx)
+        q = select(Opportunity, Account.name).join(Account, Account.id == Opportunity.account_id).order_by(Opportunity.id)
+        return {o.id: {"name": o.name, "customer": acc, "amount": o.amount, "expected_close": o.expected_close,
+                       "stage": o.stage, "ar": names.get(o.ar_id, "")} for o, acc in ctx.session.exec(q).all()}
+
+    def update(self, ctx, rid, changes):
+        _only(changes, {f: (lambda v, f=f: opportunities.update_opportunity(ctx, rid, **{f: v}))
+                        for f in ("name", "amount", "expected_close")})
+
+
+class BidAdapter(Adapter):
+    label = "Bids"
+
+    def rows(self, ctx):
+        q = select(Bid, Opportunity.name).join(Opportunity, Opportunity.id == Bid.opportunity_id).order_by(Bid.id)
+        return {b.id: {"opportunity": opp, "title": b.title, "deadline": b.deadline, "bid_bond": b.bid_bond,
+                       "competitors": b.competitors, "quoted_price": b.quoted_price, "price_floor": b.price_floor,
+                       "status": b.status} for b, opp in ctx.session.exec(q).all()}
+
+    def update(self, ctx, rid, changes):
+        _only(changes, {f: (lambda v, f=f: bids.update_bid(ctx, rid, **{f: v}))
+                        for f in ("title", "deadline", "bid_bond", "competitors")})
+
+
+class ContractAdapter(Adapter):
+    label = "Contracts"
+
+    def rows(self, ctx):
+        q = select(Contract, Account.name).join(Account, Account.id == Contract.account_id).order_by(Contract.id)
+        return {c.id: {"number": c.number, "name": c.name, "customer": acc, "amount": c.amount, "status": c.status,
+                       "signed_on": c.signed_on} for c, acc in ctx.session.exec(q).all()}
+
+    def update(self, ctx, rid, changes):
+        _only(changes, {"name": lambda v: contracts.update_contract(ctx, rid, name=v)})
+
+
+class PaymentTermAdapter(Adapter):
+    label = "Payment Terms"
+
+    def rows(self, ctx):
+        invoiced = dict(ctx.session.exec(select(Invoice.term_id, func.sum(Invoice.amount)).group_by(Invoice.term_id)).all())
+        q = (select(PaymentTerm, Contract.number).join(Contract, Contract.id == PaymentTerm.contract_id)
+             .where(PaymentTerm.active == True).order_by(PaymentTerm.id))  # noqa: E712
+        return {t.id: {"contract": number, "name": t.name, "amount": t.amount, "trigger": t.trigger,
+                       "released_on": t.released_on, "invoiced": invoiced.get(t.id) or 0}
+                for t, number in ctx.session.exec(q).all()}
+
+
+class MilestoneAdapter(Adapter):
+    label = "Milestones"
+
+    def rows(self, ctx):
+        q = select(Milestone, Contract.number).join(Contract, Contract.id == Milestone.contract_id).order_by(Milestone.id)
+        return {m.id: {"contract": number, "name": m.name, "planned_on": m.planned_on, "forecast_on": m.forecast_on,
+                       "accepted_on": m.accepted_on, "status": m.status} for m, number in ctx.session.exec(q).all()}
+
+    def create(self, ctx, values):
+        rid = delivery.plan_milestone(ctx, _contract_id(ctx, values.get("contract", "")), name=values.get("name", ""),
+                                      planned_on=values.get("planned_on") or None,
+                                      forecast_on=values.get("forecast_on") or None)
+        if values.get("accepted_on"):
+            delivery.accept_milestone(ctx, rid, kind="final", accepted_on=values["accepted_on"])
+        return rid
+
+    def update(self, ctx, rid, changes):
+        def accept(v):
+            if not v:
+                raise ValidationError("Accepted on: an acceptance cannot be removed from the sheet", field="accepted_on")
+            delivery.accept_milestone(ctx, rid, kind="final", accepted_on=v)
+        _only(changes, {"name": lambda v: delivery.update_milestone(ctx, rid, name=v),
+                        "planned_on": lambda v: delivery.update_milestone(ctx, rid, planned_on=v),
+                        "forecast_on": lambda v: delivery.forecast_milestone(ctx, rid, forecast_on=v),
+                        "accepted_on": accept})
+
+
+class CostAdapter(Adapter):
+    label = "Costs"
+
+    def rows(self, ctx):
+        q = select(CostEntry, Contract.number).join(Contract, Contract.id == CostEntry.contract_id).order_by(CostEntry.id)
+        return {c.id: {"contract": number, "spent_on": c.spent_on, "category": c.category, "amount": c.amount,
+                       "description": c.description} for c, number in ctx.session.exec(q).all()}
+
+    def create(self, ctx, values):
+        return delivery.record_cost(ctx, _contract_id(ctx, values.get("contract", "")),
+                                    spent_on=values.get("spent_on") or None, category=values.get("category") or "other",
+                                    amount=values.get("amount"), description=values.get("description", ""))
+
+    def update(self, ctx, rid, changes):
+        _only(changes, {f: (lambda v, f=f: delivery.update_cost(ctx, rid, **{f: v}))
+                        for f in ("spent_on", "category", "amount", "description")})
+
+
+class InvoiceAdapter(Adapter):
+    label = "Invoices"
+
+    def rows(self, ctx):
+        q = select(Invoice, Contract.number).join(Contract, Contract.id == Invoice.contract_id).order_by(Invoice.id)
+        return {i.id: {"number": i.number, "contract": number, "term": i.term_id, "amount": i.amount,
+                       "issued_on": i.issued_on, "due_on": i.due_on, "outstanding": billing.outstanding(i),
+                       "status": i.status} for i, number in ctx.session.exec(q).all()}
+
+    def create(self, ctx, values):
+        if not values.get("term"):
+            raise ValidationError("Term: the ID of the released payment term to invoice is required", field="term")
+        return billing.issue_invoice(ctx, int(values["term"]), amount=values.get("amount"),
+                                     number=values.get("number") or None, issued_on=values.get("issued_on") or None)
+
+    def update(self, ctx, rid, changes):
+        _only(changes, {"due_on": lambda v: billing.update_invoice(ctx, rid, due_on=v)})
+
+
+class PaymentAdapter(Adapter):
+    label = "Payments"
+
+    def rows(self, ctx):
+        first = dict(ctx.session.exec(       # the (first) invoice each payment went to
+            select(Allocation.payment_id, func.min(Invoice.number)).join(Invoice, Invoice.id == Allocation.invoice_id)
+            .group_by(Allocation.payment_id)).all())
+        return {p.id: {"invoice": first.get(p.id, ""), "amount": p.amount, "received_on": p.received_on,
+                       "reference": p.reference, "unapplied": p.unapplied}
+                for p in ctx.session.exec(select(Payment).order_by(Payment.id)).all()}
+
+    def create(self, ctx, values):
+        number = values.get("invoice", "")
+        invoice = ctx.session.exec(select(Invoice).where(Invoice.number == number)).first() if number else None
+        if invoice is None:
+            raise ValidationError(f"Invoice: {number!r} is not an invoice number; the payment needs one to know "
+                                  "the customer", field="invoice")
+        amount = values.get("amount")
+        share = min(billing.outstanding(invoice), Decimal(amount)) if amount else None
+        allocate = [(invoice.id, share)] if share and share > 0 else []
+        return billing.record_payment(ctx, account_id=invoice.account_id, amount=amount,
+                                      received_on=values.get("received_on") or None,
+                                      reference=values.get("reference", ""), allocate_to=allocate or None)
+
+
+ADAPTERS: dict[str, Adapter] = {
+    "lead": LeadAdapter(), "opportunity": OpportunityAdapter(), "bid": BidAdapter(), "contract": ContractAdapter(),
+    "payment_term": PaymentTermAdapter(), "milestone": MilestoneAdapter(), "cost": CostAdapter(),
+    "invoice": InvoiceAdapter(), "payment": PaymentAdapter(),
+}
