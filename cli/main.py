@@ -41,6 +41,18 @@ def _parser() -> argparse.ArgumentParser:
     ua.add_argument("--email", default="")
     ua.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
 
+    sh = sub.add_parser("sheets", help="department spreadsheets (LTC_SHEETS_BACKEND: xlsx, gsheets, off)")
+    sh_sub = sh.add_subparsers(dest="sheets_command", required=True, metavar="ACTION")
+    si = sh_sub.add_parser("init", help="create missing spreadsheets, tabs and headers; safe to run again")
+    si.add_argument("--lang", choices=["en", "zh"], default=None, help="header language (default LTC_LANG)")
+
+    sy = sub.add_parser("sync", help="two-way sync of the department spreadsheets with the database")
+    when = sy.add_mutually_exclusive_group(required=True)
+    when.add_argument("--once", action="store_true", help="one cycle of every spreadsheet")
+    when.add_argument("--every", type=_positive_seconds, metavar="SECONDS", help="a cycle every SECONDS, until stopped")
+    sy.add_argument("--json", action="store_true", help="print a JSON summary per cycle")
+    sy.add_argument("--only", default=None, help="one spreadsheet (marketing, sales, contracts, delivery, finance)")
+
     a = sub.add_parser("app", help="start the web app (applies streamlit_config.toml)")
     a.add_argument("--demo-if-empty", action="store_true", help="init, and load demo data when the database is empty")
     a.add_argument("--port", type=int, default=None)
@@ -54,6 +66,16 @@ def _positive_float(text: str) -> float:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
     if not 0 < value <= 1000:
         raise argparse.ArgumentTypeError(f"{text!r} must be more than 0 and at most 1000")
+    return value
+
+
+def _positive_seconds(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of seconds") from None
+    if not 5 <= value <= 86400:
+        raise argparse.ArgumentTypeError(f"{text!r} must be between 5 and 86400 seconds")
     return value
 
 
@@ -139,6 +161,46 @@ def cmd_users(args) -> int:
     return 0
 
 
+def cmd_sheets(args) -> int:
+    from core.db import migrate
+    from sync.service import init_sheets
+
+    migrate()
+    for key, where in init_sheets(lang=args.lang):
+        print(f"{key:10} {where}")
+    print("next: `ltc sync --once` fills the sheets and brings their edits in")
+    return 0
+
+
+def cmd_sync(args) -> int:
+    import json
+    import time
+
+    from core.db import migrate
+    from sync.backends import backend_name
+    from sync.service import sheet_by_key, sync_all
+
+    if args.only:
+        sheet_by_key(args.only)
+    if backend_name() == "off":
+        print("LTC_SHEETS_BACKEND is 'off': nothing to sync", file=sys.stderr)
+        return 0
+    migrate()
+    while True:
+        reports = sync_all(only=args.only)
+        for r in reports:
+            if args.json:
+                print(json.dumps(r.as_dict(), ensure_ascii=False, default=str))
+            else:
+                t = r.as_dict()["totals"]
+                print(f"{r.spreadsheet:10} {r.status:8} requests {r.requests}  applied {t['applied']}  written "
+                      f"{t['written']}  created {t['created']}  appended {t['appended']}  conflicts {t['conflicts']}"
+                      f"  rejected {t['rejected']}" + (f"  -- {r.message}" if r.message else ""), flush=True)
+        if args.once:
+            return 1 if any(r.status in ("failed", "stopped") for r in reports) else 0
+        time.sleep(args.every)
+
+
 def cmd_app(args) -> int:
     from cli.launcher import run_app
 
@@ -160,7 +222,7 @@ def _safe_url(url: str) -> str:
 
 
 COMMANDS = {"init": cmd_init, "demo": cmd_demo, "import": cmd_import, "export": cmd_export,
-            "users": cmd_users, "app": cmd_app}
+            "users": cmd_users, "sheets": cmd_sheets, "sync": cmd_sync, "app": cmd_app}
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -49,9 +49,9 @@ class Backend(Protocol):
     name: str
     requests: int    # API requests (or file reads and writes) made so far
 
-    def ensure(self, sheet: Spreadsheet, lang: str) -> str:
+    def ensure(self, sheet: Spreadsheet, lang: str) -> tuple[str, list[str]]:
         """Create what is missing (spreadsheet, tabs, headers, formats, dropdowns, protection); return a
-        link or path. Safe to run again."""
+        link or path and the keys of the tabs it created (they hold no synced rows). Safe to run again."""
 
     def read(self, sheet: Spreadsheet) -> dict[str, Grid]:
         """All tabs of the spreadsheet in one read, keyed by the tab's key in the mapping."""

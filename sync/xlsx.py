@@ -88,7 +88,7 @@ class XlsxBackend:
                 os.unlink(tmp)
 
     # -- interface -------------------------------------------------------
-    def ensure(self, sheet: Spreadsheet, lang: str) -> str:
+    def ensure(self, sheet: Spreadsheet, lang: str) -> tuple[str, list[str]]:
         path = self.path(sheet)
         if path.exists():
             self._check_not_open(path)
@@ -98,8 +98,11 @@ class XlsxBackend:
             before = None
             wb = Workbook()
             wb.remove(wb.active)
+        created = []
         for tab in sheet.tabs:
             title = find_tab(wb.sheetnames, tab)
+            if title is None:
+                created.append(tab.key)
             ws = wb[title] if title else wb.create_sheet(tab.label(lang)[:31])
             headers = [str(c.value or "").strip() for c in ws[1]]
             while headers and not headers[-1]:
@@ -122,7 +125,7 @@ class XlsxBackend:
                     ws.add_data_validation(dv)
             ws.freeze_panes = "A2"
         self._save(wb, path, before)
-        return str(path)
+        return str(path), created
 
     def read(self, sheet: Spreadsheet) -> dict[str, Grid]:
         path = self.path(sheet)
