@@ -1,8 +1,20 @@
 """What only the offline workbooks have: Excel's lock file, a damaged file, a save during our cycle."""
+import pytest
 from openpyxl import load_workbook
 
 from sync.engine import run_cycle
 from sync.mapping import spreadsheet
+from sync.service import init_sheets
+from sync.xlsx import XlsxBackend
+from tests.sync.conftest import XlsxDriver
+
+
+@pytest.fixture
+def sheets(world, tmp_path):
+    """Workbooks only (this module is about files)."""
+    factory = lambda: XlsxBackend(tmp_path / "sheets")   # noqa: E731
+    init_sheets(backend=factory(), lang="en", url=world.url)
+    return factory, XlsxDriver(factory())
 
 
 def test_a_workbook_open_in_excel_is_left_alone_and_retried(world, sheets, chain):
