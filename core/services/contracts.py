@@ -120,10 +120,14 @@ def terms_from_json(raw: str) -> list[dict] | None:
 
 def check_terms_add_up(ctx: Context, contract: Contract) -> Decimal:
     terms = active_terms(ctx.session, contract.id)
-    total = sum((t.amount for t in terms), ZERO)
-    if not terms or total != contract.amount:
+    return _require_total(contract, [t.amount for t in terms])
+
+
+def _require_total(contract: Contract, amounts: list[Decimal]) -> Decimal:
+    total = sum(amounts, ZERO)
+    if not amounts or total != contract.amount:
         raise AmountError(f"payment terms of {label(contract)} add up to {fmt_money(total)}, not the contract "
-                          f"amount {fmt_money(contract.amount)} ({len(terms)} term(s))")
+                          f"amount {fmt_money(contract.amount)} ({len(amounts)} term(s))")
     return total
 
 
@@ -202,12 +206,17 @@ def _term_input(t: PaymentTerm) -> dict:
 
 
 @action("contract.terms")
-def set_payment_terms(ctx: Context, contract_id: int, terms: list[dict], version: int | None = None) -> list[int]:
+def set_payment_terms(ctx: Context, contract_id: int, terms: list[dict], version: int | None = None, *,
+                      complete: bool = False) -> list[int]:
     """Replace the draft's payment plan. Each term: name, percent OR amount, trigger (signing, acceptance,
-    warranty), milestone_id (acceptance only), due_days. Returns the new term ids."""
+    warranty), milestone_id (acceptance only), due_days. Returns the new term ids.
+    A plan may be built up in steps (ATC checks the total); `complete=True` (a page saving a whole plan at
+    once) refuses one that does not add up to the contract amount."""
     contract = ctx.get(Contract, contract_id, version=version)
     require_status(contract, EDITABLE, "payment terms are set")
     plan = parse_terms(ctx, contract, terms, base=contract.amount, target=contract.amount)
+    if complete:
+        _require_total(contract, [t["amount"] for t in plan])
     for old in ctx.session.exec(select(PaymentTerm).where(PaymentTerm.contract_id == contract.id)).all():
         # a draft's terms were never released or invoiced, so replacing them loses nothing
         ctx.audit("contract.terms", entity="paymentterm", entity_id=old.id, before=snapshot(old))

@@ -1,0 +1,453 @@
+"""Bids and contracts (投标与合同) on the demo data: bids with their countdown and the ATB gate; contracts with
+the payment-terms editor, the ATC reviews, signing, change orders and the timeline; every action through core."""
+from datetime import date, timedelta
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import func, update
+from sqlmodel import select
+from streamlit.testing.v1 import AppTest
+
+from app.i18n import catalogue
+from core.calculations import active_terms
+from core.context import SYSTEM, unit_of_work
+from core.enums import BidStatus, ChangeStatus, ContractStatus, Decision, GateKind, Stage
+from core.errors import PermissionDenied
+from core.models import Bid, ChangeOrder, Contract, GateDecision, Invoice, Opportunity
+from core.services import bids, contracts, users
+from tests.app.conftest import APP, TIMEOUT, texts
+
+PAGE = "pages/bids_contracts.py"
+WITH = ["ar", "sr", "legal", "finance", "leader"]
+WITHOUT = ["admin", "marketing", "fr"]
+TODAY = date.today()
+
+
+def read(url, fn):
+    with unit_of_work(SYSTEM, "test", url=url) as ctx:
+        return fn(ctx)
+
+
+def act(url, login, fn, *args, **kwargs):
+    with unit_of_work(SYSTEM, "test", url=url) as ctx:
+        who = users.actor(ctx, login)
+    with unit_of_work(who, "test", url=url) as ctx:
+        return fn(ctx, *args, **kwargs)
+
+
+def guidance_opps(url) -> list[int]:
+    return read(url, lambda ctx: list(ctx.session.exec(select(Opportunity.id).where(
+        Opportunity.stage == Stage.GUIDANCE).order_by(Opportunity.id)).all()))
+
+
+def new_bid(url, opp_id, **kw) -> int:
+    kw = {"title": "Tender for the data platform", "deadline": TODAY + timedelta(days=10), "bid_bond": "20000",
+          "competitors": "Huawei", **kw}
+    return act(url, "sr", bids.create_bid, opp_id, **kw)
+
+
+def approved_bid(url, opp_id, floor="900000") -> int:
+    bid_id = new_bid(url, opp_id)
+    act(url, "sr", bids.request_atb, bid_id, proposed_price="1000000", proposed_floor=floor)
+    act(url, "leader", bids.decide_atb, bid_id, "approve", price_floor=floor, rationale="margin holds")
+    return bid_id
+
+
+def draft(url, opp_id, number="HT-TEST-0001", amount="1000000") -> int:
+    return act(url, "ar", contracts.draft_contract, opp_id, number=number, name="Data platform", amount=amount)
+
+
+def atc_pending(url, opp_id, number="HT-TEST-0001") -> int:
+    cid = draft(url, opp_id, number)
+    act(url, "ar", contracts.set_payment_terms, cid, [{"name": "Advance", "percent": "30%", "trigger": "signing"},
+                                                       {"name": "Retention", "percent": "70%", "trigger": "warranty"}])
+    act(url, "ar", contracts.request_atc, cid)
+    return cid
+
+
+def signed_with_open_terms(url) -> int:
+    """A demo contract, signed, with payment terms not yet released and no change order pending."""
+    def pick(ctx):
+        pending = select(ChangeOrder.contract_id).where(ChangeOrder.status == ChangeStatus.PENDING)
+        for c in ctx.session.exec(select(Contract).where(Contract.status == ContractStatus.SIGNED,
+                                                         Contract.id.not_in(pending)).order_by(Contract.id)).all():
+            if any(t.released_on is None for t in active_terms(ctx.session, c.id)):
+                return c.id
+    return read(url, pick)
+
+
+def open_bid(page, login, bid_id, lang="en") -> AppTest:
+    at = page(login, PAGE, lang=lang)
+    at.selectbox(key="bc-bid").set_value(bid_id).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def open_contract(page, login, cid) -> AppTest:
+    at = page(login, PAGE)
+    at.selectbox(key="bc-contract").set_value(cid).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def successes(at) -> list[str]:
+    return [s.value for s in at.success]
+
+
+# -- access -----------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("role", WITH)
+def test_every_role_with_access_sees_bids_and_a_contract(page, demo_url, role):
+    bid_id = new_bid(demo_url, guidance_opps(demo_url)[0])
+    cid = atc_pending(demo_url, guidance_opps(demo_url)[1])
+    at = page(role, PAGE)
+    assert not at.exception
+    assert "Bids and contracts" in [t.value for t in at.title]
+    at.selectbox(key="bc-bid").set_value(bid_id).run()
+    assert not at.exception and not at.error
+    for contract in (cid, signed_with_open_terms(demo_url)):
+        at.selectbox(key="bc-contract").set_value(contract).run()
+        assert not at.exception, at.exception
+        assert not at.error
+
+
+@pytest.mark.parametrize("role", WITHOUT)
+def test_roles_without_access_cannot_reach_the_page(page, role):
+    at = page(role)
+    with pytest.raises(Exception):
+        at.switch_page(PAGE).run()
+    direct = AppTest.from_file(str(APP / PAGE), default_timeout=TIMEOUT)
+    direct.session_state["actor"] = at.session_state["actor"]
+    direct.run()
+    assert "do not give access" in direct.error[0].value
+
+
+def test_chinese_labels(page, demo_url):
+    at = page("leader", PAGE, lang="zh")
+    at.selectbox(key="bc-contract").set_value(signed_with_open_terms(demo_url)).run()
+    assert not at.exception
+    shown = texts(at)
+    assert "投标与合同" in shown and "已签署" in shown
+
+
+def test_dynamic_labels_exist_in_both_languages():
+    keys = catalogue()
+    names = [f"bids_contracts.status.{s.value}" for s in (*BidStatus, *ContractStatus)]
+    names += [f"bids_contracts.stage.{s}" for s in ("guidance", "bidding", "negotiation")]
+    names += [f"bids_contracts.decision.{d}" for d in ("approve", "reject", "pending", "not_requested")]
+    assert [k for k in names if k not in keys] == []
+
+
+# -- bids -------------------------------------------------------------------------------------------
+
+def test_open_bids_with_countdown_and_overdue_flag(page, demo_url):
+    opps = guidance_opps(demo_url)
+    soon = new_bid(demo_url, opps[0], title="Due in ten days")
+    late = new_bid(demo_url, opps[1], title="Forgotten tender")
+    read(demo_url, lambda ctx: ctx.session.execute(update(Bid).where(Bid.id == late)
+                                                   .values(deadline=TODAY - timedelta(days=3))))
+    at = page("leader", PAGE)
+    shown = at.dataframe[0].value
+    expected = read(demo_url, lambda ctx: set(ctx.session.exec(select(Bid.id).where(Bid.status.in_(
+        [BidStatus.DRAFT, BidStatus.ATB_PENDING, BidStatus.APPROVED, BidStatus.SUBMITTED]))).all()))
+    assert set(shown["ID"]) == expected
+    rows = shown.set_index("ID")
+    assert (rows.at[soon, "Days left"], bool(rows.at[soon, "Overdue"])) == (10, False)
+    assert (rows.at[late, "Days left"], bool(rows.at[late, "Overdue"])) == (-3, True)
+    assert "1 bid(s) past the deadline and not submitted: Forgotten tender" in at.warning[0].value
+    # the whole list, newest deadline first
+    at.toggle(key="bc-bids-all").set_value(True).run()
+    assert len(at.dataframe[0].value) == read(demo_url, lambda ctx: ctx.session.exec(
+        select(func.count()).select_from(Bid)).one())
+
+
+def test_sr_creates_a_bid_and_requests_atb(page, demo_url):
+    opp_id = guidance_opps(demo_url)[0]
+    at = page("sr", PAGE)
+    at.selectbox(key="bc-bid-new-opp").set_value(opp_id)
+    at.text_input(key="bc-bid-new-title").input("Smart grid tender")
+    at.date_input(key="bc-bid-new-deadline").set_value(TODAY + timedelta(days=21))
+    at.text_input(key="bc-bid-new-bond").input("50,000")
+    at.text_input(key="bc-bid-new-competitors").input("Inspur, Neusoft")
+    at.button(key="bc-bid-new-submit").click().run()
+    assert not at.error and "Bid created." in successes(at)
+    bid = read(demo_url, lambda ctx: ctx.session.exec(select(Bid).where(Bid.title == "Smart grid tender")).one())
+    assert (bid.opportunity_id, bid.status, bid.bid_bond, bid.deadline) == (
+        opp_id, BidStatus.DRAFT, Decimal("50000.00"), TODAY + timedelta(days=21))
+    assert read(demo_url, lambda ctx: ctx.session.get(Opportunity, opp_id).stage) == Stage.BIDDING
+
+    at.selectbox(key="bc-bid").set_value(bid.id).run()
+    at.text_input(key=f"bc-atb-price-{bid.id}").input("1,000,000")
+    at.text_input(key=f"bc-atb-floor-{bid.id}").input("1,200,000")
+    at.button(key=f"bc-atb-request-submit-{bid.id}").click().run()
+    assert "proposed_floor: 1,200,000.00 is above the proposed price 1,000,000.00" in at.error[0].value
+    assert read(demo_url, lambda ctx: ctx.session.get(Bid, bid.id).status) == BidStatus.DRAFT
+    at.text_input(key=f"bc-atb-floor-{bid.id}").input("850,000")
+    at.button(key=f"bc-atb-request-submit-{bid.id}").click().run()
+    assert not at.error
+    gate = read(demo_url, lambda ctx: ctx.session.exec(select(GateDecision).where(
+        GateDecision.kind == GateKind.ATB, GateDecision.subject_id == bid.id)).one())
+    assert (gate.decision, gate.amount, gate.price_floor) == (Decision.PENDING, Decimal("1000000.00"),
+                                                              Decimal("850000.00"))
+
+
+def test_leader_approves_atb_with_a_floor(page, demo_url):
+    bid_id = new_bid(demo_url, guidance_opps(demo_url)[0])
+    act(demo_url, "sr", bids.request_atb, bid_id, proposed_price="1000000", proposed_floor="850000")
+    at = open_bid(page, "leader", bid_id)
+    assert at.text_input(key=f"bc-atb-approved-{bid_id}").value == "850000.00"   # the proposed floor
+    at.text_input(key=f"bc-atb-approved-{bid_id}").input("900,000")
+    at.text_area(key=f"bc-atb-rationale-{bid_id}").input("30% margin at the floor")
+    at.button(key=f"bc-atb-decide-submit-{bid_id}").click().run()
+    assert not at.error
+    bid = read(demo_url, lambda ctx: ctx.session.get(Bid, bid_id))
+    assert (bid.status, bid.price_floor) == (BidStatus.APPROVED, Decimal("900000.00"))
+
+
+@pytest.mark.parametrize("role", ["ar", "sr", "legal", "finance"])
+def test_others_do_not_see_the_atb_decision_and_core_refuses_them(page, demo_url, role):
+    bid_id = new_bid(demo_url, guidance_opps(demo_url)[0])
+    act(demo_url, "sr", bids.request_atb, bid_id, proposed_price="1000000", proposed_floor="850000")
+    at = open_bid(page, role, bid_id)
+    assert f"bc-atb-decide-submit-{bid_id}" not in {b.key for b in at.button}
+    assert "ATB pending: price 1,000,000.00, floor 850,000.00." in [i.value for i in at.info]
+    with pytest.raises(PermissionDenied, match="may not perform 'atb.decide'"):
+        act(demo_url, role, bids.decide_atb, bid_id, "approve", price_floor="850000", rationale="fine")
+    assert read(demo_url, lambda ctx: ctx.session.get(Bid, bid_id).status) == BidStatus.ATB_PENDING
+
+
+def test_a_quote_under_the_floor_is_refused_then_submitted_and_lost(page, demo_url):
+    opp_id = guidance_opps(demo_url)[0]
+    bid_id = approved_bid(demo_url, opp_id, floor="900000")
+    at = open_bid(page, "sr", bid_id)
+    at.text_input(key=f"bc-submit-quote-{bid_id}").input("850,000")
+    at.button(key=f"bc-submit-submit-{bid_id}").click().run()
+    assert "under the approved price floor 900,000.00" in at.error[0].value
+    bid = read(demo_url, lambda ctx: ctx.session.get(Bid, bid_id))
+    assert (bid.status, bid.quoted_price) == (BidStatus.APPROVED, None)
+
+    at.text_input(key=f"bc-submit-quote-{bid_id}").input("950,000")
+    at.button(key=f"bc-submit-submit-{bid_id}").click().run()
+    assert not at.error and "Bid submitted." in successes(at)
+    bid = read(demo_url, lambda ctx: ctx.session.get(Bid, bid_id))
+    assert (bid.status, bid.quoted_price, bid.submitted_on) == (BidStatus.SUBMITTED, Decimal("950000.00"), TODAY)
+
+    at = open_bid(page, "ar", bid_id)
+    at.radio(key=f"bc-result-won-{bid_id}").set_value("lost")
+    at.button(key=f"bc-result-submit-{bid_id}").click().run()
+    assert "loss_reason: is required" in at.error[0].value
+    at.text_input(key=f"bc-result-reason-{bid_id}").input("Price 8% above the winner")
+    at.text_input(key=f"bc-result-winner-{bid_id}").input("Huawei")
+    at.button(key=f"bc-result-submit-{bid_id}").click().run()
+    assert not at.error
+    bid = read(demo_url, lambda ctx: ctx.session.get(Bid, bid_id))
+    assert (bid.status, bid.loss_reason, bid.winner) == (BidStatus.LOST, "Price 8% above the winner", "Huawei")
+    assert read(demo_url, lambda ctx: ctx.session.get(Opportunity, opp_id).stage) == Stage.LOST
+
+
+def bid_row(at, bid_id) -> int:
+    shown = at.data_editor(key="bc-bids-0").value
+    return int(shown.index[shown["ID"] == bid_id][0])
+
+
+def test_bid_fields_are_edited_in_the_table(page, demo_url):
+    bid_id = new_bid(demo_url, guidance_opps(demo_url)[0])
+    at = page("sr", PAGE)
+    at.session_state["bc-bids-0"] = {"edited_rows": {bid_row(at, bid_id): {
+        "Title": "Renamed tender", "Deadline": str(TODAY + timedelta(days=30)), "Competitors": "Inspur"}},
+        "added_rows": [], "deleted_rows": []}
+    at.button(key="bc-bids-save").click().run()
+    assert not at.exception and not at.error
+    bid = read(demo_url, lambda ctx: ctx.session.get(Bid, bid_id))
+    assert (bid.title, bid.deadline, bid.competitors) == ("Renamed tender", TODAY + timedelta(days=30), "Inspur")
+
+
+def test_a_stale_bid_edit_is_refused_naming_who_changed_it(page, demo_url):
+    bid_id = new_bid(demo_url, guidance_opps(demo_url)[0])
+    at = page("sr", PAGE)
+    row = bid_row(at, bid_id)
+    act(demo_url, "ar", bids.update_bid, bid_id, title="Changed by the AR")   # meanwhile
+    at.session_state["bc-bids-0"] = {"edited_rows": {row: {"Title": "Mine"}}, "added_rows": [], "deleted_rows": []}
+    at.button(key="bc-bids-save").click().run()
+    assert "stale" in at.error[0].value and "'ar'" in at.error[0].value
+    assert read(demo_url, lambda ctx: ctx.session.get(Bid, bid_id).title) == "Changed by the AR"
+
+
+def test_leader_and_legal_see_bids_read_only(page, demo_url):
+    new_bid(demo_url, guidance_opps(demo_url)[0])
+    for role in ("leader", "legal"):
+        at = page(role, PAGE)
+        assert not [e for e in at.data_editor if e.key == "bc-bids-0"]
+
+
+# -- contracts --------------------------------------------------------------------------------------
+
+def terms_of(url, cid):
+    return read(url, lambda ctx: [(t.name, t.amount, t.trigger.value) for t in active_terms(ctx.session, cid)])
+
+
+def test_ar_drafts_a_contract_from_an_opportunity(page, demo_url):
+    opp_id = guidance_opps(demo_url)[0]
+    at = page("ar", PAGE)
+    at.selectbox(key="bc-draft-opp").set_value(opp_id)
+    at.text_input(key="bc-draft-number").input("HT-NEW-0001")
+    at.text_input(key="bc-draft-name").input("Data platform")
+    at.text_input(key="bc-draft-amount").input("1,000,000")
+    at.number_input(key="bc-draft-warranty").set_value(24)
+    at.text_area(key="bc-draft-scope").input("Platform and two years of support")
+    at.button(key="bc-draft-submit").click().run()
+    assert not at.exception and not at.error
+    c = read(demo_url, lambda ctx: ctx.session.exec(select(Contract).where(Contract.number == "HT-NEW-0001")).one())
+    assert (c.opportunity_id, c.amount, c.warranty_months, c.status) == (
+        opp_id, Decimal("1000000.00"), 24, ContractStatus.DRAFT)
+    assert at.selectbox(key="bc-contract").value == c.id   # the new draft is opened
+
+    # a second draft with the same number is refused by core
+    at.text_input(key="bc-draft-number").input("HT-NEW-0001")
+    at.text_input(key="bc-draft-name").input("Again")
+    at.text_input(key="bc-draft-amount").input("5")
+    at.button(key="bc-draft-submit").click().run()
+    assert "contract number 'HT-NEW-0001' is already used" in at.error[0].value
+
+
+def test_terms_that_do_not_add_up_are_refused_with_cores_message(page, demo_url):
+    cid = draft(demo_url, guidance_opps(demo_url)[0])
+    at = open_contract(page, "ar", cid)
+    at.button(key=f"bc-atc-request-{cid}").click().run()   # no terms yet: ATC refused
+    assert "payment terms of contract 'HT-TEST-0001' add up to 0.00, not the contract amount" in at.error[0].value
+
+    at.session_state[f"bc-terms-{cid}"] = {"edited_rows": {}, "deleted_rows": [], "added_rows": [
+        {"Name": "Advance", "Percent": "30%", "Trigger": "signing", "Due days": 15},
+        {"Name": "Retention", "Percent": "60%", "Trigger": "warranty", "Due days": 30}]}
+    at.run()
+    assert "Payment terms add up to 900,000.00 of 1,000,000.00 (90.00%). Difference: -100,000.00." in \
+        [w.value for w in at.warning]
+    at.button(key=f"bc-terms-save-{cid}").click().run()
+    assert ("payment terms of contract 'HT-TEST-0001' add up to 900,000.00, not the contract amount "
+            "1,000,000.00 (2 term(s))") in at.error[0].value
+    assert terms_of(demo_url, cid) == []
+
+    at.session_state[f"bc-terms-{cid}"] = {"edited_rows": {}, "deleted_rows": [], "added_rows": [
+        {"Name": "Advance", "Percent": "30%", "Trigger": "signing", "Due days": 15},
+        {"Name": "Retention", "Percent": "", "Amount": "700,000", "Trigger": "warranty", "Due days": 30}]}
+    at.run()
+    assert "Payment terms add up to 1,000,000.00 of 1,000,000.00 (100.00%)." in successes(at)
+    at.button(key=f"bc-terms-save-{cid}").click().run()
+    assert not at.error and "Payment terms saved." in successes(at)
+    assert terms_of(demo_url, cid) == [("Advance", Decimal("300000.00"), "signing"),
+                                       ("Retention", Decimal("700000.00"), "warranty")]
+    # the editor now shows the saved plan
+    assert list(at.data_editor(key=f"bc-terms-{cid}").value["Name"]) == ["Advance", "Retention"]
+
+    at.button(key=f"bc-atc-request-{cid}").click().run()
+    assert not at.error
+    assert read(demo_url, lambda ctx: ctx.session.get(Contract, cid).status) == ContractStatus.ATC_PENDING
+
+
+def atc_rows(url, cid):
+    return read(url, lambda ctx: {g.reviewer_role: g.decision for g in ctx.session.exec(select(GateDecision).where(
+        GateDecision.kind == GateKind.ATC, GateDecision.subject_id == cid).order_by(GateDecision.id)).all()})
+
+
+def test_legal_then_finance_approve_atc_and_ar_signs(page, demo_url):
+    opp_id = guidance_opps(demo_url)[0]
+    cid = atc_pending(demo_url, opp_id)
+    at = open_contract(page, "legal", cid)
+    keys = {b.key for b in at.button}
+    assert f"bc-atc-legal-{cid}-submit" in keys and f"bc-atc-finance-{cid}-submit" not in keys
+    at.text_area(key=f"bc-atc-legal-{cid}-rationale").input("Liability capped at 100%")
+    at.button(key=f"bc-atc-legal-{cid}-submit").click().run()
+    assert not at.error
+    assert atc_rows(demo_url, cid) == {"legal": Decision.APPROVE, "finance": Decision.PENDING}
+    assert f"bc-atc-legal-{cid}-submit" not in {b.key for b in at.button}   # decided: the form is gone
+
+    at = open_contract(page, "ar", cid)
+    at.button(key=f"bc-sign-submit-{cid}").click().run()   # finance has not approved yet
+    assert "legal: approve, finance: pending" in at.error[0].value
+
+    at = open_contract(page, "finance", cid)
+    assert f"bc-atc-legal-{cid}-submit" not in {b.key for b in at.button}
+    at.radio(key=f"bc-atc-finance-{cid}-decision").set_value("approve")
+    at.text_area(key=f"bc-atc-finance-{cid}-rationale").input("Plan acceptable")
+    at.button(key=f"bc-atc-finance-{cid}-submit").click().run()
+    assert not at.error
+    assert atc_rows(demo_url, cid) == {"legal": Decision.APPROVE, "finance": Decision.APPROVE}
+
+    at = open_contract(page, "ar", cid)
+    at.button(key=f"bc-sign-submit-{cid}").click().run()
+    assert not at.error and "Contract HT-TEST-0001 signed." in successes(at)
+    c = read(demo_url, lambda ctx: ctx.session.get(Contract, cid))
+    assert (c.status, c.signed_on) == (ContractStatus.SIGNED, TODAY)
+    assert read(demo_url, lambda ctx: ctx.session.get(Opportunity, opp_id).stage) == Stage.WON
+
+
+def test_a_legal_rejection_needs_a_rationale_and_sends_the_draft_back(page, demo_url):
+    cid = atc_pending(demo_url, guidance_opps(demo_url)[0])
+    at = open_contract(page, "legal", cid)
+    at.radio(key=f"bc-atc-legal-{cid}-decision").set_value("reject")
+    at.button(key=f"bc-atc-legal-{cid}-submit").click().run()
+    assert "rationale: is required" in at.error[0].value
+    assert atc_rows(demo_url, cid)["legal"] == Decision.PENDING
+    at.text_area(key=f"bc-atc-legal-{cid}-rationale").input("No liability cap")
+    at.button(key=f"bc-atc-legal-{cid}-submit").click().run()
+    assert not at.error
+    assert read(demo_url, lambda ctx: ctx.session.get(Contract, cid).status) == ContractStatus.DRAFT
+
+
+def test_a_stale_contract_edit_is_refused_naming_who_changed_it(page, demo_url):
+    cid = draft(demo_url, guidance_opps(demo_url)[0])
+    at = open_contract(page, "ar", cid)
+    act(demo_url, "legal", contracts.update_contract, cid, scope="Scope agreed with legal")   # meanwhile
+    at.text_input(key=f"bc-edit-amount-{cid}").input("1,100,000")
+    at.button(key=f"bc-edit-submit-{cid}").click().run()
+    assert "stale" in at.error[0].value and "'legal'" in at.error[0].value
+    c = read(demo_url, lambda ctx: ctx.session.get(Contract, cid))
+    assert (c.amount, c.scope) == (Decimal("1000000.00"), "Scope agreed with legal")
+    at.button(key=f"bc-reload-{cid}").click().run()   # reload: the other change shows and a save goes through
+    at.text_input(key=f"bc-edit-amount-{cid}").input("1,100,000")
+    at.button(key=f"bc-edit-submit-{cid}").click().run()
+    assert not at.error
+    assert read(demo_url, lambda ctx: ctx.session.get(Contract, cid).amount) == Decimal("1100000.00")
+
+
+def test_ar_requests_a_change_order_and_legal_reviews_it(page, demo_url):
+    cid = signed_with_open_terms(demo_url)
+    amount = read(demo_url, lambda ctx: ctx.session.get(Contract, cid).amount)
+    at = open_contract(page, "ar", cid)
+    at.text_input(key=f"bc-change-number-{cid}").input("CO-TEST-01")
+    at.text_input(key=f"bc-change-reason-{cid}").input("Second site")
+    at.text_area(key=f"bc-change-scope-{cid}").input("Two sites")
+    at.text_input(key=f"bc-change-amount-{cid}").input(f"{amount + 100000:f}")
+    at.button(key=f"bc-change-submit-{cid}").click().run()   # terms kept: they no longer add up
+    assert "payment terms add up to" in at.error[0].value and "not the new amount" in at.error[0].value
+    assert read(demo_url, lambda ctx: ctx.session.exec(select(ChangeOrder).where(
+        ChangeOrder.number == "CO-TEST-01")).first()) is None
+
+    at.text_input(key=f"bc-change-amount-{cid}").input(f"{amount:f}")
+    at.button(key=f"bc-change-submit-{cid}").click().run()
+    assert not at.error and "Change order CO-TEST-01 requested." in successes(at)
+    change = read(demo_url, lambda ctx: ctx.session.exec(select(ChangeOrder).where(
+        ChangeOrder.number == "CO-TEST-01")).one())
+    assert (change.status, change.new_scope, change.new_amount) == (ChangeStatus.PENDING, "Two sites", amount)
+
+    at = open_contract(page, "legal", cid)
+    assert f"bc-change-finance-{change.id}-submit" not in {b.key for b in at.button}
+    at.text_area(key=f"bc-change-legal-{change.id}-rationale").input("Same terms")
+    at.button(key=f"bc-change-legal-{change.id}-submit").click().run()
+    assert not at.error
+    rows = read(demo_url, lambda ctx: {g.reviewer_role: g.decision for g in ctx.session.exec(select(GateDecision).where(
+        GateDecision.kind == GateKind.CHANGE_ORDER, GateDecision.subject_id == change.id)).all()})
+    assert rows == {"legal": Decision.APPROVE, "finance": Decision.PENDING}
+
+
+def test_timeline_of_a_contract_in_date_order(page, demo_url):
+    cid = read(demo_url, lambda ctx: ctx.session.exec(select(Invoice.contract_id).order_by(Invoice.id)).first())
+    at = open_contract(page, "leader", cid)
+    timeline = next(df.value for df in at.dataframe if "Event" in df.value.columns)
+    numbers = read(demo_url, lambda ctx: ctx.session.exec(
+        select(Invoice.number).where(Invoice.contract_id == cid)).all())
+    assert numbers and all(any(f"invoice '{n}' issued" in e for e in timeline["Event"]) for n in numbers)
+    assert any("ATC (legal): approve" in e for e in timeline["Event"])
+    assert any(e.startswith("ATI: go") for e in timeline["Event"])
+    assert list(timeline["Date"]) == sorted(timeline["Date"])
+    assert {"invoice", "gate decision", "stage / status"} <= set(timeline["Kind"])
