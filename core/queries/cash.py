@@ -1,0 +1,347 @@
+"""What the invoicing and cash page (开票与回款) shows: terms to invoice, invoices, payments and their
+allocations, AR ageing (账龄), dunning (催款) levels, customer statements and write-off requests.
+
+Finance and leaders see every customer; anyone else with billing.view (the ar role) sees only the
+accounts where they are AR of an opportunity. Outstanding = amount − paid − written off (core.calculations);
+ages are counted in days past the due date as of a day (today by default, from the unit of work's clock).
+Each function loads with a few queries keyed by id, never one query per row.
+"""
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+import pandas as pd
+from sqlalchemy import func
+from sqlmodel import select
+
+from config.settings import load
+from core.calculations import ZERO, outstanding
+from core.context import Context
+from core.enums import ContractStatus, Decision, GateKind, InvoiceStatus
+from core.errors import NotFound
+from core.models import (Account, Allocation, Contact, Contract, GateDecision, Invoice, Opportunity, Payment,
+                         PaymentTerm, User)
+from core.services import action
+
+SEES_ALL = frozenset({"finance", "leader"})
+OPEN = (InvoiceStatus.ISSUED, InvoiceStatus.PARTLY_PAID)
+# dunning (催款) levels by days past due: [level, first day, last day], the last open-ended (-1);
+# config/finance.toml may override them with `dunning_levels`
+DUNNING_LEVELS = [[1, 1, 30], [2, 31, 60], [3, 61, 90], [4, 91, -1]]
+
+TO_INVOICE_COLUMNS = ["ID", "Contract", "Customer", "Term", "Released on", "Amount", "Invoiced", "Remaining",
+                      "Due days", "AR"]
+INVOICE_COLUMNS = ["ID", "Invoice", "Customer", "Contract", "Term", "Issued on", "Due on", "Amount", "Paid",
+                   "Written off", "Outstanding", "Status", "Days overdue", "AR", "Version"]
+PAYMENT_COLUMNS = ["ID", "Customer", "Received on", "Amount", "Reference", "Allocated", "Unapplied", "Version"]
+ALLOCATION_COLUMNS = ["ID", "Payment", "Invoice", "Amount", "Allocated on"]
+DUNNING_COLUMNS = ["Level", "Days overdue", "Customer", "Contact", "Phone", "Email", "Invoice", "Due on",
+                   "Outstanding", "AR", "ID"]
+LINE_COLUMNS = ["Date", "Type", "Reference", "Debit", "Credit", "Balance"]
+WRITE_OFF_COLUMNS = ["ID", "Invoice ID", "Invoice", "Customer", "Amount", "Outstanding", "Reason", "Requested by",
+                     "Requested at"]
+
+
+# -- configuration ---------------------------------------------------------------------------------
+
+def _bands(rows, what: str) -> list[tuple]:
+    """[(name, first, last or None)], checked to follow each other with no gap; the last is open-ended."""
+    out, expected = [], None
+    for i, (name, first, last) in enumerate(rows):
+        first, last = int(first), int(last)
+        if expected is not None and first != expected:
+            raise ValueError(f"{what}: band {name!r} starts at day {first}, expected {expected} (no gaps)")
+        open_ended = last < 0
+        if open_ended and i != len(rows) - 1:
+            raise ValueError(f"{what}: only the last band may be open-ended ({name!r} is not last)")
+        if not open_ended and last < first:
+            raise ValueError(f"{what}: band {name!r} ends before it starts")
+        out.append((str(name), first, None if open_ended else last))
+        expected = None if open_ended else last + 1
+    if not out or out[-1][2] is not None:
+        raise ValueError(f"{what}: the last band must be open-ended (last day -1)")
+    return out
+
+
+def ageing_buckets() -> list[tuple[str, int, int | None]]:
+    """The ageing buckets of config/finance.toml: [(label, first day past due, last day or None)]."""
+    return _bands(load("finance")["ageing_buckets"], "ageing_buckets")
+
+
+def dunning_levels() -> list[tuple[str, int, int | None]]:
+    return _bands(load("finance").get("dunning_levels", DUNNING_LEVELS), "dunning_levels")
+
+
+def _band(bands, days: int):
+    for name, first, last in bands:
+        if days >= first and (last is None or days <= last):
+            return name
+    return None   # before the first band: not yet due (ageing) or not overdue (dunning)
+
+
+def days_past_due(invoice_due: date, as_of: date) -> int:
+    return (as_of - invoice_due).days
+
+
+# -- scope -----------------------------------------------------------------------------------------
+
+def _scope(ctx: Context):
+    """None when the person sees every customer; else a subquery of the accounts where they are AR."""
+    if ctx.actor.roles & SEES_ALL:
+        return None
+    return select(Opportunity.account_id).where(Opportunity.ar_id == ctx.actor.id)
+
+
+def _in_scope(q, column, scope):
+    return q if scope is None else q.where(column.in_(scope))
+
+
+def _check_account(ctx: Context, account_id: int) -> Account:
+    account = ctx.get(Account, account_id, what="account")
+    scope = _scope(ctx)
+    if scope is not None and account.id not in set(ctx.session.exec(scope).all()):
+        # the same answer as a missing account: an AR does not learn about other people's customers
+        raise NotFound(f"account {account_id} not found among your customers")
+    return account
+
+
+def _ar_names(ctx: Context, account_ids) -> dict[int, str]:
+    """The AR(s) of each account's opportunities, as a readable name list."""
+    ids = list(set(account_ids))
+    if not ids:
+        return {}
+    rows = ctx.session.exec(select(Opportunity.account_id, User.name).join(User, User.id == Opportunity.ar_id)
+                            .where(Opportunity.account_id.in_(ids)).distinct()).all()
+    out: dict[int, set] = {}
+    for acc, name in rows:
+        out.setdefault(acc, set()).add(name)
+    return {acc: ", ".join(sorted(names)) for acc, names in out.items()}
+
+
+def _as_of(ctx: Context, as_of) -> date:
+    return as_of or ctx.today()
+
+
+# -- lists -----------------------------------------------------------------------------------------
+
+@action("billing.view")
+def customers(ctx: Context) -> list[dict]:
+    """The customers the person may see that have a signed (or closed) contract: [{id, name}] by name."""
+    q = (select(Account.id, Account.name).join(Contract, Contract.account_id == Account.id)
+         .where(Contract.status.in_([ContractStatus.SIGNED, ContractStatus.CLOSED])).distinct())
+    rows = ctx.session.exec(_in_scope(q, Account.id, _scope(ctx))).all()
+    return [{"id": i, "name": n} for i, n in sorted(rows, key=lambda r: (r[1].lower(), r[0]))]
+
+
+@action("billing.view")
+def to_invoice(ctx: Context) -> pd.DataFrame:
+    """Released payment terms of signed contracts with something not yet invoiced (ID is the term id)."""
+    q = (select(PaymentTerm, Contract.number, Contract.account_id, Account.name)
+         .join(Contract, Contract.id == PaymentTerm.contract_id).join(Account, Account.id == Contract.account_id)
+         .where(PaymentTerm.released_on != None, Contract.status == ContractStatus.SIGNED)  # noqa: E711
+         .order_by(PaymentTerm.released_on, PaymentTerm.id))
+    rows = ctx.session.exec(_in_scope(q, Contract.account_id, _scope(ctx))).all()
+    ids = [t.id for t, *_ in rows]
+    invoiced = dict(ctx.session.exec(select(Invoice.term_id, func.sum(Invoice.amount))
+                                     .where(Invoice.term_id.in_(ids)).group_by(Invoice.term_id)).all()) if ids else {}
+    ars = _ar_names(ctx, [acc for _, _, acc, _ in rows])
+    out = []
+    for term, number, acc, customer in rows:
+        done = Decimal(invoiced.get(term.id) or 0)
+        left = max(term.amount - done, ZERO)
+        if left > 0:
+            out.append({"ID": term.id, "Contract": number, "Customer": customer, "Term": term.name,
+                        "Released on": term.released_on, "Amount": term.amount, "Invoiced": done, "Remaining": left,
+                        "Due days": term.due_days, "AR": ars.get(acc, "")})
+    return pd.DataFrame(out, columns=TO_INVOICE_COLUMNS)
+
+
+def _invoice_rows(ctx: Context, *, open_only: bool = False, account_id: int | None = None,
+                  limit: int | None = None):
+    q = (select(Invoice, Contract.number, PaymentTerm.name, Account.name)
+         .join(Contract, Contract.id == Invoice.contract_id).join(PaymentTerm, PaymentTerm.id == Invoice.term_id)
+         .join(Account, Account.id == Invoice.account_id))
+    if open_only:
+        q = q.where(Invoice.status.in_(OPEN))
+    if account_id is not None:
+        q = q.where(Invoice.account_id == account_id)
+    q = _in_scope(q, Invoice.account_id, _scope(ctx))
+    q = q.order_by(Invoice.due_on.desc(), Invoice.id.desc())
+    if limit:
+        q = q.limit(limit)
+    rows = ctx.session.exec(q).all()
+    if open_only:
+        rows = [r for r in rows if outstanding(r[0]) > 0]
+    return rows
+
+
+@action("billing.view")
+def invoices(ctx: Context, *, as_of=None, open_only: bool = False, account_id: int | None = None,
+             limit: int = 500) -> pd.DataFrame:
+    """Invoices, latest due first (at most `limit`; 0 = all), with what is outstanding and how many days overdue."""
+    as_of = _as_of(ctx, as_of)
+    rows = _invoice_rows(ctx, open_only=open_only, account_id=account_id, limit=limit)
+    ars = _ar_names(ctx, [inv.account_id for inv, *_ in rows])
+    out = []
+    for inv, number, term, customer in rows:
+        owed = outstanding(inv)
+        out.append({"ID": inv.id, "Invoice": inv.number, "Customer": customer, "Contract": number, "Term": term,
+                    "Issued on": inv.issued_on, "Due on": inv.due_on, "Amount": inv.amount,
+                    "Paid": inv.paid_amount, "Written off": inv.written_off, "Outstanding": owed,
+                    "Status": inv.status.value,
+                    "Days overdue": max(days_past_due(inv.due_on, as_of), 0) if owed > 0 else 0,
+                    "AR": ars.get(inv.account_id, ""), "Version": inv.version})
+    return pd.DataFrame(out, columns=INVOICE_COLUMNS)
+
+
+@action("billing.view")
+def payments(ctx: Context, *, account_id: int | None = None, unapplied_only: bool = False,
+             limit: int = 200) -> pd.DataFrame:
+    """Payments received, newest first (at most `limit`; 0 = all), with what was allocated and what is unapplied."""
+    q = select(Payment, Account.name).join(Account, Account.id == Payment.account_id)
+    if account_id is not None:
+        q = q.where(Payment.account_id == account_id)
+    if unapplied_only:
+        q = q.where(Payment.unapplied > 0)
+    q = _in_scope(q, Payment.account_id, _scope(ctx)).order_by(Payment.received_on.desc(), Payment.id.desc())
+    rows = ctx.session.exec(q.limit(limit) if limit else q).all()
+    return pd.DataFrame([{"ID": p.id, "Customer": customer, "Received on": p.received_on, "Amount": p.amount,
+                          "Reference": p.reference, "Allocated": p.amount - p.unapplied, "Unapplied": p.unapplied,
+                          "Version": p.version} for p, customer in rows], columns=PAYMENT_COLUMNS)
+
+
+def _allocations(ctx: Context, payment_ids: list[int]) -> pd.DataFrame:
+    if not payment_ids:
+        return pd.DataFrame(columns=ALLOCATION_COLUMNS)
+    rows = ctx.session.exec(select(Allocation, Invoice.number).join(Invoice, Invoice.id == Allocation.invoice_id)
+                            .where(Allocation.payment_id.in_(payment_ids))
+                            .order_by(Allocation.allocated_on, Allocation.id)).all()
+    return pd.DataFrame([{"ID": a.id, "Payment": a.payment_id, "Invoice": number, "Amount": a.amount,
+                          "Allocated on": a.allocated_on} for a, number in rows], columns=ALLOCATION_COLUMNS)
+
+
+@action("billing.view")
+def payment_result(ctx: Context, payment_id: int) -> dict:
+    """One payment as allocated: {payment, account_id, customer, amount, received_on, reference, unapplied,
+    allocations (DataFrame)}."""
+    p = ctx.get(Payment, payment_id, what="payment")
+    account = _check_account(ctx, p.account_id)
+    return {"payment": p.id, "account_id": account.id, "customer": account.name, "amount": p.amount,
+            "received_on": p.received_on, "reference": p.reference, "unapplied": p.unapplied,
+            "allocations": _allocations(ctx, [p.id])}
+
+
+# -- ageing and dunning ----------------------------------------------------------------------------
+
+@action("billing.view")
+def ageing(ctx: Context, *, as_of=None) -> pd.DataFrame:
+    """AR ageing (账龄) by customer as of a day: what is outstanding, in the configured buckets of days
+    past due, with what is not yet due under 'Current'. Each row's buckets add up to its 'Total', and the
+    totals to every outstanding receivable the person may see. Largest total first."""
+    as_of = _as_of(ctx, as_of)
+    buckets = ageing_buckets()
+    columns = ["Customer ID", "Customer", "Current"] + [b[0] for b in buckets] + ["Total"]
+    table: dict[int, dict] = {}
+    for inv, _, _, customer in _invoice_rows(ctx, open_only=True):
+        row = table.setdefault(inv.account_id, {"Customer ID": inv.account_id, "Customer": customer,
+                                                **{c: ZERO for c in columns[2:]}})
+        owed = outstanding(inv)
+        row[_band(buckets, days_past_due(inv.due_on, as_of)) or "Current"] += owed
+        row["Total"] += owed
+    rows = sorted(table.values(), key=lambda r: (-r["Total"], r["Customer"]))
+    return pd.DataFrame(rows, columns=columns)
+
+
+@action("billing.view")
+def dunning(ctx: Context, *, as_of=None) -> pd.DataFrame:
+    """Overdue invoices (催款) by dunning level, highest level and oldest first, with the customer's contact
+    and the AR who owns the account."""
+    as_of = _as_of(ctx, as_of)
+    levels = dunning_levels()
+    rows = []
+    for inv, _, _, customer in _invoice_rows(ctx, open_only=True):
+        days = days_past_due(inv.due_on, as_of)
+        level = _band(levels, days)
+        if level is not None:
+            rows.append((inv, customer, level, days))
+    accounts = list({inv.account_id for inv, *_ in rows})
+    contacts: dict[int, Contact] = {}
+    if accounts:
+        for c in ctx.session.exec(select(Contact).where(Contact.account_id.in_(accounts))
+                                  .order_by(Contact.id.desc())).all():
+            contacts[c.account_id] = c   # ordered newest first, so the first (oldest) contact wins
+    ars = _ar_names(ctx, accounts)
+    out = []
+    for inv, customer, level, days in rows:
+        c = contacts.get(inv.account_id)
+        out.append({"Level": int(level) if str(level).isdigit() else level, "Days overdue": days,
+                    "Customer": customer, "Contact": c.name if c else "", "Phone": c.phone if c else "",
+                    "Email": c.email if c else "", "Invoice": inv.number, "Due on": inv.due_on,
+                    "Outstanding": outstanding(inv), "AR": ars.get(inv.account_id, ""), "ID": inv.id})
+    out.sort(key=lambda r: (-r["Days overdue"], r["Invoice"]))
+    return pd.DataFrame(out, columns=DUNNING_COLUMNS)
+
+
+# -- statement -------------------------------------------------------------------------------------
+
+@action("billing.view")
+def statement(ctx: Context, account_id: int, *, as_of=None) -> dict:
+    """A customer's statement: invoices, payments, allocations and write-offs, with a running balance
+    (invoiced − received − written off) and the totals:
+    {customer, invoiced, received, allocated, written_off, outstanding, unapplied, balance, lines, invoices,
+     payments, allocations}. balance = outstanding − unapplied (cash received but not yet applied)."""
+    as_of = _as_of(ctx, as_of)
+    account = _check_account(ctx, account_id)
+    inv_df = invoices(ctx, as_of=as_of, account_id=account.id, limit=0)
+    pay_df = payments(ctx, account_id=account.id, limit=0)
+    alloc_df = _allocations(ctx, [int(i) for i in pay_df["ID"]])
+    inv_ids = [int(i) for i in inv_df["ID"]]
+    write_offs = ctx.session.exec(select(GateDecision).where(
+        GateDecision.kind == GateKind.WRITE_OFF, GateDecision.subject_type == "invoice",
+        GateDecision.subject_id.in_(inv_ids), GateDecision.decision == Decision.APPROVE)
+        .order_by(GateDecision.decided_at, GateDecision.id)).all() if inv_ids else []
+    numbers = dict(zip(inv_df["ID"], inv_df["Invoice"]))
+
+    events = []   # (date, order, type, reference, debit, credit)
+    for _, r in inv_df.iterrows():
+        events.append((r["Issued on"], 0, "invoice", r["Invoice"], r["Amount"], ZERO))
+    for _, r in pay_df.iterrows():
+        events.append((r["Received on"], 1, "payment", r["Reference"] or f"payment {r['ID']}", ZERO, r["Amount"]))
+    for w in write_offs:
+        events.append((w.decided_at.date(), 2, "write-off", numbers.get(w.subject_id, ""), ZERO, w.amount or ZERO))
+    events.sort(key=lambda e: (e[0], e[1]))
+    balance, lines = ZERO, []
+    for day, _, kind, ref, debit, credit in events:
+        balance += debit - credit
+        lines.append({"Date": day, "Type": kind, "Reference": ref, "Debit": debit, "Credit": credit,
+                      "Balance": balance})
+
+    def total(df, col):
+        return sum((Decimal(v) for v in df[col]), ZERO) if not df.empty else ZERO
+
+    owed, unapplied = total(inv_df, "Outstanding"), total(pay_df, "Unapplied")
+    return {"customer": account.name, "account_id": account.id, "as_of": as_of,
+            "invoiced": total(inv_df, "Amount"), "received": total(pay_df, "Amount"),
+            "allocated": total(alloc_df, "Amount"), "written_off": total(inv_df, "Written off"),
+            "outstanding": owed, "unapplied": unapplied, "balance": owed - unapplied,
+            "lines": pd.DataFrame(lines, columns=LINE_COLUMNS), "invoices": inv_df, "payments": pay_df,
+            "allocations": alloc_df}
+
+
+# -- write-offs ------------------------------------------------------------------------------------
+
+@action("billing.view")
+def pending_write_offs(ctx: Context) -> pd.DataFrame:
+    """Write-off requests waiting for a leader's decision."""
+    q = (select(GateDecision, Invoice, Account.name, User.name)
+         .join(Invoice, Invoice.id == GateDecision.subject_id).join(Account, Account.id == Invoice.account_id)
+         .outerjoin(User, User.id == GateDecision.requested_by_id)
+         .where(GateDecision.kind == GateKind.WRITE_OFF, GateDecision.subject_type == "invoice",
+                GateDecision.decision == Decision.PENDING)
+         .order_by(GateDecision.requested_at, GateDecision.id))
+    rows = ctx.session.exec(_in_scope(q, Invoice.account_id, _scope(ctx))).all()
+    return pd.DataFrame([{"ID": g.id, "Invoice ID": inv.id, "Invoice": inv.number, "Customer": customer,
+                          "Amount": g.amount, "Outstanding": outstanding(inv), "Reason": g.rationale,
+                          "Requested by": who or "", "Requested at": g.requested_at}
+                         for g, inv, customer, who in rows], columns=WRITE_OFF_COLUMNS)

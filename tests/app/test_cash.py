@@ -1,0 +1,375 @@
+"""The invoicing and cash page (开票与回款) in AppTest, on a copy of the demo database."""
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal as D
+
+import pytest
+from sqlmodel import select
+from streamlit.testing.v1 import AppTest
+
+from app.i18n import catalogue
+from core import permissions
+from core.calculations import outstanding
+from core.context import SYSTEM, unit_of_work
+from core.enums import Decision, GateKind, InvoiceStatus
+from core.models import Allocation, GateDecision, Invoice, Opportunity, Payment, User
+from core.queries import cash as q
+from core.services import billing, users
+from tests.app.conftest import APP, TIMEOUT, texts
+from tests.conftest import World
+from tests.integration.money_fixtures import TODAY, make_opportunity, signed_contract
+
+PAGE = "pages/cash.py"
+EDITOR = "cash-inv-editor-1-0"      # open invoices, every customer
+
+
+def db(url, fn):
+    with unit_of_work(SYSTEM, "test", url=url) as ctx:
+        return fn(ctx)
+
+
+@pytest.fixture
+def demo_world(demo_url) -> World:
+    w = World(url=demo_url)
+    with unit_of_work(SYSTEM, "test", url=demo_url) as ctx:
+        for login in ("ar", "ar2", "sr", "fr", "legal", "finance", "leader"):
+            w.users[login] = users.actor(ctx, login)
+    return w
+
+
+@pytest.fixture
+def deal(demo_world):
+    """A signed 1,000,000 contract on a new customer (AR ar): its 30% advance (300,000) is released, not invoiced."""
+    return signed_contract(demo_world, number="HT-TEST-0001",
+                           opp_id=make_opportunity(demo_world, name="Test deal", account="Test Customer 测试客户"))
+
+
+TABS = ("To invoice", "Invoices", "Payments", "Ageing", "Dunning", "Statement")
+
+
+def show(at: AppTest, tab: str) -> AppTest:
+    """Open a tab of the page (only the open tab is drawn)."""
+    at.session_state["cash-tab"] = tab
+    at.run()
+    assert not at.exception and not at.error
+    return at
+
+
+def submit(at: AppTest, form: str) -> AppTest:
+    button = next(b for b in at.button if b.key and b.key.startswith(f"FormSubmitter:{form}-"))
+    button.click().run()
+    assert not at.exception
+    return at
+
+
+FORMS = ("cash-issue", "cash-writeoff", "cash-decide", "cash-pay", "cash-apply")
+
+
+def forms(at: AppTest) -> set[str]:
+    """The action forms the page shows, on any of its tabs."""
+    keys = []
+    for tab in TABS:
+        keys += [b.key for b in show(at, tab).button if b.key and b.key.startswith("FormSubmitter:")]
+    return {f for f in FORMS if any(k.startswith(f"FormSubmitter:{f}-") for k in keys)}
+
+
+def frame(at: AppTest, *columns):
+    return next(d.value for d in at.dataframe if all(c in d.value.columns for c in columns))
+
+
+def metric(at: AppTest, label: str) -> D:
+    return D(next(m.value for m in at.metric if m.label == label).replace(",", ""))
+
+
+def open_invoices(url, account_ids=None) -> list[Invoice]:
+    def run(ctx):
+        rows = ctx.session.exec(select(Invoice).order_by(Invoice.due_on, Invoice.issued_on, Invoice.id)).all()
+        return [r for r in rows if outstanding(r) > 0 and (account_ids is None or r.account_id in account_ids)]
+    return db(url, run)
+
+
+def ar_accounts(url, login) -> set[int]:
+    return set(db(url, lambda ctx: ctx.session.exec(select(Opportunity.account_id).join(
+        User, User.id == Opportunity.ar_id).where(User.login == login)).all()))
+
+
+def total_outstanding(url, account_ids=None) -> D:
+    return sum((outstanding(i) for i in open_invoices(url, account_ids)), D("0.00"))
+
+
+# -- access ----------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("role", permissions.ROLES)
+def test_the_page_opens_for_roles_with_billing_view_and_refuses_the_others(page, role):
+    if permissions.allowed({role}, "billing.view"):
+        at = page(role, PAGE)
+        assert not at.exception and not at.error
+        assert "Invoicing and cash" in texts(at)
+        return
+    at = page(role)
+    with pytest.raises(Exception):
+        at.switch_page(PAGE).run()
+    direct = AppTest.from_file(str(APP / PAGE), default_timeout=TIMEOUT)
+    direct.session_state["actor"] = at.session_state["actor"]
+    direct.run()
+    assert "do not give access" in direct.error[0].value
+
+
+@pytest.mark.parametrize("role", ["ar", "ar2"])
+def test_an_ar_sees_only_their_accounts_and_no_action_forms(page, demo_url, role):
+    mine = ar_accounts(demo_url, role)
+    at = show(page(role, PAGE), "Invoices")
+    assert not at.data_editor                       # due dates are finance's
+    inv = frame(at, "Invoice", "Outstanding", "Days overdue")
+    assert {i.id for i in open_invoices(demo_url, mine)} == set(inv["ID"])
+    ageing = frame(show(at, "Ageing"), "Customer ID", "Current")
+    assert set(ageing["Customer ID"]) <= mine and not ageing.empty
+    assert metric(at, "Outstanding") == total_outstanding(demo_url, mine)
+    assert forms(at) == set()
+    assert "customers where you are the account responsible (AR)" in texts(at)
+
+
+@pytest.mark.parametrize("role,expected", [("finance", {"cash-writeoff", "cash-pay"}), ("leader", set())])
+def test_only_finance_sees_the_issue_and_payment_forms(page, deal, role, expected):
+    at = page(role, PAGE)
+    assert forms(at) == expected | ({"cash-issue"} if role == "finance" else set())
+    assert bool(show(at, "Invoices").data_editor) == (role == "finance")
+
+
+# -- ageing, dunning, statement --------------------------------------------------------------------
+
+@pytest.mark.parametrize("role", ["finance", "leader", "ar"])
+def test_the_ageing_buckets_add_up_to_the_outstanding_receivables(page, demo_url, role):
+    at = show(page(role, PAGE), "Ageing")
+    ageing = frame(at, "Customer ID", "Current")
+    buckets = ["Current"] + [b[0] for b in q.ageing_buckets()]
+    for _, row in ageing.iterrows():
+        assert sum(D(str(row[c])) for c in buckets) == D(str(row["Total"]))
+    scope = None if role != "ar" else ar_accounts(demo_url, "ar")
+    assert sum(D(str(v)) for v in ageing["Total"]) == total_outstanding(demo_url, scope) == metric(at, "Outstanding")
+
+
+def test_dunning_groups_the_overdue_invoices_by_level(page, demo_url):
+    at = show(page("finance", PAGE), "Dunning")
+    overdue = [i for i in open_invoices(demo_url) if i.due_on < TODAY]
+    levels: dict[int, int] = {}
+    for inv in overdue:
+        late = (TODAY - inv.due_on).days
+        level = 1 if late <= 30 else 2 if late <= 60 else 3 if late <= 90 else 4
+        levels[level] = levels.get(level, 0) + 1
+    shown = texts(at)
+    for level, n in levels.items():
+        assert f"Level {level}: {n} invoices" in shown
+    rows = [d.value for d in at.dataframe if "Days overdue" in d.value.columns and "Contact" in d.value.columns]
+    assert sum(len(r) for r in rows) == len(overdue)
+
+
+def test_the_statement_of_a_customer(page, demo_url, demo_world):
+    inv = open_invoices(demo_url)[0]
+    demo_world.do("finance", billing.record_payment, account_id=inv.account_id, amount="1000", reference="ON ACCOUNT",
+             allocate_to=[])
+    at = show(page("finance", PAGE), "Statement")
+    at.selectbox(key="cash-statement-customer").select(inv.account_id).run()
+    owed = total_outstanding(demo_url, {inv.account_id})
+    unapplied = sum((p.unapplied for p in db(demo_url, lambda ctx: ctx.session.exec(select(Payment).where(
+        Payment.account_id == inv.account_id)).all())), D("0.00"))
+    assert unapplied >= D("1000.00")
+    assert f"**{owed - unapplied:,.2f}**" in texts(at)
+    lines = frame(at, "Debit", "Credit", "Balance")
+    assert D(str(lines["Balance"].iloc[-1])) == owed - unapplied
+    assert "ON ACCOUNT" in set(lines["Reference"])
+
+
+# -- invoices --------------------------------------------------------------------------------------
+
+def test_finance_issues_an_invoice_prefilled_with_what_remains(page, demo_url, deal):
+    at = page("finance", PAGE)
+    todo = frame(at, "Remaining", "Due days")
+    assert deal["advance"] in set(todo["ID"])
+    at.selectbox(key="cash-issue-term").select(deal["advance"]).run()
+    amount = at.text_input(key=f"cash-issue-amount-{deal['advance']}")
+    assert amount.value == "300000.00"
+    amount.input("100000")
+    submit(at, "cash-issue")
+    assert not at.error
+    rows = db(demo_url, lambda ctx: [(i.amount, i.status) for i in ctx.session.exec(
+        select(Invoice).where(Invoice.term_id == deal["advance"])).all()])
+    assert rows == [(D("100000.00"), InvoiceStatus.ISSUED)]
+    left = frame(at, "Remaining", "Due days").set_index("ID")
+    assert float(left.at[deal["advance"], "Remaining"]) == 200000.00
+    assert "Invoice of 100000 issued." in texts(at)
+
+
+def test_over_invoicing_is_refused_with_the_core_message_and_nothing_changes(page, demo_url, deal):
+    at = page("finance", PAGE)
+    at.selectbox(key="cash-issue-term").select(deal["advance"]).run()
+    at.text_input(key=f"cash-issue-amount-{deal['advance']}").input("300000.01")
+    submit(at, "cash-issue")
+    assert "of 300,000.01 exceeds what term 'Advance 30%' has released and not yet invoiced (300,000.00)" \
+        in at.error[0].value
+    assert db(demo_url, lambda ctx: ctx.session.exec(select(Invoice).where(Invoice.term_id == deal["advance"])).all()) \
+        == []
+
+
+def editor_state(rows: dict[int, dict]) -> dict:
+    return {"edited_rows": rows, "added_rows": [], "deleted_rows": []}
+
+
+def test_finance_moves_a_due_date_in_the_table(page, demo_url):
+    at = show(page("finance", PAGE), "Invoices")
+    shown = at.data_editor(key=EDITOR).value
+    iid, version = int(shown.iloc[1]["ID"]), int(shown.iloc[1]["Version"])
+    new_due = TODAY + timedelta(days=20)
+    at.session_state[EDITOR] = editor_state({1: {"Due on": str(new_due)}})
+    at.run()
+    at.button(key="cash-inv-save").click().run()
+    assert not at.exception and not at.error
+    inv = db(demo_url, lambda ctx: ctx.session.get(Invoice, iid))
+    assert (inv.due_on, inv.version) == (new_due, version + 1)
+    row = at.data_editor(key=EDITOR).value.set_index("ID").loc[iid]
+    assert row["Days overdue"] == 0 and str(new_due) in str(row["Due on"])
+
+
+def test_a_stale_due_date_edit_is_refused_naming_who_changed_the_invoice(page, demo_url, demo_world):
+    at = show(page("finance", PAGE), "Invoices")
+    iid = int(at.data_editor(key=EDITOR).value.iloc[0]["ID"])
+    with unit_of_work(SYSTEM, "test", url=demo_url) as ctx:
+        users.create_user(ctx, "finance2", name="Second finance", roles=["finance"])
+    with unit_of_work(SYSTEM, "test", url=demo_url) as ctx:
+        other = users.actor(ctx, "finance2")
+    demo_world.do(other, billing.update_invoice, iid, due_on=TODAY + timedelta(days=5))
+    at.session_state[EDITOR] = editor_state({0: {"Due on": str(TODAY + timedelta(days=9))}})
+    at.run()
+    at.button(key="cash-inv-save").click().run()
+    assert "stale: invoice" in at.error[0].value and "'finance2'" in at.error[0].value
+    assert db(demo_url, lambda ctx: ctx.session.get(Invoice, iid).due_on) == TODAY + timedelta(days=5)
+
+
+def test_write_off_requested_by_finance_and_approved_by_a_leader(page, demo_url):
+    inv = open_invoices(demo_url)[0]
+    at = show(page("finance", PAGE), "Invoices")
+    at.selectbox(key="cash-writeoff-invoice").select(inv.id)
+    at.text_input(key="cash-writeoff-amount").input("100")
+    at.text_area(key="cash-writeoff-reason").input("bank charges")
+    submit(at, "cash-writeoff")
+    assert not at.error
+    pending = db(demo_url, lambda ctx: ctx.session.exec(select(GateDecision).where(
+        GateDecision.kind == GateKind.WRITE_OFF, GateDecision.subject_id == inv.id,
+        GateDecision.decision == Decision.PENDING)).all())
+    assert [(g.amount, g.rationale) for g in pending] == [(D("100.00"), "bank charges")]
+
+    lead = show(page("leader", PAGE), "Invoices")
+    assert inv.id in set(frame(lead, "Reason", "Requested by")["Invoice ID"])
+    lead.selectbox(key="cash-decide-invoice").select(inv.id)
+    lead.radio(key="cash-decide-decision").set_value("approve")
+    lead.text_area(key="cash-decide-rationale").input("not worth chasing")
+    submit(lead, "cash-decide")
+    assert not lead.error
+    after = db(demo_url, lambda ctx: ctx.session.get(Invoice, inv.id))
+    assert after.written_off == inv.written_off + D("100.00")
+    assert metric(show(lead, "Ageing"), "Outstanding") == total_outstanding(demo_url)
+
+
+def test_a_write_off_above_what_is_outstanding_is_refused(page, demo_url):
+    inv = open_invoices(demo_url)[0]
+    at = show(page("finance", PAGE), "Invoices")
+    at.selectbox(key="cash-writeoff-invoice").select(inv.id)
+    at.text_input(key="cash-writeoff-amount").input(str(outstanding(inv) + 1))
+    at.text_area(key="cash-writeoff-reason").input("too much")
+    submit(at, "cash-writeoff")
+    assert "exceeds what is outstanding on it" in at.error[0].value
+    assert db(demo_url, lambda ctx: ctx.session.exec(select(GateDecision).where(
+        GateDecision.kind == GateKind.WRITE_OFF, GateDecision.subject_id == inv.id,
+        GateDecision.decision == Decision.PENDING)).all()) == []
+
+
+# -- payments --------------------------------------------------------------------------------------
+
+def test_finance_records_a_payment_oldest_due_first_and_the_ageing_changes(page, demo_url):
+    oldest = open_invoices(demo_url)[0]
+    account = oldest.account_id
+    at = show(page("finance", PAGE), "Ageing")
+    before_total = metric(at, "Outstanding")
+    before_account = D(str(frame(at, "Customer ID", "Current").set_index("Customer ID").at[account, "Total"]))
+    oldest_of_account = open_invoices(demo_url, {account})[0]
+    show(at, "Payments")
+    at.selectbox(key="cash-pay-customer").select(account).run()
+    at.text_input(key="cash-pay-amount").input("1,000.00")
+    at.text_input(key="cash-pay-reference").input("BANK-T1")
+    submit(at, "cash-pay")
+    assert not at.error
+    pay = db(demo_url, lambda ctx: ctx.session.exec(select(Payment).where(Payment.reference == "BANK-T1")).one())
+    allocs = db(demo_url, lambda ctx: ctx.session.exec(select(Allocation).where(Allocation.payment_id == pay.id)).all())
+    assert [(a.invoice_id, a.amount) for a in allocs] == [(oldest_of_account.id, D("1000.00"))]
+    after = db(demo_url, lambda ctx: ctx.session.get(Invoice, oldest_of_account.id))
+    assert outstanding(after) == outstanding(oldest_of_account) - D("1000.00")
+    # on the page: the allocation, the ageing and the invoice list all show the payment
+    assert "Payment of 1,000.00 from" in texts(at)
+    assert "The payment is fully applied to invoices." in texts(at)
+    assert list(frame(at, "Payment", "Allocated on")["Invoice"]) == [oldest_of_account.number]
+    assert metric(show(at, "Ageing"), "Outstanding") == before_total - D("1000.00")
+    ageing = frame(at, "Customer ID", "Current").set_index("Customer ID")
+    assert D(str(ageing.at[account, "Total"])) == before_account - D("1000.00")
+    listed = show(at, "Invoices").data_editor(key=EDITOR).value.set_index("ID")
+    assert D(str(listed.at[oldest_of_account.id, "Outstanding"])) == outstanding(after)
+
+
+def test_a_payment_to_a_chosen_invoice_keeps_the_excess_as_unapplied_cash(page, demo_url):
+    target = open_invoices(demo_url)[-1]          # the latest due: not the one oldest-first would pick
+    account = target.account_id
+    owed = outstanding(target)
+    at = show(page("finance", PAGE), "Payments")
+    at.selectbox(key="cash-pay-customer").select(account).run()
+    at.text_input(key="cash-pay-amount").input(str(owed + D("500")))
+    at.selectbox(key="cash-pay-invoice").select(target.id)
+    at.text_input(key="cash-pay-reference").input("BANK-T2")
+    submit(at, "cash-pay")
+    assert not at.error
+    pay = db(demo_url, lambda ctx: ctx.session.exec(select(Payment).where(Payment.reference == "BANK-T2")).one())
+    assert pay.unapplied == D("500.00")
+    allocs = db(demo_url, lambda ctx: ctx.session.exec(select(Allocation).where(Allocation.payment_id == pay.id)).all())
+    assert [(a.invoice_id, a.amount) for a in allocs] == [(target.id, owed)]
+    assert outstanding(db(demo_url, lambda ctx: ctx.session.get(Invoice, target.id))) == 0
+    assert "Unapplied cash kept on this payment: 500.00" in texts(at)
+
+
+def test_a_bad_payment_amount_shows_the_core_refusal_and_records_nothing(page, demo_url):
+    account = open_invoices(demo_url)[0].account_id
+    at = show(page("finance", PAGE), "Payments")
+    before = db(demo_url, lambda ctx: len(ctx.session.exec(select(Payment)).all()))
+    at.selectbox(key="cash-pay-customer").select(account).run()
+    at.text_input(key="cash-pay-amount").input("-5")
+    submit(at, "cash-pay")
+    assert at.error[0].value == "amount: must not be negative (got -5.00)"
+    assert db(demo_url, lambda ctx: len(ctx.session.exec(select(Payment)).all())) == before
+
+
+def test_unapplied_cash_is_applied_to_an_invoice_later(page, demo_url, demo_world):
+    target = open_invoices(demo_url)[0]
+    pid = demo_world.do("finance", billing.record_payment, account_id=target.account_id, amount="700",
+                   reference="ON ACCOUNT", allocate_to=[])
+    at = show(page("finance", PAGE), "Payments")
+    at.selectbox(key="cash-apply-payment").select(pid).run()
+    at.selectbox(key="cash-apply-invoice").select(target.id)
+    submit(at, "cash-apply")               # amount left empty: as much as possible
+    assert not at.error
+    assert db(demo_url, lambda ctx: ctx.session.get(Payment, pid).unapplied) == D("0.00")
+    after = db(demo_url, lambda ctx: ctx.session.get(Invoice, target.id))
+    assert outstanding(after) == outstanding(target) - D("700.00")
+    assert "700.00 applied." in texts(at)
+
+
+def test_chinese_labels(page):
+    at = page("finance", PAGE, lang="zh")
+    assert "开票与回款" in texts(at) and "已释放未开票的付款条款" in texts(at)
+    at.session_state["cash-tab"] = "账龄"
+    at.run()
+    assert "按客户的应收账龄" in texts(at) and "应收余额" in texts(at)
+
+
+def test_every_column_header_has_a_label():
+    names = [c for n in dir(q) if n.endswith("_COLUMNS") for c in getattr(q, n)] + ["Customer ID", "Current", "Total"]
+    for col in names:
+        key = "cash.col." + "".join(ch if ch.isalnum() else "_" for ch in col.lower().replace("%", "pct")).strip("_")
+        assert key in catalogue(), key
