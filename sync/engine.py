@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Callable
 
-from sqlalchemy import delete, update
+from sqlalchemy import delete, insert, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
@@ -173,14 +173,15 @@ def _cycle(sheet: Spreadsheet, backend: Backend, url, crash) -> dict[str, TabRep
     _hook(crash, "applied")
     # the sheet's new values are worked out after every tab was applied: a payment changes its invoice
     write = WritePlan()
-    snapshots = [_writes(state, write, url) for state in applied]
+    changed_db = any(st.rep.applied or st.rep.created for st in applied)
+    snapshots = [_writes(state, write, url, reload=changed_db) for state in applied]
     backend.write(sheet, write)
     _hook(crash, "written")
     with unit_of_work(SYSTEM, "sync", url=url) as ctx:
         for tab_key, base, db, sheet_now in snapshots:
-            for rid, values in sheet_now.items():
-                agreed = {f: v for f, v in values.items() if f != ID and v == db[rid].get(f)}
-                _save_snapshot(ctx, tab_key, rid, {**base.get(rid, {}), **agreed})
+            agreed = {rid: {**base.get(rid, {}), **{f: v for f, v in values.items() if f != ID and v == db[rid].get(f)}}
+                      for rid, values in sheet_now.items()}
+            _save_snapshots(ctx, tab_key, agreed)
     _hook(crash, "snapshot")
     return out
 
@@ -238,7 +239,7 @@ def _apply_tab(sheet_key: str, tab: Tab, grid: Grid, actor: Actor, url, rep: Tab
         try:
             with unit_of_work(actor, source, url=url) as ctx:
                 adapter.update(ctx, rid, changes)
-                _save_snapshot(ctx, tab.key, rid, {**base.get(rid, {}), **changes})
+                _save_snapshots(ctx, tab.key, {rid: {**base.get(rid, {}), **changes}})
             rep.applied += 1
         except LtcError as exc:
             _refused(plan, keep, rep, row, exc, changes)
@@ -257,7 +258,7 @@ def _apply_tab(sheet_key: str, tab: Tab, grid: Grid, actor: Actor, url, rep: Tab
         row_of[rid] = row
     rep.rejected = [(r, f, m) for r, f, m in plan.rejected]
 
-    return _TabState(tab, grid, pos, rows, plan, keep, row_of, base, rep)
+    return _TabState(tab, grid, pos, rows, plan, keep, row_of, base, rep, db)
 
 
 @dataclass
@@ -272,21 +273,25 @@ class _TabState:
     row_of: dict[int, int]
     base: dict[int, dict]
     rep: TabReport
+    db: dict[int, dict[str, str]]          # the database's rows as read before applying
 
 
-def _writes(st: _TabState, write: WritePlan, url):
+def _writes(st: _TabState, write: WritePlan, url, reload: bool):
     """Add to `write` what the sheet should show now: the database's values, except cells kept as typed
-    (refused input, conflicts). Returns what to remember as agreed once the write succeeded."""
+    (refused input, conflicts). Returns what to remember as agreed once the write succeeded.
+    `reload`: the database changed during this cycle (any tab), so read it again."""
     tab, grid, pos, rows, plan, keep, row_of, base, rep = (st.tab, st.grid, st.pos, st.rows, st.plan, st.keep,
                                                           st.row_of, st.base, st.rep)
     cols = {c.field: c for c in tab.columns}
     write.kinds[grid.title] = {i: cols[f].type for f, i in pos.items()}
-    with unit_of_work(SYSTEM, "sync", url=url) as ctx:
-        db = _canonical_rows(tab, ADAPTERS[tab.entity].rows(ctx))
+    db = st.db
+    if reload:
+        with unit_of_work(SYSTEM, "sync", url=url) as ctx:
+            db = _canonical_rows(tab, ADAPTERS[tab.entity].rows(ctx))
     sheet_now: dict[int, dict[str, str]] = {}
     by_row = {s.row: s for s in rows}
     for rid, row in row_of.items():
-        current = _sheet_values(tab, by_row[row], pos)
+        current = {**plan.parsed.get(row, {}), ID: _id_text(cols[ID], by_row[row].cells.get(ID))}
         final = {}
         for f, i in pos.items():
             if f == NOTE:
@@ -331,27 +336,34 @@ def _canonical_rows(tab: Tab, rows: dict[int, dict]) -> dict[int, dict[str, str]
     return {rid: {c.field: from_db(c, r.get(c.field)) for c in cols} for rid, r in rows.items()}
 
 
-def _sheet_values(tab: Tab, srow: SheetRow, pos: dict[str, int]) -> dict[str, str | None]:
-    """The row's cells in canonical form (None where a cell cannot be read)."""
-    out = {}
-    for f in pos:
-        if f == NOTE:
-            continue
-        try:
-            out[f] = canonical(tab.column(f), srow.cells.get(f))
-        except ValidationError:
-            out[f] = None
-    return out
+def _id_text(col, raw) -> str | None:
+    try:
+        return canonical(col, raw)
+    except ValidationError:
+        return None
 
 
-def _save_snapshot(ctx, tab: str, rid: int, values: dict[str, str]) -> None:
-    snap = ctx.session.exec(select(SyncSnapshot).where(SyncSnapshot.tab == tab, SyncSnapshot.record_id == rid)).first()
-    data = json.dumps(values, ensure_ascii=False, sort_keys=True)
-    if snap is None:
-        ctx.session.add(SyncSnapshot(tab=tab, record_id=rid, values_json=data))
-    elif snap.values_json != data:
-        snap.values_json = data
-        ctx.session.add(snap)
+def _save_snapshots(ctx, tab: str, values: dict[int, dict[str, str]]) -> None:
+    """Remember the agreed values of many records at once: one read, then bulk inserts and updates of
+    only the rows whose values changed."""
+    if not values:
+        return
+    ids = list(values)
+    have = {}
+    for chunk in range(0, len(ids), 900):   # stay under SQLite's bound-parameter limit
+        have.update({s.record_id: (s.id, s.values_json) for s in ctx.session.exec(select(SyncSnapshot).where(
+            SyncSnapshot.tab == tab, SyncSnapshot.record_id.in_(ids[chunk:chunk + 900]))).all()})
+    inserts, updates = [], []
+    for rid, vals in values.items():
+        data = json.dumps(vals, ensure_ascii=False, sort_keys=True)
+        if rid not in have:
+            inserts.append({"tab": tab, "record_id": rid, "values_json": data})
+        elif have[rid][1] != data:
+            updates.append({"id": have[rid][0], "values_json": data})
+    if inserts:
+        ctx.session.execute(insert(SyncSnapshot), inserts)
+    if updates:
+        ctx.session.execute(update(SyncSnapshot), updates)
 
 
 def _record_conflicts(sheet_key: str, tab: Tab, plan: Plan, url) -> None:

@@ -57,7 +57,7 @@ class Plan:
     rejected: list[tuple[int, str, str]] = field(default_factory=list)        # (row, field, message)
     notes: dict[int, str] = field(default_factory=dict)                       # row -> Sync note text
     vanished: list[int] = field(default_factory=list)                         # ids no longer in the sheet
-    snapshot: dict[int, Values] = field(default_factory=dict)                 # ids whose sides agree now
+    parsed: dict[int, Values] = field(default_factory=dict)                   # row -> readable cells, canonical
     stopped: str = ""
 
     def note(self, row: int, text: str) -> None:
@@ -83,6 +83,7 @@ def plan_tab(tab: Tab, sheet_rows: list[SheetRow], db: dict[int, Values], base: 
     for srow in sheet_rows:
         raw_id = srow.cells.get(ID)
         values, bad = _parse(columns, srow)
+        plan.parsed[srow.row] = values
         if raw_id in (None, ""):
             _new_row(plan, tab, srow, values, bad, created, seen)
             continue
@@ -150,7 +151,6 @@ def _new_row(plan: Plan, tab: Tab, srow: SheetRow, values: Values, bad: dict[str
 def _existing_row(plan: Plan, columns, row: int, rid: int, values: Values, bad: dict[str, str],
                   db: Values, base: Values | None) -> None:
     changes: Values = {}
-    agreed: Values = {}
     for col in columns:
         f = col.field
         d = db.get(f, "")
@@ -163,18 +163,15 @@ def _existing_row(plan: Plan, columns, row: int, rid: int, values: Values, bad: 
             continue
         s = values[f]
         if s == d:
-            agreed[f] = d
+            continue
         elif b is not None and s == b:
             plan.writes.append((row, f, d))
-            agreed[f] = d
         elif col.owner != "sheet":
             plan.writes.append((row, f, d))
-            agreed[f] = d
             plan.note(row, f"{col.header} is kept by the system: your edit was reverted")
         elif b is None or d != b:
             if b is None and s == "":
                 plan.writes.append((row, f, d))    # an empty cell on a row never synced: fill it
-                agreed[f] = d
             else:
                 plan.conflicts.append(Conflict(record_id=rid, field=f, sheet=s, db=d, base=b))
                 plan.note(row, f"{col.header}: changed here and in the system; kept both until resolved")
@@ -182,4 +179,3 @@ def _existing_row(plan: Plan, columns, row: int, rid: int, values: Values, bad: 
             changes[f] = s
     if changes:
         plan.updates.append((row, rid, changes))
-    plan.snapshot[rid] = {**(base or {}), **agreed}

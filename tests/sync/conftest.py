@@ -10,7 +10,7 @@ from openpyxl import load_workbook
 from core.services import billing, leads
 from sync.mapping import spreadsheet
 from sync.service import init_sheets
-from sync.xlsx import XlsxBackend
+from sync.xlsx import XlsxBackend, put
 from tests.sheets_emulator.fixtures import sheets_emulator, sheets_emulator_server  # noqa: F401
 from tests.integration.money_fixtures import signed_contract
 
@@ -46,10 +46,7 @@ class XlsxDriver:
             cols = [c.value for c in ws[1]]
             for r in range(2, ws.max_row + 1):
                 if ws.cell(r, cols.index("ID") + 1).value == rid:
-                    cell = ws.cell(r, cols.index(header) + 1)
-                    cell.value = value
-                    if isinstance(value, str) and value.startswith("="):
-                        cell.data_type = "s"
+                    put(ws.cell(r, cols.index(header) + 1), value)
                     return
             raise KeyError(rid)
         self._edit(key, fn)
@@ -81,7 +78,7 @@ class XlsxDriver:
             values.sort(key=lambda r: str(r[i]), reverse=reverse)
             for r, row in enumerate(values, 2):
                 for c, v in enumerate(row, 1):
-                    ws.cell(r, c).value = v
+                    put(ws.cell(r, c), v)     # like Excel's sort: text stays text
         self._edit(key, fn)
 
     def move_first_column_to_end_and_add_helper(self, key: str, tab: str) -> None:
@@ -94,7 +91,7 @@ class XlsxDriver:
             last = ws.max_column + 1
             for r in range(1, ws.max_row + 1):     # the ID column (now B) moves to the end
                 ws.cell(r, last).value = ws.cell(r, 2).value
-            ws.delete_cols(2)
+            ws.delete_cols(2)     # openpyxl shifts cells with their types
         self._edit(key, fn)
 
 

@@ -91,7 +91,8 @@ def _machine(template: Path):
                 self.person.append("marketing", "Leads", {"Company": f"Pasted {self.pasted}",
                                                           "Phone": f"139{self.pasted:08d}", "Source": "website"})
 
-        @precondition(lambda self: len(self.person.rows("marketing", "Leads")) > 4)
+        # one row at a time between syncs: a mass deletion stops the cycle on purpose (its own test)
+        @precondition(lambda self: not self.deleted and len(self.person.rows("marketing", "Leads")) > 4)
         @rule()
         def delete_a_row(self):
             # a row without an edit of the person's own waiting (deleting one's own edit loses it, by choice)
