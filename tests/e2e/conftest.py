@@ -30,10 +30,17 @@ def _free_port() -> int:
 
 
 @pytest.fixture
-def server(demo_template, tmp_path):
-    """A fresh copy of the demo database and a Streamlit server on it; yields the base URL."""
+def server_db(demo_template, tmp_path) -> Path:
+    """A fresh copy of the demo database for one test's server."""
     db = tmp_path / "ltc.db"
     shutil.copy(demo_template, db)
+    return db
+
+
+@pytest.fixture
+def server(server_db, tmp_path):
+    """A Streamlit server on the test's copy of the demo database; yields the base URL."""
+    db = server_db
     port = _free_port()
     env = dict(os.environ, LTC_DATABASE_URL=f"sqlite:///{db}", LTC_DATA_DIR=str(tmp_path / "data"),
                PYTHONPATH=str(ROOT))
