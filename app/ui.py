@@ -68,17 +68,26 @@ def flash() -> None:
 
 
 def downloads(df: pd.DataFrame, name: str, key: str | None = None) -> None:
-    """CSV and XLSX of a table; text cells that look like formulas are neutralised."""
+    """CSV and XLSX of a table; text cells that look like formulas are neutralised. The files are built
+    only when someone clicks (Streamlit calls the function then), not on every run of the page."""
+    c1, c2 = st.columns(2)
+    c1.download_button(t("download.csv"), lambda: _safe(df).to_csv(index=False).encode("utf-8-sig"), f"{name}.csv",
+                       "text/csv", key=f"{key or name}-csv")
+    c2.download_button(t("download.xlsx"), lambda: _xlsx(_safe(df)), f"{name}.xlsx",
+                       "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", key=f"{key or name}-xlsx")
+
+
+def _safe(df: pd.DataFrame) -> pd.DataFrame:
     safe = df.map(neutralise) if not df.empty else df.copy()
     for col in safe.select_dtypes(include=["datetimetz"]).columns:   # Excel has no time zones: show UTC
         safe[col] = safe[col].dt.tz_localize(None)
-    c1, c2 = st.columns(2)
-    c1.download_button(t("download.csv"), safe.to_csv(index=False).encode("utf-8-sig"), f"{name}.csv",
-                       "text/csv", key=f"{key or name}-csv")
+    return safe
+
+
+def _xlsx(df: pd.DataFrame) -> bytes:
     buf = io.BytesIO()
-    safe.to_excel(buf, index=False, engine="openpyxl")
-    c2.download_button(t("download.xlsx"), buf.getvalue(), f"{name}.xlsx",
-                       "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", key=f"{key or name}-xlsx")
+    df.to_excel(buf, index=False, engine="openpyxl")
+    return buf.getvalue()
 
 
 def changed_rows(before: pd.DataFrame, after: pd.DataFrame, id_col: str = "ID") -> list[tuple[Any, dict]]:

@@ -232,7 +232,7 @@ def _apply_tab(sheet_key: str, tab: Tab, grid: Grid, actor: Actor, url, rep: Tab
             row_of[rid] = srow.row
     for c in plan.conflicts:
         keep.add((row_of[c.record_id], c.field))
-    _record_conflicts(sheet_key, tab, plan, url)
+    _record_conflicts(sheet_key, tab, plan, url, seen=set(row_of))
     rep.conflicts = len(plan.conflicts)
 
     for n, (row, rid, changes) in enumerate(plan.updates):
@@ -366,17 +366,21 @@ def _save_snapshots(ctx, tab: str, values: dict[int, dict[str, str]]) -> None:
         ctx.session.execute(update(SyncSnapshot), updates)
 
 
-def _record_conflicts(sheet_key: str, tab: Tab, plan: Plan, url) -> None:
-    """Keep each conflict once (the same field of the same record stays one open entry, with the
-    latest values of both sides)."""
-    if not plan.conflicts:
-        return
+def _record_conflicts(sheet_key: str, tab: Tab, plan: Plan, url, seen: set[int]) -> None:
+    """Keep each conflict once (the same field of the same record stays one open entry, with the latest
+    values of both sides), and settle the open ones whose sides agree again (a person reverted their edit,
+    or typed what the system has)."""
+    now = {(c.record_id, c.field): c for c in plan.conflicts}
     with unit_of_work(SYSTEM, "sync", url=url) as ctx:
-        for c in plan.conflicts:
-            row = ctx.session.exec(select(SyncConflict).where(
-                SyncConflict.tab == tab.key, SyncConflict.record_id == c.record_id, SyncConflict.field == c.field,
-                SyncConflict.status == "open")).first()
-            if row is None:
-                row = SyncConflict(spreadsheet=sheet_key, tab=tab.key, record_id=c.record_id, field=c.field)
+        open_rows = ctx.session.exec(select(SyncConflict).where(SyncConflict.tab == tab.key,
+                                                                SyncConflict.status == "open")).all()
+        by_key = {(r.record_id, r.field): r for r in open_rows}
+        for key, row in by_key.items():
+            if key not in now and key[0] in seen:
+                row.status, row.resolution, row.resolved_by, row.resolved_at = "resolved", "settled", "sync", _now()
+                ctx.session.add(row)
+        for key, c in now.items():
+            row = by_key.get(key) or SyncConflict(spreadsheet=sheet_key, tab=tab.key, record_id=c.record_id,
+                                                  field=c.field)
             row.sheet_value, row.db_value, row.base_value = c.sheet, c.db, c.base
             ctx.session.add(row)

@@ -10,7 +10,8 @@ from sqlmodel import select
 from config.settings import get_settings
 from core.context import Context, SYSTEM, unit_of_work
 from core.errors import NotFound, ValidationError
-from core.models import Setting, SyncConflict, SyncSnapshot
+from core.models import Setting, SyncConflict, SyncRun, SyncSnapshot
+from core.services import action
 from sync.backends import make_backend
 from sync.engine import CycleReport, run_cycle
 from sync.entities import ADAPTERS
@@ -50,6 +51,7 @@ def sync_all(*, backend_factory=make_backend, url=None, only: str | None = None)
     return reports
 
 
+@action("sync.resolve")
 def resolve_conflict(ctx: Context, conflict_id: int, choice: str, value: str | None = None) -> None:
     """Settle a conflict as the person resolving it (their permissions apply):
     'sheet' applies the sheet's value, 'db' keeps the database's (the sheet gets it next cycle), 'other'
@@ -85,3 +87,53 @@ def sheet_by_key(key: str) -> Spreadsheet:
         return spreadsheet(key)
     except KeyError as exc:
         raise ValidationError(f"spreadsheet: {exc.args[0]}", field="spreadsheet") from None
+
+
+@action("sync.run")
+def sync_now(ctx: Context, progress=None, *, backend_factory=make_backend) -> list[CycleReport]:
+    """'Sync now' from the Sync centre: one cycle of every spreadsheet, reporting progress after each."""
+    sheets = spreadsheets()
+    reports = []
+    for i, sheet in enumerate(sheets, 1):
+        backend = backend_factory()
+        if backend is None:
+            break
+        reports.append(run_cycle(sheet, backend))
+        if progress:
+            progress(i, len(sheets), sheet.key)
+    return reports
+
+
+@action("sync.view")
+def recent_runs(ctx: Context, limit: int = 50) -> list[dict]:
+    runs = ctx.session.exec(select(SyncRun).order_by(SyncRun.id.desc()).limit(limit)).all()
+    out = []
+    for r in runs:
+        totals = json.loads(r.summary_json or "{}").get("totals", {})
+        out.append({"ID": r.id, "Spreadsheet": r.spreadsheet, "Backend": r.backend, "Started": r.started_at,
+                    "Status": r.status, "Requests": r.requests, **{k.title(): v for k, v in totals.items()},
+                    "Message": json.loads(r.summary_json or "{}").get("message", "")})
+    return out
+
+
+@action("sync.view")
+def open_conflicts(ctx: Context) -> list[dict]:
+    rows = ctx.session.exec(select(SyncConflict).where(SyncConflict.status == "open")
+                            .order_by(SyncConflict.id)).all()
+    return [{"ID": c.id, "Spreadsheet": c.spreadsheet, "Tab": c.tab, "Record": c.record_id, "Field": c.field,
+             "Sheet value": c.sheet_value, "Database value": c.db_value, "Since": c.created_at} for c in rows]
+
+
+@action("sync.view")
+def refused_cells(ctx: Context) -> list[dict]:
+    """The cells the latest cycle of each spreadsheet refused, with the reason."""
+    out = []
+    for sheet in spreadsheets():
+        run = ctx.session.exec(select(SyncRun).where(SyncRun.spreadsheet == sheet.key, SyncRun.finished_at != None)  # noqa: E711
+                               .order_by(SyncRun.id.desc()).limit(1)).first()
+        if run is None:
+            continue
+        for tab, rep in json.loads(run.summary_json or "{}").get("tabs", {}).items():
+            for row, field, message in rep.get("rejected", []):
+                out.append({"Spreadsheet": sheet.key, "Tab": tab, "Row": row, "Column": field, "Reason": message})
+    return out

@@ -47,10 +47,12 @@ def _machine(template: Path):
             self.backend = lambda: XlsxBackend(self.dir / "sheets")   # noqa: E731
             init_sheets(backend=self.backend(), lang="en", url=self.url)
             self.person = XlsxDriver(self.backend())
-            self.pending: dict[tuple[int, str], dict[str, str]] = {}   # edits since both sides agreed
+            self.base: dict[tuple[int, str], str] = {}   # what both sides last agreed on, per field
             self.pasted = 0
             self.deleted: set[int] = set()   # rows deleted in the sheet since the last sync
-            self.sync()
+            run_cycle(MARKETING, self.backend(), url=self.url)
+            for key, (_s, d) in self.sides()[0].items():
+                self.base[key] = d
 
         def db(self, fn, *args, **kw):
             with unit_of_work(self.marketing, "app", url=self.url) as ctx:
@@ -67,13 +69,10 @@ def _machine(template: Path):
             if rid in self.deleted:
                 return     # the row is gone until the next sync restores it
             self.person.set("marketing", "Leads", rid, header, value)
-            self.pending.setdefault((rid, FIELDS[header]), {})["sheet"] = value
 
         @rule(i=st.integers(0, 1), header=st.sampled_from(sorted(FIELDS)), value=VALUES)
         def edit_db(self, i, header, value):
-            rid = self.ids[i]
-            self.db(leads.update_lead, rid, **{FIELDS[header]: value})
-            self.pending.setdefault((rid, FIELDS[header]), {})["db"] = value
+            self.db(leads.update_lead, self.ids[i], **{FIELDS[header]: value})
 
         @rule(reverse=st.booleans())
         def sort(self, reverse):
@@ -93,38 +92,49 @@ def _machine(template: Path):
 
         # one row at a time between syncs: a mass deletion stops the cycle on purpose (its own test)
         @precondition(lambda self: not self.deleted and len(self.person.rows("marketing", "Leads")) > 4)
-        @rule()
-        def delete_a_row(self):
-            # a row without an edit of the person's own waiting (deleting one's own edit loses it, by choice)
-            busy = {rid for (rid, _f), p in self.pending.items() if "sheet" in p}
-            for row in self.person.rows("marketing", "Leads"):
-                if row["ID"] and row["ID"] not in busy:
-                    self.person.delete("marketing", "Leads", [row["ID"]])
-                    self.deleted.add(row["ID"])
-                    return
+        @rule(pick=st.integers(0, 50))
+        def delete_a_row(self, pick):
+            rows = [r["ID"] for r in self.person.rows("marketing", "Leads") if r["ID"]]
+            rid = rows[pick % len(rows)]
+            self.person.delete("marketing", "Leads", [rid])
+            self.deleted.add(rid)
 
         # -- the system --------------------------------------------------
-        @rule()
-        def sync(self):
-            rep = run_cycle(MARKETING, self.backend(), url=self.url)
-            assert rep.status == "ok", rep.message
-            self.deleted.clear()
+        def sides(self):
+            """(sheet, db) values of every synced field of every lead, and the open conflicts."""
             sheet = {r["ID"]: r for r in self.person.rows("marketing", "Leads") if r["ID"]}
             with unit_of_work(SYSTEM, "test", url=self.url) as ctx:
                 db = {l.id: l for l in ctx.session.exec(select(Lead)).all()}
-                open_ = {(c.record_id, c.field): c for c in ctx.session.exec(
+                open_ = {(c.record_id, c.field): (c.sheet_value, c.db_value) for c in ctx.session.exec(
                     select(SyncConflict).where(SyncConflict.status == "open")).all()}
-            for (rid, f), p in list(self.pending.items()):
-                header = next(h for h, fld in FIELDS.items() if fld == f)
-                s_val, d_val = str(sheet[rid][header] or ""), getattr(db[rid], f)
-                if "sheet" in p and "db" in p and p["sheet"] != p["db"]:
-                    c = open_.get((rid, f))
-                    assert c is not None, f"lost: {f} of lead {rid}: sheet {p['sheet']!r} vs db {p['db']!r}"
-                    assert (c.sheet_value, c.db_value) == (p["sheet"], p["db"])
+            values = {}
+            for rid, lead in db.items():
+                for header, f in FIELDS.items():
+                    d = getattr(lead, f)
+                    s = str(sheet[rid][header] or "") if rid in sheet else d   # a deleted row comes back
+                    values[(rid, f)] = (s, d)
+            return values, open_
+
+        @rule()
+        def sync(self):
+            before, _ = self.sides()
+            rep = run_cycle(MARKETING, self.backend(), url=self.url)
+            assert rep.status == "ok", rep.message
+            self.deleted.clear()
+            after, open_ = self.sides()
+            for key, (s, d) in before.items():
+                b = self.base.get(key)
+                if b is None:                       # a pasted row created in this cycle: takes its values
+                    self.base[key] = after[key][1]
                     continue
-                want = p.get("sheet", p.get("db"))
-                assert d_val == want and s_val == want, f"lead {rid} {f}: sheet {s_val!r}, db {d_val!r}, want {want!r}"
-                del self.pending[(rid, f)]
+                if s == d or s == b or d == b:      # one side changed (or both to the same): it wins
+                    want = d if s == b else s
+                    assert after[key] == (want, want), f"lost edit: {key}: before {(s, d)}, base {b!r}, now {after[key]}"
+                    assert key not in open_, f"stale conflict {key}"
+                    self.base[key] = want
+                else:                               # both changed, differently: kept until resolved
+                    assert after[key] == (s, d), f"conflict not kept: {key}: {(s, d)} became {after[key]}"
+                    assert open_.get(key) == (s, d), f"no conflict holding both values for {key}"
 
         @rule(choice=st.sampled_from(["sheet", "db"]))
         def resolve_all(self, choice):
@@ -132,12 +142,7 @@ def _machine(template: Path):
                 open_ = ctx.session.exec(select(SyncConflict).where(SyncConflict.status == "open")).all()
             for c in open_:
                 self.db(resolve_conflict, c.id, choice)
-                p = self.pending.get((c.record_id, c.field))
-                if p is not None:
-                    settled = c.sheet_value if choice == "sheet" else c.db_value
-                    # a later sheet edit (after the conflict was recorded) still counts as the newest
-                    later = p.get("sheet") if p.get("sheet") != c.sheet_value else None
-                    self.pending[(c.record_id, c.field)] = {"sheet": later} if later else {"db": settled}
+                self.base[(c.record_id, c.field)] = c.sheet_value    # what both sides last agreed on now
 
         # -- always ------------------------------------------------------
         @invariant()
