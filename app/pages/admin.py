@@ -13,7 +13,7 @@ ui.flash()
 tab_users, tab_settings = st.tabs([ui.t("admin.users"), ui.t("admin.settings")])
 with tab_users:
     before = ui.read(list_users)
-    edited = st.data_editor(before, key="admin-users", hide_index=True, use_container_width=True,
+    edited = st.data_editor(before, key="admin-users", hide_index=True, width="stretch",
                             disabled=["ID", "Version", "Login", "Locked"])
     st.caption(ui.t("admin.roles_hint", roles=", ".join(permissions.ROLES)))
     if st.button(ui.t("save"), key="admin-users-save"):
@@ -54,4 +54,4 @@ with tab_settings:
                 f"**{ui.t('admin.data_dir')}**: `{info['data_dir']}`  \n"
                 f"**{ui.t('language')}**: `{info['language']}`")
     st.subheader(ui.t("admin.matrix"))
-    st.dataframe(info["matrix"], hide_index=True, use_container_width=True)
+    st.dataframe(info["matrix"], hide_index=True, width="stretch")

@@ -14,8 +14,8 @@ if record_id:
     if df.empty:
         st.info(ui.t("nothing"))
     else:
-        st.dataframe(df, hide_index=True, use_container_width=True)
+        st.dataframe(df, hide_index=True, width="stretch")
         ui.downloads(df, f"history-{entity}-{int(record_id)}")
 else:
     st.subheader(ui.t("history.recent"))
-    st.dataframe(ui.read(recent_activity), hide_index=True, use_container_width=True)
+    st.dataframe(ui.read(recent_activity), hide_index=True, width="stretch")

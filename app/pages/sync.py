@@ -49,11 +49,11 @@ with tab_refused:
     if refused.empty:
         st.info(ui.t("nothing"))
     else:
-        st.dataframe(refused, hide_index=True, use_container_width=True)
+        st.dataframe(refused, hide_index=True, width="stretch")
 with tab_runs:
     runs = pd.DataFrame(ui.read(recent_runs))
     if runs.empty:
         st.info(ui.t("nothing"))
     else:
-        st.dataframe(runs, hide_index=True, use_container_width=True)
+        st.dataframe(runs, hide_index=True, width="stretch")
         ui.downloads(runs, "sync-runs", key="sync-runs-dl")

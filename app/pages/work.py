@@ -86,5 +86,5 @@ for name in LISTS:
         st.caption(ui.t("work.more", n=len(items) - SHOWN))
         with st.expander(ui.t("work.all", n=len(items))):
             df = pd.DataFrame(items)
-            st.dataframe(df, hide_index=True, use_container_width=True, key=f"work-table-{name}")
+            st.dataframe(df, hide_index=True, width="stretch", key=f"work-table-{name}")
             ui.downloads(df, f"work-{name}", key=f"work-dl-{name}")
