@@ -52,6 +52,15 @@ class RetryingHTTPClient(HTTPClient):
             time.sleep(min(self.cap, self.base * 2 ** attempt) * random.uniform(0.5, 1.0))
 
 
+def _credentials_from_config() -> str | None:
+    """config/sheets.toml [google] credentials = "path/key.json", used when GOOGLE_APPLICATION_CREDENTIALS
+    is not set."""
+    from config.settings import load
+    if os.environ.get(gsheets_client.CREDENTIALS_ENV):
+        return None
+    return load("sheets").get("google", {}).get("credentials") or None
+
+
 def key_from(where: str) -> str:
     m = re.search(r"/d/([A-Za-z0-9_-]+)", where)
     return m.group(1) if m else where
@@ -85,7 +94,7 @@ class GSheetsBackend:
         self.share_with = share_with if share_with is not None else [e.strip() for e in env_share.split(",") if e.strip()]
         http = type("CountingClient", (RetryingHTTPClient,), {"counter": staticmethod(self._count)})
         try:
-            self.client = gsheets_client.client(http_client=http)
+            self.client = gsheets_client.client(_credentials_from_config(), http_client=http)
         except gsheets_client.SheetsConfigError as exc:
             raise BackendError(str(exc)) from exc
         self._meta: dict[str, dict] = {}

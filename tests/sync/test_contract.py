@@ -38,8 +38,12 @@ def test_first_sync_fills_every_tab_and_a_second_changes_nothing(world, sheets, 
 
 def test_formula_like_data_stays_text(world, sheets, chain):
     factory, person = sheets
+    world.do("marketing", leads.update_lead, chain["lead2"], contact="@SUM(A1)", region="+1-2", industry="-cmd")
     cycle(world, factory, "marketing")
-    assert person.row("marketing", "Leads", chain["lead2"])["Company"] == "=IMPORTXML(\"http://x\",\"//a\")"
+    row = person.row("marketing", "Leads", chain["lead2"])
+    assert row["Company"] == "=IMPORTXML(\"http://x\",\"//a\")"
+    assert (row["Contact"], row["Region"], row["Industry"]) == ("@SUM(A1)", "+1-2", "-cmd")
+    assert cycle(world, factory, "marketing").as_dict()["totals"]["written"] == 0   # read back as the same text
 
 
 def test_sheet_edit_goes_through_the_service_with_audit(world, sheets, chain):
