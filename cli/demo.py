@@ -19,7 +19,7 @@ from core.context import SYSTEM, Actor, Context, unit_of_work
 from core.enums import Decision, Stance
 from core.errors import LtcError
 from core.calculations import active_terms, receivables
-from core.enums import ContractStatus, InvoiceStatus, MilestoneStatus
+from core.enums import ContractStatus, InvoiceStatus, MilestoneStatus, Stage
 from core.models import Contract, Invoice, Lead, PaymentTerm, User
 from core.queries.overview import chain_counts
 from core.services.billing import outstanding
@@ -380,6 +380,7 @@ def _finale(s: Story) -> None:
                                   reason="Penalty for late go-live agreed with the customer 延期罚款")
         billing.decide_write_off(s.as_("leader", today - timedelta(days=1)), inv.id, Decision.APPROVE,
                                  rationale="Keeps the account; penalty is in the contract 合同约定")
+    _work_waiting(s, signed)
     if len(overdue) > 1:   # a customer pays more than it owes: kept as unapplied cash
         inv = overdue[-1]
         billing.record_payment(s.as_("finance", today - timedelta(days=2)), account_id=inv.account_id,
@@ -427,3 +428,39 @@ def _change_order(s: Story, contract: Contract) -> None:
                                   rationale="Same terms as the main contract 条款同主合同")
     contracts.review_change_finance(s.as_("finance", day + timedelta(days=3)), change_id, Decision.APPROVE,
                                     rationale="Margin holds at 31% 毛利31%")
+
+
+def _work_waiting(s: Story, signed: list[Contract]) -> None:
+    """Today's in-trays: a contract waiting for legal and finance (ATC), a bid due in five days, and a
+    milestone whose forecast date has passed without acceptance."""
+    from core.models import Milestone, Opportunity
+    session, today = s.ctx.session, s.today
+    waiting = session.exec(select(Opportunity).where(Opportunity.stage == Stage.GUIDANCE)
+                           .order_by(Opportunity.id)).all()
+    if waiting:
+        opp = waiting[0]
+        ar = session.get(User, opp.ar_id).login
+        day = today - timedelta(days=4)
+        opportunities.advance_stage(s.as_(ar, day), opp.id, "negotiation")
+        cid = contracts.draft_contract(s.as_(ar, day), opp.id, number=f"HT-{today:%Y}-{opp.id:04d}",
+                                       name=f"Contract {opp.name}"[:200], amount=opp.amount,
+                                       scope="Platform licence and rollout 平台许可与实施")
+        contracts.set_payment_terms(s.as_(ar, day), cid, [
+            {"name": "Advance 预付款 40%", "percent": "0.40", "trigger": "signing", "due_days": 30},
+            {"name": "Retention 质保金 60%", "percent": "0.60", "trigger": "warranty", "due_days": 30}])
+        contracts.request_atc(s.as_(ar, today - timedelta(days=2)), cid)
+    if len(waiting) > 1:
+        opp = waiting[1]
+        day = today - timedelta(days=3)
+        bid_id = bids.create_bid(s.as_("sr", day), opp.id, title=f"Tender response {opp.name}"[:200],
+                                 deadline=today + timedelta(days=5), bid_bond=Decimal("20000"),
+                                 competitors="Inspur 浪潮, Neusoft 东软")
+        floor = (opp.amount * Decimal("0.88")).quantize(Decimal("1"))
+        bids.request_atb(s.as_("sr", day), bid_id, proposed_price=opp.amount, proposed_floor=floor)
+        bids.decide_atb(s.as_("leader", today - timedelta(days=1)), bid_id, Decision.APPROVE, price_floor=floor,
+                        rationale="Reference customer in the region 区域标杆客户")
+    open_work = [c for c in signed if c.status == ContractStatus.SIGNED
+                 and (c.warranty_ends_on is None or c.warranty_ends_on > today)]
+    if open_work:   # training for the customer's users, done a week ago, acceptance still to come
+        delivery.plan_milestone(s.as_("fr", today - timedelta(days=40)), open_work[-1].id,
+                                name="User training 用户培训", planned_on=today - timedelta(days=7))
