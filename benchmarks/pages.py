@@ -1,0 +1,76 @@
+"""Page script run times on `ltc demo --scale 10` data, through Streamlit's AppTest (the whole script:
+frame, queries, rendering to the element tree; no browser).
+
+    .venv/bin/python benchmarks/pages.py [--db PATH] [--runs 5]
+
+Without --db it builds the scale-10 demo in a temporary folder first (about two minutes).
+Prints, per page and role, the median and worst of the runs after one warm-up. Goal: every page < 0.5 s.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from app.nav import PAGES  # noqa: E402
+
+# (page, the demo login that uses it most)
+WHO = {"pages/home.py": "leader", "pages/work.py": "leader", "pages/leads.py": "marketing",
+       "pages/initiation.py": "leader", "pages/bids_contracts.py": "leader", "pages/delivery.py": "fr",
+       "pages/cash.py": "finance", "pages/history.py": "leader", "pages/sync.py": "finance",
+       "pages/admin.py": "admin"}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--db", type=Path, default=None)
+    ap.add_argument("--runs", type=int, default=5)
+    args = ap.parse_args()
+    if args.db is None:
+        folder = Path(tempfile.mkdtemp(prefix="ltc-bench-"))
+        args.db = folder / "ltc.db"
+        os.environ["LTC_DATABASE_URL"] = f"sqlite:///{args.db}"
+        from cli.demo import load_demo
+        from core.db import migrate
+        migrate()
+        t0 = time.perf_counter()
+        counts = load_demo(seed=1, scale=10)
+        print(f"demo --scale 10 built in {time.perf_counter() - t0:.0f}s: {counts}")
+    os.environ["LTC_DATABASE_URL"] = f"sqlite:///{args.db}"
+
+    from streamlit.testing.v1 import AppTest
+
+    from core.context import SYSTEM, unit_of_work
+    from core.services import users
+
+    print(f"{'page':28} {'as':10} {'median s':>9} {'worst s':>9}")
+    for spec in PAGES:
+        login = WHO[spec.path]
+        with unit_of_work(SYSTEM, "bench") as ctx:
+            actor = users.actor(ctx, login)
+        at = AppTest.from_file(str(ROOT / "app" / "main.py"), default_timeout=120)
+        at.session_state["actor"] = actor
+        at.run()
+        at.switch_page(spec.path)
+        at.run()   # warm-up: imports, caches
+        if at.exception:
+            print(f"{spec.path:28} {login:10} EXCEPTION {at.exception[0].message[:80]}")
+            continue
+        times = []
+        for _ in range(args.runs):
+            t0 = time.perf_counter()
+            at.run()
+            times.append(time.perf_counter() - t0)
+        flag = "" if max(times) < 0.5 else "  <-- over 0.5 s"
+        print(f"{spec.path:28} {login:10} {statistics.median(times):9.3f} {max(times):9.3f}{flag}")
+
+
+if __name__ == "__main__":
+    main()
