@@ -42,6 +42,27 @@ def guard(view: str) -> Actor:
     return who
 
 
+def can(action: str) -> bool:
+    """Whether to offer a form or button: the core service checks the permission again on submit."""
+    return permissions.allowed(actor().roles, action)
+
+
+def column_labels(df: pd.DataFrame, prefix: str, **config) -> dict:
+    """st.column_config for a table: each header in the person's language (key `<prefix>.col.<name>`, the
+    column's own name when there is none), merged with any column's own config."""
+    from app.i18n import catalogue
+
+    out = {}
+    for col in df.columns:
+        slug = "".join(ch if ch.isalnum() else "_" for ch in col.lower().replace("%", "pct")).strip("_")
+        key = f"{prefix}.col.{slug}"
+        label = t(key) if key in catalogue() else col
+        out[col] = config.get(col) or st.column_config.Column(label)
+        if col in config:
+            out[col]["label"] = label
+    return out
+
+
 def read(fn: Callable, *args, **kwargs) -> Any:
     """Run a query service as the signed-in person, in one short session."""
     with unit_of_work(actor(), "app") as ctx:

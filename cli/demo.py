@@ -433,7 +433,7 @@ def _change_order(s: Story, contract: Contract) -> None:
 def _work_waiting(s: Story, signed: list[Contract]) -> None:
     """Today's in-trays: a contract waiting for legal and finance (ATC), a bid due in five days, and a
     milestone whose forecast date has passed without acceptance."""
-    from core.models import Milestone, Opportunity
+    from core.models import Opportunity
     session, today = s.ctx.session, s.today
     waiting = session.exec(select(Opportunity).where(Opportunity.stage == Stage.GUIDANCE)
                            .order_by(Opportunity.id)).all()

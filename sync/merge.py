@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 from core.errors import ValidationError
 from sync.cells import canonical
-from sync.mapping import ID, NOTE, Tab
+from sync.mapping import ID, Tab
 
 # A cycle stops when more than this share of the synced rows vanished (and at least MASS_MIN rows).
 MASS_SHARE = 0.2

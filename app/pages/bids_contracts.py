@@ -6,7 +6,6 @@ import pandas as pd
 import streamlit as st
 
 from app import ui
-from core import permissions
 from core.queries.contracts import (bid_detail, bid_list, contract_detail, contract_list, contract_timeline,
                                     deal_options, terms_preview)
 from core.services import bids, contracts, delivery
@@ -18,10 +17,6 @@ ui.flash()
 TRIGGERS = ["signing", "acceptance", "warranty"]
 EDITABLE_CONTRACT = ("draft", "atc_pending")
 
-
-def can(action: str) -> bool:
-    """Whether to offer a form: core checks the permission again on submit."""
-    return permissions.allowed(who.roles, action)
 
 
 def money(value) -> str:
@@ -104,7 +99,7 @@ def deal_label(deals: list[dict]) -> dict[int, str]:
     return {o["id"]: f"{o['name']} · {stage_label(o['stage'])} (#{o['id']})" for o in deals}
 
 
-deals = ui.read(deal_options) if can("bid.create") or can("contract.draft") else []   # where bids and drafts start
+deals = ui.read(deal_options) if ui.can("bid.create") or ui.can("contract.draft") else []   # where bids and drafts start
 tab_bids, tab_contracts = st.tabs([ui.t("bids_contracts.tab.bids"), ui.t("bids_contracts.tab.contracts")])
 
 # -- bids -------------------------------------------------------------------------------------------
@@ -122,7 +117,7 @@ with tab_bids:
         forget("bc-bids-0", "bc-bids-seen-0", "bc-bids-1", "bc-bids-seen-1")
         st.rerun()
 
-    if can("bid.update") and not listing.empty:
+    if ui.can("bid.update") and not listing.empty:
         if seen_key not in st.session_state:
             st.session_state[seen_key] = listing
         seen = st.session_state[seen_key]
@@ -149,7 +144,7 @@ with tab_bids:
         table(listing, "bc-bids-view", listing.style.apply(
             lambda r: ["color: #c62828" if r["Overdue"] else "" for _ in r], axis=1))
 
-    if can("bid.create"):
+    if ui.can("bid.create"):
         with st.expander(ui.t("bids_contracts.bid.new")):
             with st.form("bc-bid-new", clear_on_submit=True):
                 names = deal_label(deals)
@@ -185,7 +180,7 @@ with tab_bids:
         if b["status"] == "lost":
             st.caption(ui.t("bids_contracts.bid.lost", reason=b["loss_reason"], winner=b["winner"] or "—"))
 
-        if can("atb.request") and b["status"] in ("draft", "approved"):
+        if ui.can("atb.request") and b["status"] in ("draft", "approved"):
             with st.form(f"bc-atb-request-{bid_id}"):
                 st.markdown(f"**{ui.t('bids_contracts.atb.request')}**")
                 c1, c2 = st.columns(2)
@@ -198,7 +193,7 @@ with tab_bids:
         if b["atb_pending"]:
             st.info(ui.t("bids_contracts.atb.pending", price=money(b["atb_pending"]["proposed_price"]),
                          floor=money(b["atb_pending"]["proposed_floor"])))
-            if can("atb.decide"):
+            if ui.can("atb.decide"):
                 choices = {v: decision_label(v) for v in ("approve", "reject")}
                 with st.form(f"bc-atb-decide-{bid_id}"):
                     st.markdown(f"**{ui.t('bids_contracts.atb.decide')}**")
@@ -215,7 +210,7 @@ with tab_bids:
                                   rationale=rationale, success=ui.t("bids_contracts.review.done",
                                                                     decision=decision_label(decision))):
                             bids_done()
-        if can("bid.submit") and b["status"] == "approved":
+        if ui.can("bid.submit") and b["status"] == "approved":
             with st.form(f"bc-submit-{bid_id}"):
                 st.markdown(f"**{ui.t('bids_contracts.submit')}**")
                 c1, c2 = st.columns(2)
@@ -225,7 +220,7 @@ with tab_bids:
                     if ui.act(bids.submit_bid, bid_id, quoted_price=quote, submitted_on=on,
                               success=ui.t("bids_contracts.submit.done")):
                         bids_done()
-        if can("bid.result") and b["status"] == "submitted":
+        if ui.can("bid.result") and b["status"] == "submitted":
             with st.form(f"bc-result-{bid_id}"):
                 st.markdown(f"**{ui.t('bids_contracts.result')}**")
                 outcomes = {v: status_label(v) for v in ("won", "lost")}
@@ -298,7 +293,7 @@ with tab_contracts:
     clist = ui.read(contract_list, status=status or None)
     table(clist, "bc-contracts")
 
-    if can("contract.draft"):
+    if ui.can("contract.draft"):
         with st.expander(ui.t("bids_contracts.draft")):
             names = deal_label(deals)
             with st.form("bc-draft", clear_on_submit=True):
@@ -360,7 +355,7 @@ with tab_contracts:
 
     with t_terms:
         ms_ids = {ms["label"]: ms["id"] for ms in c["milestones"]}
-        if editable and can("contract.terms"):
+        if editable and ui.can("contract.terms"):
             key, seen_key = f"bc-terms-{cid}", f"bc-terms-seen-{cid}"
             if seen_key not in st.session_state:   # the plan and the contract version the person started from
                 st.session_state[seen_key] = (c["terms_input"], c["version"])
@@ -379,7 +374,7 @@ with tab_contracts:
             table(c["terms"], f"bc-terms-view-{cid}")
             st.caption(ui.t("bids_contracts.terms.total", total=money(c["terms_total"]), target=money(c["amount"]),
                             share=""))
-        if editable and can("milestone.plan"):
+        if editable and ui.can("milestone.plan"):
             with st.form(f"bc-milestone-{cid}", clear_on_submit=True):
                 st.markdown(f"**{ui.t('bids_contracts.milestone.plan')}**")
                 c1, c2 = st.columns(2)
@@ -391,18 +386,18 @@ with tab_contracts:
                         done()
 
     with t_atc:
-        if c["status"] == "draft" and can("atc.request"):
+        if c["status"] == "draft" and ui.can("atc.request"):
             if st.button(ui.t("bids_contracts.atc.request"), key=f"bc-atc-request-{cid}"):
                 if ui.act(contracts.request_atc, cid, success=ui.t("bids_contracts.atc.requested")):
                     done()
         if c["status"] == "atc_pending":
-            if c["atc_state"]["legal"] == "pending" and can("atc.review_legal"):
+            if c["atc_state"]["legal"] == "pending" and ui.can("atc.review_legal"):
                 review_form(f"bc-atc-legal-{cid}", contracts.review_atc_legal, cid, ui.t("bids_contracts.atc.legal"),
                             done)
-            if c["atc_state"]["finance"] == "pending" and can("atc.review_finance"):
+            if c["atc_state"]["finance"] == "pending" and ui.can("atc.review_finance"):
                 review_form(f"bc-atc-finance-{cid}", contracts.review_atc_finance, cid,
                             ui.t("bids_contracts.atc.finance"), done)
-            if can("contract.sign"):
+            if ui.can("contract.sign"):
                 with st.form(f"bc-sign-{cid}"):
                     st.markdown(f"**{ui.t('bids_contracts.sign')}**")
                     c1, c2 = st.columns(2)
@@ -413,7 +408,7 @@ with tab_contracts:
                         if ui.act(contracts.sign_contract, cid, signed_on=signed_on, budget_cost=budget or None,
                                   success=ui.t("bids_contracts.sign.done", number=c["number"])):
                             done()
-        if editable and can("contract.draft"):
+        if editable and ui.can("contract.draft"):
             with st.form(f"bc-edit-{cid}"):
                 st.markdown(f"**{ui.t('bids_contracts.edit')}**")
                 c1, c2 = st.columns(2)
@@ -441,13 +436,13 @@ with tab_contracts:
                          legal=decision_label(pending["review"]["legal"]),
                          finance=decision_label(pending["review"]["finance"])))
             table(pending["terms"], f"bc-change-terms-{pending['id']}")
-            if pending["review"]["legal"] == "pending" and can("change.review_legal"):
+            if pending["review"]["legal"] == "pending" and ui.can("change.review_legal"):
                 review_form(f"bc-change-legal-{pending['id']}", contracts.review_change_legal, pending["id"],
                             ui.t("bids_contracts.change.legal"), done)
-            if pending["review"]["finance"] == "pending" and can("change.review_finance"):
+            if pending["review"]["finance"] == "pending" and ui.can("change.review_finance"):
                 review_form(f"bc-change-finance-{pending['id']}", contracts.review_change_finance, pending["id"],
                             ui.t("bids_contracts.change.finance"), done)
-        elif c["status"] == "signed" and can("change.request"):
+        elif c["status"] == "signed" and ui.can("change.request"):
             st.markdown(f"**{ui.t('bids_contracts.change.request')}**")
             c1, c2 = st.columns(2)
             number = c1.text_input(ui.t("bids_contracts.col.number"), key=f"bc-change-number-{cid}")

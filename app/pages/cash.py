@@ -8,8 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from app import ui
-from app.i18n import catalogue
-from core import permissions, validate
+from core import validate
 from core.errors import LtcError
 from core.queries import cash as q
 from core.services import billing
@@ -21,28 +20,13 @@ today = date.today()
 INVOICE_LIMIT = 500   # the invoice list shows the latest due; the ageing and statements count them all
 
 
-def can(action: str) -> bool:
-    return permissions.allowed(who.roles, action)
-
-
-def columns(df: pd.DataFrame, **config) -> dict:
-    """Column headers in the person's language (cash.col.<name>), plus any column's own config."""
-    out = {}
-    for col in df.columns:
-        slug = "".join(ch if ch.isalnum() else "_" for ch in col.lower().replace("%", "pct")).strip("_")
-        key = "cash.col." + slug
-        label = ui.t(key) if key in catalogue() else col
-        out[col] = config.get(col) or st.column_config.Column(label)
-        if col in config:
-            out[col]["label"] = label
-    return out
 
 
 def table(df: pd.DataFrame, name: str, key: str) -> None:
     if df.empty:
         st.info(ui.t("nothing"))
         return
-    st.dataframe(df, hide_index=True, column_config=columns(df), width="stretch")
+    st.dataframe(df, hide_index=True, column_config=ui.column_labels(df, "cash"), width="stretch")
     ui.downloads(df, name, key=key)
 
 
@@ -107,7 +91,7 @@ def to_invoice_tab():
     st.subheader(ui.t("cash.to_invoice"))
     todo = ui.read(q.to_invoice)
     table(todo, "to-invoice", "cash-todo-dl")
-    if can("invoice.issue") and not todo.empty:
+    if ui.can("invoice.issue") and not todo.empty:
         terms = todo.set_index("ID")
         tid = int(pick(ui.t("cash.issue.term"), {i: f"{r['Contract']} · {r['Customer']} · {r['Term']} · "
                                                     f"{money(r['Remaining'])}" for i, r in terms.iterrows()},
@@ -141,8 +125,8 @@ def invoices_tab():
         st.caption(ui.t("cash.invoices.limited", n=INVOICE_LIMIT))
     if inv.empty:
         st.info(ui.t("nothing"))
-    elif can("invoice.update"):
-        cfg = columns(inv, **{"Due on": st.column_config.DateColumn(format="YYYY-MM-DD", required=True)})
+    elif ui.can("invoice.update"):
+        cfg = ui.column_labels(inv, "cash", **{"Due on": st.column_config.DateColumn(format="YYYY-MM-DD", required=True)})
         edited = st.data_editor(inv, key=f"cash-inv-editor-{suffix}", hide_index=True, column_config=cfg,
                                 disabled=[c for c in inv.columns if c != "Due on"], width="stretch")
 
@@ -156,12 +140,12 @@ def invoices_tab():
         if b2.button(ui.t("cash.reload"), key="cash-inv-reload"):
             done(True)
     else:
-        st.dataframe(inv, hide_index=True, column_config=columns(inv), width="stretch")
+        st.dataframe(inv, hide_index=True, column_config=ui.column_labels(inv, "cash"), width="stretch")
     if not inv.empty:
         ui.downloads(inv, "invoices", key="cash-inv-dl")
 
     owed = inv[inv["Outstanding"] > 0] if not inv.empty else inv
-    if can("writeoff.request") and not owed.empty:
+    if ui.can("writeoff.request") and not owed.empty:
         labels = {r["ID"]: f"{r['Invoice']} · {r['Customer']} · {money(r['Outstanding'])}" for _, r in owed.iterrows()}
         with st.form("cash-writeoff"):
             st.markdown(f"**{ui.t('cash.writeoff.request')}**")
@@ -175,7 +159,7 @@ def invoices_tab():
     st.subheader(ui.t("cash.writeoff.pending"))
     pending = ui.read(q.pending_write_offs)
     table(pending, "write-offs-pending", "cash-writeoff-dl")
-    if can("writeoff.decide") and not pending.empty:
+    if ui.can("writeoff.decide") and not pending.empty:
         reqs = {r["Invoice ID"]: f"{r['Invoice']} · {r['Customer']} · {money(r['Amount'])}"
                 for _, r in pending.iterrows()}
         with st.form("cash-decide"):
@@ -206,7 +190,7 @@ def payments_tab():
             else:
                 st.caption(ui.t("cash.payment.fully_applied"))
 
-    if can("payment.record") and names:
+    if ui.can("payment.record") and names:
         st.subheader(ui.t("cash.payment.record"))
         p_acc = pick(ui.t("cash.customer"), names, key="cash-pay-customer")
         open_inv = ui.read(q.invoices, open_only=True, account_id=int(p_acc), limit=0)
@@ -244,7 +228,7 @@ def payments_tab():
     table(pays, "payments", "cash-pay-dl")
 
     unapplied = ui.read(q.payments, unapplied_only=True)
-    if can("payment.allocate") and not unapplied.empty:
+    if ui.can("payment.allocate") and not unapplied.empty:
         st.subheader(ui.t("cash.apply"))
         by_pay = unapplied.set_index("ID")
         a_pay = int(pick(ui.t("cash.apply.payment"), {
@@ -300,7 +284,7 @@ def dunning_tab():
             head = ui.t("cash.dunning.level", level=level, n=len(rows), amount=money(sum(rows["Outstanding"])))
             st.markdown(f"**{head}**")
             rows = rows.drop(columns=["Level"])
-            st.dataframe(rows, hide_index=True, column_config=columns(rows), width="stretch")
+            st.dataframe(rows, hide_index=True, column_config=ui.column_labels(rows, "cash"), width="stretch")
         ui.downloads(dun, f"dunning-{today}", key="cash-dunning-dl")
     st.caption(ui.t("cash.dunning.note"))
 

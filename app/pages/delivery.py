@@ -7,8 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from app import ui
-from app.i18n import catalogue
-from core import permissions, uploads
+from core import uploads
 from core.errors import LtcError
 from core.queries import delivery as q
 from core.services import delivery as svc
@@ -18,21 +17,6 @@ ui.flash()
 st.title(ui.t("page.delivery"))
 
 
-def can(action: str) -> bool:
-    return permissions.allowed(who.roles, action)
-
-
-def columns(df: pd.DataFrame, **config) -> dict:
-    """Column headers in the person's language (delivery.col.<name>), plus any column's own config."""
-    out = {}
-    for col in df.columns:
-        slug = "".join(ch if ch.isalnum() else "_" for ch in col.lower().replace("%", "pct")).strip("_")
-        key = "delivery.col." + slug
-        label = ui.t(key) if key in catalogue() else col
-        out[col] = config.get(col) or st.column_config.Column(label)
-        if col in config:
-            out[col]["label"] = label
-    return out
 
 
 def forget() -> None:
@@ -77,12 +61,12 @@ st.caption(ui.t("delivery.summary", customer=info["Customer"], amount=f"{info['A
 def milestones_tab():
     st.subheader(ui.t("delivery.milestones"))
     before = seen(f"delivery-seen-ms-{cid}", f"delivery-ms-editor-{cid}", lambda: ui.read(q.milestones, cid))
-    editable = [c for c, ok in (("Forecast on", can("milestone.forecast")), ("Milestone", can("milestone.plan")),
-                                ("Planned on", can("milestone.plan"))) if ok] if signed else []
+    editable = [c for c, ok in (("Forecast on", ui.can("milestone.forecast")), ("Milestone", ui.can("milestone.plan")),
+                                ("Planned on", ui.can("milestone.plan"))) if ok] if signed else []
     if before.empty:
         st.info(ui.t("nothing"))
     elif editable:
-        cfg = columns(before, **{"Forecast on": st.column_config.DateColumn(format="YYYY-MM-DD"),
+        cfg = ui.column_labels(before, "delivery", **{"Forecast on": st.column_config.DateColumn(format="YYYY-MM-DD"),
                                  "Planned on": st.column_config.DateColumn(format="YYYY-MM-DD", required=True),
                                  "Milestone": st.column_config.TextColumn(required=True, max_chars=200)})
         edited = st.data_editor(before, key=f"delivery-ms-editor-{cid}", hide_index=True, column_config=cfg,
@@ -104,15 +88,15 @@ def milestones_tab():
             forget()
             st.rerun()
     else:
-        st.dataframe(before, hide_index=True, column_config=columns(before), width="stretch")
+        st.dataframe(before, hide_index=True, column_config=ui.column_labels(before, "delivery"), width="stretch")
     if not before.empty:
         ui.downloads(before, f"milestones-{info['Contract']}", key="delivery-ms-dl")
 
     st.subheader(ui.t("delivery.terms"))
     terms = ui.read(q.payment_terms, cid)
-    st.dataframe(terms, hide_index=True, column_config=columns(terms), width="stretch")
+    st.dataframe(terms, hide_index=True, column_config=ui.column_labels(terms, "delivery"), width="stretch")
 
-    if signed and can("milestone.plan"):
+    if signed and ui.can("milestone.plan"):
         with st.form("delivery-plan", clear_on_submit=True):
             st.markdown(f"**{ui.t('delivery.plan')}**")
             name = st.text_input(ui.t("delivery.plan.name"), key="delivery-plan-name", max_chars=200)
@@ -131,7 +115,7 @@ def acceptance_tab():
     st.subheader(ui.t("delivery.acceptance"))
     ms = ui.read(q.milestones, cid)
     open_ms = ms[ms["Status"] != "accepted"]
-    if not signed or not can("milestone.accept"):
+    if not signed or not ui.can("milestone.accept"):
         st.caption(ui.t("delivery.acceptance.fr_only"))
     elif open_ms.empty:
         st.info(ui.t("delivery.acceptance.all_done"))
@@ -194,9 +178,9 @@ def costs_tab():
     if cost_df.empty:
         st.info(ui.t("nothing"))
     else:
-        st.dataframe(cost_df, hide_index=True, column_config=columns(cost_df), width="stretch")
+        st.dataframe(cost_df, hide_index=True, column_config=ui.column_labels(cost_df, "delivery"), width="stretch")
         ui.downloads(cost_df, f"costs-{info['Contract']}", key="delivery-cost-dl")
-    if signed and can("cost.record"):
+    if signed and ui.can("cost.record"):
         with st.form("delivery-cost", clear_on_submit=True):
             st.markdown(f"**{ui.t('delivery.cost.new')}**")
             k1, k2, k3 = st.columns(3)
@@ -225,12 +209,12 @@ def calculations_tab():
              "actual": ui.t("delivery.calc.actual"), "final": ui.t("delivery.calc.final"),
              "variance": ui.t("delivery.calc.variance")}
     shown = calc.assign(Calculation=[names.get(k, k) for k in calc["Calculation"]])
-    st.dataframe(shown, hide_index=True, column_config=columns(shown), width="stretch")
+    st.dataframe(shown, hide_index=True, column_config=ui.column_labels(shown, "delivery"), width="stretch")
     st.caption(ui.t("delivery.calc.note"))
     ui.downloads(calc, f"four-calculations-{info['Contract']}", key="delivery-calc-dl")
     st.subheader(ui.t("delivery.portfolio"))
     port = ui.read(q.portfolio, [int(i) for i in contracts["ID"]])
-    st.dataframe(port, hide_index=True, column_config=columns(port), width="stretch")
+    st.dataframe(port, hide_index=True, column_config=ui.column_labels(port, "delivery"), width="stretch")
     ui.downloads(port, "four-calculations-projects", key="delivery-port-dl")
 
 

@@ -6,7 +6,6 @@ import pandas as pd
 import streamlit as st
 
 from app import ui
-from core import permissions
 from core.queries.pipeline import (board, filter_options, holds, opportunity_detail, opportunity_options,
                                    team_candidates)
 from core.services import opportunities
@@ -15,10 +14,6 @@ who = ui.guard("opportunity.view")
 st.title(ui.t("page.initiation"))
 ui.flash()
 
-
-def can(action: str) -> bool:
-    """Whether to offer a form: core checks the permission again on submit."""
-    return permissions.allowed(who.roles, action)
 
 
 def money(value) -> str:
@@ -148,7 +143,7 @@ tab_basics, tab_guidance, tab_ati, tab_history = st.tabs([
     ui.t("initiation.tab.history")])
 
 with tab_basics:
-    if can("opportunity.update"):
+    if ui.can("opportunity.update"):
         with st.form(f"initiation-edit-{opp_id}"):
             c1, c2 = st.columns(2)
             name = c1.text_input(ui.t("initiation.name"), d["name"], key=f"initiation-edit-name-{opp_id}")
@@ -165,7 +160,7 @@ with tab_basics:
     st.markdown(f"**{ui.t('initiation.team')}**")
     team = ui.read(team_candidates)
     seats = {}
-    if can("opportunity.team"):
+    if ui.can("opportunity.team"):
         with st.form(f"initiation-team-{opp_id}"):
             cols = st.columns(3)
             for c, seat in zip(cols, ("ar", "sr", "fr")):
@@ -182,7 +177,7 @@ with tab_basics:
     else:
         st.markdown("  \n".join(f"{ui.t(f'initiation.seat.{s}')}: {d['team'][s] or '—'}" for s in ("ar", "sr", "fr")))
 
-    if can("opportunity.update"):
+    if ui.can("opportunity.update"):
         with st.form(f"initiation-move-{opp_id}"):
             st.markdown(f"**{ui.t('initiation.move')}**")
             c1, c2 = st.columns([1, 2])
@@ -196,7 +191,7 @@ with tab_basics:
                     done()
 
 with tab_guidance:
-    editable = can("opportunity.guidance")
+    editable = ui.can("opportunity.guidance")
     with st.form(f"initiation-guidance-{opp_id}"):
         pains = st.text_area(ui.t("initiation.pain_points"), d["pain_points"], key=f"initiation-pains-{opp_id}",
                              disabled=not editable)
@@ -256,7 +251,7 @@ with tab_ati:
     e2.metric(ui.t("initiation.col.cost"), money(est["cost"]) if est else "—")
     e3.metric(ui.t("initiation.col.margin"),
               f"{money(est['margin'])} ({est['margin_rate']:.1%})" if est and est["margin_rate"] is not None else "—")
-    if can("opportunity.estimate"):
+    if ui.can("opportunity.estimate"):
         with st.form(f"initiation-estimate-{opp_id}", clear_on_submit=True):
             c1, c2, c3 = st.columns(3)
             revenue = c1.text_input(ui.t("initiation.col.revenue"), key=f"initiation-est-revenue-{opp_id}")
@@ -273,11 +268,11 @@ with tab_ati:
         st.info(ui.t("initiation.ati.pending"))
     elif d["ati_missing"] and d["stage"] in ("initiation", "on_hold"):
         st.caption(ui.t("initiation.ati.missing", what="; ".join(d["ati_missing"])))
-    if can("ati.request") and d["stage"] in ("initiation", "on_hold") and not d["ati_pending"]:
+    if ui.can("ati.request") and d["stage"] in ("initiation", "on_hold") and not d["ati_pending"]:
         if st.button(ui.t("initiation.ati.request"), key=f"initiation-ati-request-{opp_id}"):
             if ui.act(opportunities.request_ati, opp_id, success=ui.t("initiation.ati.requested")):
                 done()
-    if can("ati.decide") and d["ati_pending"]:
+    if ui.can("ati.decide") and d["ati_pending"]:
         with st.form(f"initiation-ati-decide-{opp_id}"):
             choices = {v: ui.t(f"initiation.decision.{v}") for v in ("go", "kill", "hold")}
             decision = st.radio(ui.t("initiation.col.decision"), list(choices), horizontal=True,

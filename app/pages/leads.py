@@ -11,7 +11,6 @@ import pandas as pd
 import streamlit as st
 
 from app import ui
-from core import permissions
 from core.leads_import import import_leads
 from core.queries.leads import EDITABLE, NO_OWNER, lead_detail, lead_inbox, lead_options
 from core.services import leads
@@ -23,9 +22,6 @@ REJECTED_SHOWN = 1000
 
 who = ui.guard("lead.view")
 
-
-def can(action: str) -> bool:
-    return permissions.allowed(who.roles, action)
 
 
 st.title(ui.t("page.leads"))
@@ -47,7 +43,7 @@ def _label_of(prefix: str):
 
 
 # -- capture a lead ------------------------------------------------------------------------------------
-if can("lead.capture"):
+if ui.can("lead.capture"):
     with st.expander(ui.t("leads.capture.title"), icon=":material/add:"):
         with st.form("leads-capture"):
             c1, c2, c3 = st.columns(3)
@@ -123,7 +119,7 @@ def _show_report(r: dict) -> None:
             st.caption(ui.t("leads.more", n=r["rejected_count"] - len(r["rejected"])))
 
 
-if can("lead.import"):
+if ui.can("lead.import"):
     report = st.session_state.get("leads-import-report")
     with st.expander(ui.t("leads.import.title"), icon=":material/upload_file:", expanded=report is not None):
         # A MIME type in `type` keeps the browser's file filter but leaves the check to us, so a wrong file
@@ -229,7 +225,7 @@ def _fresh_editor() -> None:
     st.rerun()
 
 
-if can("lead.update"):
+if ui.can("lead.update"):
     # The table the person edits stays the one they first saw until they save, so the versions sent with
     # the save are the ones they saw: a change made meanwhile by someone else is refused as stale.
     digest = hashlib.sha1(json.dumps(filters, sort_keys=True, default=str).encode()).hexdigest()[:10]
@@ -281,7 +277,7 @@ with st.expander(ui.t("leads.dups.title", n=len(dups)), expanded=bool(dups), ico
     else:
         st.dataframe(pd.DataFrame(dups), hide_index=True, width="stretch", key=f"leads-dups-{sel}",
                      column_config={k: ui.t(f"leads.col.{k}") for k in dups[0] if k != "ID"})
-        if can("lead.merge"):
+        if ui.can("lead.merge"):
             for dup in dups:
                 if st.button(ui.t("leads.dups.merge", drop=dup["ID"], keep=sel), key=f"leads-merge-{sel}-{dup['ID']}"):
                     if ui.act(leads.merge_leads, sel, dup["ID"], success=ui.t("leads.dups.merged", drop=dup["ID"],
@@ -289,7 +285,7 @@ with st.expander(ui.t("leads.dups.title", n=len(dups)), expanded=bool(dups), ico
                         st.rerun()
 
 left, right = st.columns(2)
-if can("lead.assign"):
+if ui.can("lead.assign"):
     with left.form(f"leads-assign-{sel}"):
         logins = list(owner_names)
         current = logins.index(d["owner"]) if d["owner"] in logins else 0
@@ -299,17 +295,17 @@ if can("lead.assign"):
             if ui.act(leads.assign_lead, sel, new_owner, version=version,
                       success=ui.t("leads.assign.done", id=sel, owner=new_owner)):
                 st.rerun()
-if can("lead.qualify"):
+if ui.can("lead.qualify"):
     if left.button(ui.t("leads.qualify"), key=f"leads-qualify-{sel}", icon=":material/verified:"):
         if ui.act(leads.qualify_lead, sel, version=version, success=ui.t("leads.qualified", id=sel)):
             st.rerun()
-if can("lead.disqualify"):
+if ui.can("lead.disqualify"):
     with left.form(f"leads-disqualify-{sel}"):
         reason = st.text_input(ui.t("leads.dq.reason"), key=f"leads-dq-reason-{sel}")
         if st.form_submit_button(ui.t("leads.dq.submit")):
             if ui.act(leads.disqualify_lead, sel, reason, version=version, success=ui.t("leads.dq.done", id=sel)):
                 st.rerun()
-if can("lead.convert"):
+if ui.can("lead.convert"):
     sug = d["suggested"]
     with right.form(f"leads-convert-{sel}"):
         st.markdown(ui.t("leads.cv.title"))

@@ -15,7 +15,8 @@ from core.context import Context
 from core.enums import BidStatus, ChangeStatus, ContractStatus, Decision, GateKind, Stage
 from core.errors import LtcError
 from core.models import (Acceptance, Account, Allocation, Bid, ChangeOrder, Contract, GateDecision, Invoice,
-                         Milestone, Opportunity, Payment, PaymentTerm, StageChange, User)
+                         Milestone, Opportunity, Payment, PaymentTerm, StageChange)
+from core.queries.people import display_names
 from core.services import action
 from core.services.bids import UNSUBMITTED
 from core.services.contracts import REVIEWERS, parse_terms, review_state, terms_from_json
@@ -24,13 +25,6 @@ LIST_LIMIT = 200
 OPEN_BIDS = UNSUBMITTED + (BidStatus.SUBMITTED,)   # still waiting on us or on the customer
 DEAL_STAGES = (Stage.NEGOTIATION, Stage.BIDDING, Stage.GUIDANCE)   # past ATI go, not yet won or lost
 
-
-def _names(ctx: Context, ids) -> dict[int, str]:
-    ids = {i for i in ids if i is not None}
-    if not ids:
-        return {}
-    rows = ctx.session.exec(select(User.id, User.name, User.login).where(User.id.in_(ids))).all()
-    return {uid: name or login for uid, name, login in rows}
 
 
 def _pct(value: Decimal | None) -> str:
@@ -86,7 +80,7 @@ def bid_detail(ctx: Context, bid_id: int) -> dict:
     opp = ctx.session.get(Opportunity, b.opportunity_id)
     left, overdue = _countdown(b.status, b.deadline, ctx.today())
     history = gates.history(ctx, GateKind.ATB, "bid", b.id)
-    names = _names(ctx, [g.requested_by_id for g in history] + [g.decided_by_id for g in history])
+    names = display_names(ctx, [g.requested_by_id for g in history] + [g.decided_by_id for g in history])
     pending = history[-1] if history and history[-1].decision == Decision.PENDING else None
     return {
         "id": b.id, "title": b.title, "opportunity_id": opp.id, "opportunity": opp.name, "stage": opp.stage.value,
@@ -186,7 +180,7 @@ def contract_detail(ctx: Context, contract_id: int) -> dict:
     change_state = {ch.id: {role: "not requested" for role in REVIEWERS} for ch in changes}
     for g in change_gates:
         change_state[g.subject_id][g.reviewer_role] = g.decision.value
-    names = _names(ctx, [g.requested_by_id for g in atc] + [g.decided_by_id for g in atc])
+    names = display_names(ctx, [g.requested_by_id for g in atc] + [g.decided_by_id for g in atc])
     pending_change = next((ch for ch in changes if ch.status == ChangeStatus.PENDING), None)
     return {
         "id": c.id, "number": c.number, "name": c.name, "opportunity_id": c.opportunity_id,
@@ -321,7 +315,7 @@ def contract_timeline(ctx: Context, contract_id: int) -> pd.DataFrame:
         on(alloc.allocated_on, "payment",
            f"payment {ref or alloc.payment_id}: {alloc.amount:,.2f} on invoice '{number}'")
 
-    names = _names(ctx, [e[4] for e in events])
+    names = display_names(ctx, [e[4] for e in events])
     events.sort(key=lambda e: (e[0], e[1] is None, e[1] or datetime.min))
     return pd.DataFrame([{"Date": d, "Time": ts.strftime("%H:%M") if ts else "", "Kind": kind, "Event": text,
                           "By": names.get(by, "")} for d, ts, kind, text, by in events],

@@ -14,6 +14,7 @@ from core import gates
 from core.context import Context
 from core.enums import OPEN_STAGES, Calculation, Decision, GateKind, Role, Stage
 from core.models import Account, Baseline, GateDecision, Opportunity, Stakeholder, StageChange, User
+from core.queries.people import display_names
 from core.services import action
 from core.services.opportunities import ati_missing
 
@@ -25,14 +26,6 @@ _RATE = Decimal("0.0001")
 def _day(value) -> date | None:
     return value.date() if isinstance(value, datetime) else value
 
-
-def _names(ctx: Context, ids) -> dict[int, str]:
-    """Display names of the users with these ids (one query)."""
-    ids = {i for i in ids if i is not None}
-    if not ids:
-        return {}
-    rows = ctx.session.exec(select(User.id, User.name, User.login).where(User.id.in_(ids))).all()
-    return {uid: name or login for uid, name, login in rows}
 
 
 def _where(ar_login: str | None, region: str | None, industry: str | None) -> list:
@@ -142,7 +135,7 @@ def opportunity_detail(ctx: Context, opp_id: int) -> dict:
     moves = ctx.session.exec(select(StageChange).where(StageChange.entity == "opportunity",
                                                        StageChange.entity_id == opp.id)
                              .order_by(StageChange.at, StageChange.id)).all()
-    names = _names(ctx, [g.requested_by_id for g in ati] + [g.decided_by_id for g in ati]
+    names = display_names(ctx, [g.requested_by_id for g in ati] + [g.decided_by_id for g in ati]
                    + [m.by_id for m in moves])
     latest = estimates[0] if estimates else None
     return {

@@ -54,3 +54,15 @@ def texts(at: AppTest) -> str:
         for el in getattr(at, kind):
             parts.append(str(getattr(el, "value", "")) + " " + str(getattr(el, "label", "")))
     return "\n".join(parts)
+
+
+def assert_unreachable(page, role: str, path: str) -> None:
+    """A role without the page's view permission: the navigation does not have the page, and the page
+    refuses when its file is run directly."""
+    at = page(role)
+    with pytest.raises(Exception):
+        at.switch_page(path).run()
+    direct = AppTest.from_file(str(APP / path), default_timeout=TIMEOUT)
+    direct.session_state["actor"] = at.session_state["actor"]
+    direct.run()
+    assert "do not give access" in direct.error[0].value

@@ -10,7 +10,6 @@ from tests.app.conftest import TIMEOUT
 
 
 def _script():
-    import pandas as pd
     import streamlit as st
 
     from app import ui

@@ -1,6 +1,3 @@
-from tests.app.conftest import texts
-
-
 def test_history_shows_who_changed_an_invoice(page):
     at = page("leader", "pages/history.py")
     assert not at.exception

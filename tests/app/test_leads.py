@@ -8,7 +8,7 @@ from core.context import SYSTEM, Actor, unit_of_work
 from core.enums import LeadStatus
 from core.models import Lead, Opportunity, User
 from core.services import leads
-from tests.app.conftest import APP, TIMEOUT, texts
+from tests.app.conftest import assert_unreachable, texts
 
 PAGE = "pages/leads.py"
 OPEN = (LeadStatus.NEW, LeadStatus.ASSIGNED, LeadStatus.QUALIFIED)
@@ -64,13 +64,7 @@ def test_access_by_role(page, role):
         assert not at.exception
         assert at.title[0].value == "Lead triage" and not table(at).empty
         return
-    at = page(role)
-    with pytest.raises(Exception):
-        at.switch_page(PAGE).run()
-    direct = AppTest.from_file(str(APP / PAGE), default_timeout=TIMEOUT)
-    direct.session_state["actor"] = at.session_state["actor"]
-    direct.run()
-    assert "do not give access" in direct.error[0].value
+    assert_unreachable(page, role, PAGE)
 
 
 def test_marketing_sees_every_open_lead_and_may_import(page, demo_url):
