@@ -181,7 +181,7 @@ def _cycle(sheet: Spreadsheet, backend: Backend, url, crash) -> dict[str, TabRep
         for tab_key, base, db, sheet_now in snapshots:
             agreed = {rid: {**base.get(rid, {}), **{f: v for f, v in values.items() if f != ID and v == db[rid].get(f)}}
                       for rid, values in sheet_now.items()}
-            _save_snapshots(ctx, tab_key, agreed)
+            _save_snapshots(ctx, tab_key, agreed, known=base)
     _hook(crash, "snapshot")
     return out
 
@@ -343,9 +343,11 @@ def _id_text(col, raw) -> str | None:
         return None
 
 
-def _save_snapshots(ctx, tab: str, values: dict[int, dict[str, str]]) -> None:
-    """Remember the agreed values of many records at once: one read, then bulk inserts and updates of
-    only the rows whose values changed."""
+def _save_snapshots(ctx, tab: str, values: dict[int, dict[str, str]], known: dict[int, dict] | None = None) -> None:
+    """Remember the agreed values of many records at once: only the records whose values differ from what
+    is `known` to be stored already are read and written (bulk inserts and updates)."""
+    if known is not None:
+        values = {rid: v for rid, v in values.items() if known.get(rid) != v}
     if not values:
         return
     ids = list(values)

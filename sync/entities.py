@@ -45,6 +45,14 @@ def _contract_id(ctx: Context, number: str) -> int:
     return cid
 
 
+def _rows(ctx: Context, model, fields: tuple[str, ...]) -> dict[int, Row]:
+    """{id: {field: value}} of a contract's child records with the contract's number, read as plain
+    columns (no ORM objects: a tab may hold tens of thousands of rows)."""
+    q = (select(model.id, Contract.number, *(getattr(model, f) for f in fields))
+         .join(Contract, Contract.id == model.contract_id).order_by(model.id))
+    return {r[0]: {"contract": r[1], **dict(zip(fields, r[2:]))} for r in ctx.session.execute(q)}
+
+
 def _only(changes: dict[str, str], handlers: dict[str, Callable[[str], None]]) -> None:
     """Apply each changed field with its handler; a field without one is refused, naming it."""
     for f, value in changes.items():
@@ -57,15 +65,14 @@ class LeadAdapter(Adapter):
     label = "Leads"
     EDIT = ("company", "contact", "phone", "email", "source", "region", "industry", "budget")
 
+    FIELDS = ("company", "contact", "phone", "email", "source", "region", "industry", "budget", "grade", "status",
+              "disqualify_reason")
+
     def rows(self, ctx):
         names = _logins(ctx)
-        out = {}
-        for l in ctx.session.exec(select(Lead).order_by(Lead.id)).all():
-            out[l.id] = {"company": l.company, "contact": l.contact, "phone": l.phone, "email": l.email,
-                         "source": l.source, "region": l.region, "industry": l.industry, "budget": l.budget,
-                         "grade": l.grade, "status": l.status, "disqualify_reason": l.disqualify_reason,
-                         "owner": names.get(l.owner_id, "")}
-        return out
+        q = select(Lead.id, Lead.owner_id, *(getattr(Lead, f) for f in self.FIELDS)).order_by(Lead.id)
+        return {r[0]: {**dict(zip(self.FIELDS, r[2:])), "owner": names.get(r[1], "")}
+                for r in ctx.session.execute(q)}
 
     def create(self, ctx, values):
         fields = {k: values[k] for k in self.EDIT if values.get(k)}
@@ -101,9 +108,11 @@ class OpportunityAdapter(Adapter):
 
     def rows(self, ctx):
         names = _logins(ctx)
-        q = select(Opportunity, Account.name).join(Account, Account.id == Opportunity.account_id).order_by(Opportunity.id)
-        return {o.id: {"name": o.name, "customer": acc, "amount": o.amount, "expected_close": o.expected_close,
-                       "stage": o.stage, "ar": names.get(o.ar_id, "")} for o, acc in ctx.session.exec(q).all()}
+        q = (select(Opportunity.id, Opportunity.name, Account.name, Opportunity.amount, Opportunity.expected_close,
+                    Opportunity.stage, Opportunity.ar_id)
+             .join(Account, Account.id == Opportunity.account_id).order_by(Opportunity.id))
+        return {i: {"name": name, "customer": acc, "amount": amount, "expected_close": close, "stage": stage,
+                    "ar": names.get(ar_id, "")} for i, name, acc, amount, close, stage, ar_id in ctx.session.execute(q)}
 
     def update(self, ctx, rid, changes):
         _only(changes, {f: (lambda v, f=f: opportunities.update_opportunity(ctx, rid, **{f: v}))
@@ -152,9 +161,7 @@ class MilestoneAdapter(Adapter):
     label = "Milestones"
 
     def rows(self, ctx):
-        q = select(Milestone, Contract.number).join(Contract, Contract.id == Milestone.contract_id).order_by(Milestone.id)
-        return {m.id: {"contract": number, "name": m.name, "planned_on": m.planned_on, "forecast_on": m.forecast_on,
-                       "accepted_on": m.accepted_on, "status": m.status} for m, number in ctx.session.exec(q).all()}
+        return _rows(ctx, Milestone, ("name", "planned_on", "forecast_on", "accepted_on", "status"))
 
     def create(self, ctx, values):
         rid = delivery.plan_milestone(ctx, _contract_id(ctx, values.get("contract", "")), name=values.get("name", ""),
@@ -179,9 +186,7 @@ class CostAdapter(Adapter):
     label = "Costs"
 
     def rows(self, ctx):
-        q = select(CostEntry, Contract.number).join(Contract, Contract.id == CostEntry.contract_id).order_by(CostEntry.id)
-        return {c.id: {"contract": number, "spent_on": c.spent_on, "category": c.category, "amount": c.amount,
-                       "description": c.description} for c, number in ctx.session.exec(q).all()}
+        return _rows(ctx, CostEntry, ("spent_on", "category", "amount", "description"))
 
     def create(self, ctx, values):
         return delivery.record_cost(ctx, _contract_id(ctx, values.get("contract", "")),
@@ -219,9 +224,9 @@ class PaymentAdapter(Adapter):
         first = dict(ctx.session.exec(       # the (first) invoice each payment went to
             select(Allocation.payment_id, func.min(Invoice.number)).join(Invoice, Invoice.id == Allocation.invoice_id)
             .group_by(Allocation.payment_id)).all())
-        return {p.id: {"invoice": first.get(p.id, ""), "amount": p.amount, "received_on": p.received_on,
-                       "reference": p.reference, "unapplied": p.unapplied}
-                for p in ctx.session.exec(select(Payment).order_by(Payment.id)).all()}
+        q = select(Payment.id, Payment.amount, Payment.received_on, Payment.reference, Payment.unapplied).order_by(Payment.id)
+        return {i: {"invoice": first.get(i, ""), "amount": amount, "received_on": on, "reference": ref,
+                    "unapplied": unapplied} for i, amount, on, ref, unapplied in ctx.session.execute(q)}
 
     def create(self, ctx, values):
         number = values.get("invoice", "")
