@@ -111,6 +111,16 @@ def _xlsx(df: pd.DataFrame) -> bytes:
     return buf.getvalue()
 
 
+def seen(key: str, editor: str, load: Callable[[], pd.DataFrame]) -> pd.DataFrame:
+    """The table as the person saw it when they started editing: read afresh on every run until the editor
+    (its widget key) holds edits, then kept until they save or reload, so a save carries the versions they
+    saw and someone else's change in between is refused rather than overwritten."""
+    edits = st.session_state.get(editor) or {}
+    if key not in st.session_state or not edits.get("edited_rows"):
+        st.session_state[key] = load()
+    return st.session_state[key]
+
+
 def changed_rows(before: pd.DataFrame, after: pd.DataFrame, id_col: str = "ID") -> list[tuple[Any, dict]]:
     """What a person changed in a st.data_editor table, keyed by record ID (never by row position):
     [(id, {column: new value})]. Rows are compared by ID, so sorting the table changes nothing."""

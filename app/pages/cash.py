@@ -36,15 +36,6 @@ def forget() -> None:
         del st.session_state[k]
 
 
-def seen(key: str, editor: str, load):
-    """The table as the person saw it when they started editing: read afresh on every run until the editor
-    holds edits, then kept until they save or reload, so a save carries the versions they saw and someone
-    else's change in between is refused rather than overwritten."""
-    edits = st.session_state.get(editor) or {}
-    if key not in st.session_state or not edits.get("edited_rows"):
-        st.session_state[key] = load()
-    return st.session_state[key]
-
 
 def done(result) -> None:
     if result:
@@ -119,7 +110,7 @@ def invoices_tab():
     open_only = i1.toggle(ui.t("cash.invoices.open_only"), value=True, key="cash-inv-open")
     acc = pick(ui.t("cash.customer"), {0: ui.t("all"), **names}, key="cash-inv-customer", where=i2)
     suffix = f"{int(open_only)}-{acc}"
-    inv = seen(f"cash-seen-inv-{suffix}", f"cash-inv-editor-{suffix}",
+    inv = ui.seen(f"cash-seen-inv-{suffix}", f"cash-inv-editor-{suffix}",
                lambda: ui.read(q.invoices, open_only=open_only, account_id=acc or None, limit=INVOICE_LIMIT))
     if len(inv) >= INVOICE_LIMIT:
         st.caption(ui.t("cash.invoices.limited", n=INVOICE_LIMIT))

@@ -26,15 +26,6 @@ def forget() -> None:
         del st.session_state[k]
 
 
-def seen(key: str, editor: str, load):
-    """The table as the person saw it when they started editing: read afresh on every run until the editor
-    holds edits, then kept until they save or reload, so a save carries the versions they saw and someone
-    else's change in between is refused rather than overwritten."""
-    edits = st.session_state.get(editor) or {}
-    if key not in st.session_state or not edits.get("edited_rows"):
-        st.session_state[key] = load()
-    return st.session_state[key]
-
 
 # -- which contract --------------------------------------------------------------------------------
 c1, c2 = st.columns(2)
@@ -60,7 +51,7 @@ st.caption(ui.t("delivery.summary", customer=info["Customer"], amount=f"{info['A
 # -- milestones ------------------------------------------------------------------------------------
 def milestones_tab():
     st.subheader(ui.t("delivery.milestones"))
-    before = seen(f"delivery-seen-ms-{cid}", f"delivery-ms-editor-{cid}", lambda: ui.read(q.milestones, cid))
+    before = ui.seen(f"delivery-seen-ms-{cid}", f"delivery-ms-editor-{cid}", lambda: ui.read(q.milestones, cid))
     editable = [c for c, ok in (("Forecast on", ui.can("milestone.forecast")), ("Milestone", ui.can("milestone.plan")),
                                 ("Planned on", ui.can("milestone.plan"))) if ok] if signed else []
     if before.empty:
