@@ -22,6 +22,7 @@ importlib.import_module("core.exports")
 for mod in pkgutil.iter_modules(importlib.import_module("core.queries").__path__):
     importlib.import_module(f"core.queries.{mod.name}")
 importlib.import_module("core.leads_import")
+importlib.import_module("core.metrics")
 importlib.import_module("sync.service")
 
 MISSING_ID = 987_654_321

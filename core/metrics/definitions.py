@@ -1,0 +1,72 @@
+"""What each metric means: formula and which records count (English and Chinese). The same text is in
+docs/metrics.md and the page's help tooltips."""
+
+DEFINITIONS: dict[str, dict[str, str]] = {
+    "as_of": {
+        "en": "Every metric is computed as of a day: records dated after it (signings, acceptances, invoices, "
+              "payments, allocations, write-off approvals) do not count. The period runs from its first day to "
+              "its last day or as_of, whichever is earlier (default: the 12 months up to as_of).",
+        "zh": "所有指标按截止日计算：截止日之后的签约、验收、开票、回款、核销、坏账审批均不计入。期间为起始日至结束日"
+              "与截止日中较早者（默认截止日前12个月）。"},
+    "funnel": {
+        "en": "Counts of the period's cohort: leads captured in the period (merged leads excluded); of them "
+              "qualified (status qualified or converted); opportunities created in the period; of them with an "
+              "ATI go; with a bid submitted; won (bid won, or contract signed without a tender); with a contract "
+              "signed. Conversion = count ÷ the previous step's count.",
+        "zh": "期间内的同批次：期间内录入的线索（不含已合并）；其中已合格（合格或已转化）；期间内创建的机会点；其中"
+              "立项决策通过；已投标；已中标（中标或未经招标直接签约）；已签约。转化率 = 本步数量 ÷ 上一步数量。"},
+    "win_rate_count": {
+        "en": "Won opportunities ÷ (won + lost), opportunities created by as_of; killed ones do not count.",
+        "zh": "赢单机会点数 ÷（赢单 + 丢单），截止日前创建的机会点；立项否决的不计。"},
+    "win_rate_value": {
+        "en": "Amount of won opportunities ÷ amount of won + lost opportunities.",
+        "zh": "赢单金额 ÷（赢单金额 + 丢单金额）。"},
+    "bid_hit_rate": {
+        "en": "Bids won ÷ bids with a result (won or lost) by as_of.",
+        "zh": "中标数 ÷ 截止日前已有结果（中标或未中标）的投标数。"},
+    "weighted_pipeline": {
+        "en": "Σ over open stages (initiation, guidance, bidding, negotiation, on hold) of the stage's total "
+              "opportunity amount × the stage probability of config/pipeline.toml.",
+        "zh": "各未关闭阶段（立项、引导、投标、谈判、搁置）机会点金额合计 × config/pipeline.toml 中该阶段概率，再求和。"},
+    "bookings": {
+        "en": "Amount of contracts signed in the month (signed_on), at their current amount (after change orders).",
+        "zh": "当月签约（签约日）的合同金额，按变更后的当前金额。"},
+    "accepted": {
+        "en": "Amount of payment terms triggered by final acceptance that were released in the month.",
+        "zh": "当月因终验而释放的付款条款金额。"},
+    "invoiced": {
+        "en": "Amount of invoices issued in the month (issued_on).",
+        "zh": "当月开具（开票日）的发票金额。"},
+    "collected": {
+        "en": "Amount of payments received in the month (received_on), including any part left unapplied.",
+        "zh": "当月收到（到账日）的回款金额，含未核销部分。"},
+    "outstanding": {
+        "en": "Per invoice issued by as_of: amount − allocations made by as_of − write-offs approved by as_of. "
+              "Unapplied cash (an overpayment) is not netted.",
+        "zh": "截止日前开具的每张发票：金额 − 截止日前核销的回款 − 截止日前批准的坏账。未核销的多付款不冲抵。"},
+    "ageing": {
+        "en": "Outstanding by days past due (as_of − due_on) in the buckets of config/finance.toml "
+              "ageing_buckets; not yet due is 'current'. The buckets add up to the total outstanding.",
+        "zh": "按逾期天数（截止日 − 到期日）分入 config/finance.toml 的账龄区间；未到期为“当前”。各区间之和等于应收总额。"},
+    "overdue_share": {
+        "en": "Outstanding past due ÷ total outstanding.",
+        "zh": "逾期应收 ÷ 应收总额。"},
+    "dso": {
+        "en": "DSO = receivables at the period's end ÷ invoiced in the period × days in the period.",
+        "zh": "应收账款周转天数 = 期末应收 ÷ 期间开票额 × 期间天数。"},
+    "cei": {
+        "en": "CEI = (receivables at the start + invoiced in the period − receivables at the end) ÷ "
+              "(receivables at the start + invoiced in the period − current (not yet due) receivables at the end), "
+              "as a ratio (1 = everything collectable was collected).",
+        "zh": "回款效率指数 =（期初应收 + 期间开票 − 期末应收）÷（期初应收 + 期间开票 − 期末未到期应收），以比率表示。"},
+    "unbilled": {
+        "en": "Released payment terms (released by as_of) less what was invoiced on them by as_of.",
+        "zh": "截止日前已释放的付款条款金额 − 截止日前已就其开票的金额。"},
+    "acceptance_to_invoice_days": {
+        "en": "Average days from the release of an acceptance-triggered term to each invoice on it, for invoices "
+              "issued in the period.",
+        "zh": "期间内开具的发票中，由验收触发的条款自释放日至开票日的平均天数。"},
+    "overdue_customers": {
+        "en": "Customers ranked by outstanding past due as of as_of; drill down to their invoices.",
+        "zh": "按截止日逾期应收金额排序的客户，可下钻到发票。"},
+}

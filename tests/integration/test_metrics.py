@@ -1,0 +1,174 @@
+"""Leadership metrics (issue 5) on a small hand-built dataset; every figure worked out by hand below.
+
+As of A = 5 days ago:
+  Alpha (HT-A, 1,000,000 signed day -200): advance 300,000 invoiced day -190 (due -175), paid in full day -170;
+    final 600,000 released by acceptance day -100, invoiced day -90 (due -60), 200,000 paid day -50 (partial),
+    100,000 more paid day -4 — the day after A's... after A, so it does not count as of A.
+    As of A: 400,000 outstanding, 55 days past due -> "31-60".
+  Beta (HT-B, 1,000,000 signed day -150, change order to 1,200,000 with a final term of 800,000):
+    advance 300,000 invoiced day -150 (due -135); 350,000 received day -130: 300,000 applied, 50,000
+    unapplied (overpayment); final 800,000 released day -20, 250,000 invoiced day -15 (due +15): current.
+"""
+from datetime import date, timedelta
+from decimal import Decimal as D
+
+import pytest
+
+from core.enums import Stage
+from core.errors import PermissionDenied
+from core.metrics import (DEFINITIONS, Filters, ageing, customer_invoices, funnel, metrics_summary, monthly,
+                          overdue_customers, win_rates)
+from core.metrics.filters import month_start
+from core.models import Opportunity
+from core.services import billing, contracts, delivery, leads
+from tests.integration.money_fixtures import TODAY, days, make_opportunity, signed_contract, terms_by_name
+
+A = days(-5)
+Z = D("0.00")
+
+
+def key(d: date) -> str:
+    return d.strftime("%Y-%m")
+
+
+@pytest.fixture
+def books(world):
+    a = signed_contract(world, number="HT-A", signed_on=days(-200),
+                        opp_id=make_opportunity(world, name="A", account="Alpha Grid"))
+    inv1 = world.do("finance", billing.issue_invoice, a["advance"], amount="300000", issued_on=days(-190))
+    world.do("finance", billing.record_payment, account_id=a["account"], amount="300000", received_on=days(-170),
+             allocate_to=[(inv1, "300000")])
+    world.do("fr", delivery.accept_milestone, a["m1"], kind="final", accepted_on=days(-100))
+    inv2 = world.do("finance", billing.issue_invoice, a["final"], amount="600000", issued_on=days(-90))
+    world.do("finance", billing.record_payment, account_id=a["account"], amount="200000", received_on=days(-50),
+             allocate_to=[(inv2, "200000")])
+    world.do("finance", billing.record_payment, account_id=a["account"], amount="100000", received_on=days(-4),
+             allocate_to=[(inv2, "100000")])
+
+    b = signed_contract(world, number="HT-B", signed_on=days(-150),
+                        opp_id=make_opportunity(world, name="B", account="Beta Metro"))
+    inv3 = world.do("finance", billing.issue_invoice, b["advance"], amount="300000", issued_on=days(-150))
+    world.do("finance", billing.record_payment, account_id=b["account"], amount="350000", received_on=days(-130))
+    co = world.do("fr", contracts.request_change, b["contract"], number="CO-1", reason="more stations",
+                  new_amount="1200000", new_terms=[
+                      {"name": "Final acceptance", "amount": "800000", "trigger": "acceptance",
+                       "milestone_id": b["m1"]},
+                      {"name": "Retention", "amount": "100000", "trigger": "warranty"}])
+    world.do("legal", contracts.review_change_legal, co, "approve", rationale="ok")
+    world.do("finance", contracts.review_change_finance, co, "approve", rationale="ok")
+    world.do("fr", delivery.accept_milestone, b["m1"], kind="final", accepted_on=days(-20))
+    final_b = terms_by_name(world, b["contract"])["Final acceptance"]
+    inv4 = world.do("finance", billing.issue_invoice, final_b, amount="250000", issued_on=days(-15))
+    return {"a": a, "b": b, "inv": [inv1, inv2, inv3, inv4]}
+
+
+def total(values) -> D:
+    return sum((D(v) for v in values), Z)
+
+
+def test_ageing_as_of_a_day_with_dso_cei_unbilled_and_lag(world, books):
+    f = Filters(as_of=A)
+    r = world.do("leader", ageing, f)
+    # the 100,000 received on day -4 (after A) does not count: Alpha still owes 600,000 − 200,000
+    assert r["buckets"] == {"0-30": Z, "31-60": D("400000.00"), "61-90": Z, "91-180": Z, "180+": Z}
+    assert r["current"] == D("250000.00")
+    assert r["total_outstanding"] == D("650000.00")
+    assert total(r["buckets"].values()) + r["current"] == r["total_outstanding"]
+    assert [(c["customer"], c["total"], c["overdue"]) for c in r["customers"]] == [
+        ("Alpha Grid", D("400000.00"), D("400000.00")), ("Beta Metro", D("250000.00"), Z)]
+    assert r["overdue_share"] == D("0.6154")                  # 400,000 ÷ 650,000
+    assert r["credit_sales"] == D("1450000.00")               # 300 + 600 + 300 + 250 thousand
+    assert r["beginning_receivables"] == Z
+    period_days = (A - month_start(A, 11)).days + 1
+    assert r["dso"] == (D("650000") / D("1450000") * period_days).quantize(D("0.1"))
+    assert r["cei"] == D("0.6667")                            # (0 + 1,450,000 − 650,000) ÷ (0 + 1,450,000 − 250,000)
+    # released: Alpha 300,000 + 600,000, Beta 300,000 + 800,000 = 2,000,000; invoiced 1,450,000
+    assert r["unbilled"] == D("550000.00")
+    assert r["acceptance_to_invoice_days"] == D("7.5")        # (10 days + 5 days) ÷ 2
+
+    # as of today the late payment counts: Alpha owes 300,000
+    today = world.do("finance", ageing, Filters(as_of=TODAY))
+    assert today["buckets"]["31-60"] == D("300000.00") and today["total_outstanding"] == D("550000.00")
+
+
+def test_monthly_sums_agree_with_the_records_and_stop_at_as_of(world, books):
+    rows = world.do("finance", monthly, Filters(as_of=A))
+    assert [r["month"] for r in rows] == Filters(as_of=A).months() and len(rows) == 12
+    by = {r["month"]: r for r in rows}
+    expected = {"bookings": {}, "accepted": {}, "invoiced": {}, "collected": {}}
+
+    def add(col, day, amount):
+        expected[col][key(day)] = expected[col].get(key(day), Z) + D(amount)
+
+    add("bookings", days(-200), "1000000")
+    add("bookings", days(-150), "1200000")            # Beta at its amount after the change order
+    add("accepted", days(-100), "600000")
+    add("accepted", days(-20), "800000")
+    for day, amt in [(-190, "300000"), (-90, "600000"), (-150, "300000"), (-15, "250000")]:
+        add("invoiced", days(day), amt)
+    for day, amt in [(-170, "300000"), (-50, "200000"), (-130, "350000")]:   # day -4 is after A
+        add("collected", days(day), amt)
+    for col, months in expected.items():
+        for m, r in by.items():
+            assert r[col] == months.get(m, Z), (col, m)
+    assert total(r["collected"] for r in rows) == D("850000.00")      # every payment up to A, overpayment whole
+    assert total(r["invoiced"] for r in rows) == D("1450000.00")      # every invoice
+    later = world.do("finance", monthly, Filters(as_of=TODAY))
+    assert total(r["collected"] for r in later) == D("950000.00")
+
+
+def test_overdue_customers_and_drill_down_to_their_invoices(world, books):
+    f = Filters(as_of=A)
+    top = world.do("leader", overdue_customers, f)
+    assert [(c["customer"], c["overdue"]) for c in top] == [("Alpha Grid", D("400000.00"))]
+    rows = world.do("finance", customer_invoices, f, top[0]["account_id"])
+    assert [(r["amount"], r["paid"], r["outstanding"], r["days_overdue"]) for r in rows] == [
+        (D("300000.00"), D("300000.00"), Z, 0), (D("600000.00"), D("200000.00"), D("400000.00"), 55)]
+    beta = world.do("finance", customer_invoices, f, books["b"]["account"])
+    assert [(r["paid"], r["outstanding"]) for r in beta] == [(D("300000.00"), Z), (Z, D("250000.00"))]
+
+
+def test_filters_keep_to_the_region(world, books):
+    def tag(ctx):
+        opp = ctx.session.get(Opportunity, books["a"]["opp"])
+        opp.region = "East"
+        ctx.session.add(opp)
+    world.read(tag)
+    r = world.do("leader", ageing, Filters(as_of=A, region="East"))
+    assert r["total_outstanding"] == D("400000.00") and [c["customer"] for c in r["customers"]] == ["Alpha Grid"]
+    rows = world.do("leader", monthly, Filters(as_of=A, region="East"))
+    assert total(x["collected"] for x in rows) == D("500000.00")   # Alpha's payments only
+    assert world.do("leader", ageing, Filters(as_of=A, account_id=books["b"]["account"]))["total_outstanding"] == \
+        D("250000.00")
+
+
+def test_funnel_and_win_rates(world, books):
+    for i, name in enumerate(("One Co", "Two Co", "Three Co")):
+        lid = world.do("marketing", leads.capture_lead, company=name, phone=f"1380000000{i}", owner="ar")
+    world.do("ar", leads.qualify_lead, lid)
+    make_opportunity(world, name="Lost", stage=Stage.LOST, account="Gamma")
+    make_opportunity(world, name="Tender", stage=Stage.BIDDING, account="Gamma")
+    make_opportunity(world, name="New", stage=Stage.INITIATION, ati=None, estimate=None, account="Gamma")
+    f = Filters(as_of=TODAY)
+    steps = world.do("leader", funnel, f)
+    assert [(s["step"], s["count"], s["conversion"]) for s in steps] == [
+        ("lead", 3, None), ("qualified", 1, D("0.3333")), ("opportunity", 5, D("5.0000")),
+        ("initiated", 4, D("0.8000")), ("bid", 0, D("0.0000")), ("won", 2, None), ("signed", 2, D("1.0000"))]
+    w = world.do("leader", win_rates, f)
+    assert (w["won"], w["lost"], w["win_rate_count"]) == (2, 1, D("0.6667"))
+    assert w["win_rate_value"] == D("0.6667")                  # 2,000,000 ÷ 3,000,000
+    assert w["bid_hit_rate"] is None                           # no bid has a result
+    assert w["weighted_pipeline"] == D("500000.00")            # 1,000,000 × 0.40 + 1,000,000 × 0.10
+
+
+def test_who_may_see_what(world, books):
+    f = Filters(as_of=A)
+    with pytest.raises(PermissionDenied):
+        world.do("finance", funnel, f)
+    with pytest.raises(PermissionDenied):
+        world.do("ar", ageing, f)
+    s = world.do("finance", metrics_summary, f)
+    assert "funnel" not in s and s["ageing"]["total_outstanding"] == "650000.00"
+    full = world.do("leader", metrics_summary, f)
+    assert full["funnel"][0]["step"] == "lead" and full["monthly"][0]["month"] == key(month_start(A, 11))
+    assert all(set(v) == {"en", "zh"} for v in DEFINITIONS.values())
