@@ -53,6 +53,10 @@ def _parser() -> argparse.ArgumentParser:
     sy.add_argument("--json", action="store_true", help="print a JSON summary per cycle")
     sy.add_argument("--only", default=None, help="one spreadsheet (marketing, sales, contracts, delivery, finance)")
 
+    m = sub.add_parser("metrics", help="the leadership metrics (the cash-flow page's figures) as of a day")
+    m.add_argument("--as-of", dest="as_of", type=_iso_date, default=None, help="YYYY-MM-DD (default: today)")
+    m.add_argument("--json", action="store_true", help="print JSON (Decimals as strings) instead of text")
+
     a = sub.add_parser("app", help="start the web app (applies streamlit_config.toml)")
     a.add_argument("--demo-if-empty", action="store_true", help="init, and load demo data when the database is empty")
     a.add_argument("--port", type=int, default=None)
@@ -77,6 +81,15 @@ def _positive_seconds(text: str) -> int:
     if not 5 <= value <= 86400:
         raise argparse.ArgumentTypeError(f"{text!r} must be between 5 and 86400 seconds")
     return value
+
+
+def _iso_date(text: str):
+    from datetime import date
+
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date (YYYY-MM-DD)") from None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -207,6 +220,51 @@ def cmd_app(args) -> int:
     return run_app(demo_if_empty=args.demo_if_empty, port=args.port)
 
 
+def cmd_metrics(args) -> int:
+    import json
+
+    from core.context import SYSTEM, unit_of_work
+    from core.metrics import Filters, metrics_summary
+
+    with unit_of_work(SYSTEM, "cli") as ctx:
+        as_of = args.as_of or ctx.today()
+        if as_of > ctx.today():
+            print(f"error: as_of: {as_of.isoformat()} is in the future", file=sys.stderr)
+            return 1
+        summary = metrics_summary(ctx, Filters(as_of=as_of))
+    if args.json:
+        print(json.dumps(summary, ensure_ascii=False, indent=2))
+        return 0
+    print(f"Metrics as of {summary['as_of']} (period {summary['period_start']} to {summary['period_end']})")
+    if "funnel" in summary:
+        print("\nFunnel: " + "  ".join(f"{s['step']} {s['count']}" + (f" ({s['conversion']})" if s["conversion"]
+                                                                       else "") for s in summary["funnel"]))
+        w = summary["win_rates"]
+        print(f"Win rate: {w['win_rate_count']} by count, {w['win_rate_value']} by value; bid hit rate "
+              f"{w['bid_hit_rate']}; weighted pipeline {w['weighted_pipeline']}")
+    print("\nMonth    " + "".join(f"{c:>16}" for c in ("bookings", "accepted", "invoiced", "collected")))
+    for r in summary["monthly"]:
+        print(f"{r['month']:9}" + "".join(f"{r[c]:>16}" for c in ("bookings", "accepted", "invoiced", "collected")))
+    a = summary["ageing"]
+    print(f"\nReceivables {a['total_outstanding']}: current {a['current']}, "
+          + ", ".join(f"{k} {v}" for k, v in a["buckets"].items()))
+    print(f"Overdue share {a['overdue_share']}; DSO {a['dso']} days; CEI {a['cei']}; unbilled {a['unbilled']}; "
+          f"acceptance to invoice {a['acceptance_to_invoice_days']} days")
+    for key, title in (("forecast", "Forecast"),):
+        if key in summary:
+            print(f"\n{title} (month, contracted, pipeline):")
+            for r in summary[key]:
+                print(f"  {r['month']}  {r['contracted']:>16}  {r['pipeline']:>16}")
+    if "collection" in summary:
+        c = summary["collection"]
+        print(f"Collection plan attainment {c['plan_attainment']}; contract to cash {c['contract_to_cash_days']} days")
+    if summary["overdue_customers"]:
+        print("\nTop overdue customers:")
+        for c in summary["overdue_customers"]:
+            print(f"  {c['customer']}: overdue {c['overdue']} of {c['total']}")
+    return 0
+
+
 def _print_progress(done: int, total: int) -> None:
     """One line on the terminal, rewritten in place, finished with a newline at 100%."""
     if total:
@@ -222,7 +280,8 @@ def _safe_url(url: str) -> str:
 
 
 COMMANDS = {"init": cmd_init, "demo": cmd_demo, "import": cmd_import, "export": cmd_export,
-            "users": cmd_users, "sheets": cmd_sheets, "sync": cmd_sync, "app": cmd_app}
+            "users": cmd_users, "sheets": cmd_sheets, "sync": cmd_sync, "app": cmd_app,
+            "metrics": cmd_metrics}
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -172,3 +172,23 @@ def test_who_may_see_what(world, books):
     full = world.do("leader", metrics_summary, f)
     assert full["funnel"][0]["step"] == "lead" and full["monthly"][0]["month"] == key(month_start(A, 11))
     assert all(set(v) == {"en", "zh"} for v in DEFINITIONS.values())
+
+
+def test_cli_prints_the_same_numbers(world, books, capsys):
+    import json
+
+    from cli.main import main
+    assert main(["metrics", "--as-of", A.isoformat(), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out == world.do("leader", metrics_summary, Filters(as_of=A))
+    assert out["ageing"]["buckets"]["31-60"] == "400000.00"
+    assert main(["metrics", "--as-of", A.isoformat()]) == 0
+    text = capsys.readouterr().out
+    assert "Receivables 650000.00" in text and "Alpha Grid: overdue 400000.00" in text
+
+
+def test_docs_carry_the_same_definitions():
+    from pathlib import Path
+
+    from core.metrics.docs import render
+    assert (Path(__file__).resolve().parents[2] / "docs" / "metrics.md").read_text(encoding="utf-8") == render()
