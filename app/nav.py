@@ -23,6 +23,7 @@ PAGES = [
     PageSpec("pages/bids_contracts.py", "contract.view", "page.bids_contracts", ":material/gavel:"),
     PageSpec("pages/delivery.py", "delivery.view", "page.delivery", ":material/task_alt:"),
     PageSpec("pages/cash.py", "billing.view", "page.cash", ":material/payments:"),
+    PageSpec("pages/cashflow.py", "metrics.cash", "page.cashflow", ":material/monitoring:"),
     PageSpec("pages/history.py", "audit.view", "page.history", ":material/history:"),
     PageSpec("pages/sync.py", "sync.view", "page.sync", ":material/sync:"),
     PageSpec("pages/admin.py", "user.manage", "page.admin", ":material/admin_panel_settings:"),

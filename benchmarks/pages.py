@@ -24,7 +24,8 @@ from app.nav import PAGES  # noqa: E402
 # (page, the demo login that uses it most)
 WHO = {"pages/home.py": "leader", "pages/work.py": "leader", "pages/leads.py": "marketing",
        "pages/initiation.py": "leader", "pages/bids_contracts.py": "leader", "pages/delivery.py": "fr",
-       "pages/cash.py": "finance", "pages/history.py": "leader", "pages/sync.py": "finance",
+       "pages/cash.py": "finance", "pages/cashflow.py": "leader",
+       "pages/history.py": "leader", "pages/sync.py": "finance",
        "pages/admin.py": "admin"}
 
 

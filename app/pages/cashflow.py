@@ -1,0 +1,314 @@
+"""Leadership cash flow (现金流): the whole chain on one page — how much cash comes in and when, which
+receivables and deals are at risk, and where money gets stuck and who owns it. Every figure comes from
+core.metrics (the same functions `ltc metrics` prints); finance sees the cash tabs, leaders see all.
+Only the open tab is computed; each metric's definition (core.metrics.DEFINITIONS) is its help text."""
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+
+from app import ui
+from core import metrics as M
+from core.metrics import Filters
+from core.metrics.filters import month_start
+from core.queries import cashflow as q
+
+ui.guard("metrics.cash")
+LEADER = ui.can("metrics.view")
+st.title(ui.t("page.cashflow"))
+DEFINITIONS = getattr(M, "DEFINITIONS", {})
+
+
+def has(name: str) -> bool:
+    """Whether core.metrics offers this function yet (a section waits for it rather than breaking the page)."""
+    return callable(getattr(M, name, None))
+
+
+def helptext(name: str) -> str | None:
+    d = DEFINITIONS.get(name)
+    return (d.get(ui.lang()) or d.get("en")) if isinstance(d, dict) else None
+
+
+def num(v) -> float:
+    return 0.0 if v is None or v == "" else float(v)
+
+
+def money(v) -> str:
+    return "—" if v is None else f"{Decimal(v):,.2f}"
+
+
+def pct(v) -> str:
+    return "—" if v is None else f"{Decimal(v) * 100:.1f}%"
+
+
+def days(v) -> str:
+    return "—" if v is None else f"{Decimal(v):,.1f}"
+
+
+def frame(rows) -> pd.DataFrame:
+    return pd.DataFrame(list(rows or []))
+
+
+def table(df: pd.DataFrame, name: str, key: str) -> None:
+    if df.empty:
+        st.info(ui.t("nothing"))
+        return
+    st.dataframe(df, hide_index=True, width="stretch", column_config=ui.column_labels(df, "cashflow"))
+    ui.downloads(df, name, key=key)
+
+
+def tile(col, label: str, value, fmt, name: str, before=None, lower_is_better: bool = False) -> None:
+    """A KPI tile with its change against the previous period (when that is known)."""
+    delta = None
+    if before is not None and value is not None:
+        delta = fmt(Decimal(value) - Decimal(before))
+        if not delta.startswith("-"):
+            delta = "+" + delta
+    col.metric(label, fmt(value), delta, help=helptext(name),
+               delta_color="inverse" if lower_is_better else "normal")
+
+
+def chart(c) -> None:
+    st.altair_chart(c, width="stretch")
+
+
+# -- filters -------------------------------------------------------------------------------------------
+opts = ui.read(q.filter_options)
+sb = st.sidebar
+sb.subheader(ui.t("cashflow.filters"))
+as_of = sb.date_input(ui.t("cashflow.as_of"), value=date.today(), key="cf-as-of",
+                       help=helptext("as_of"))
+period = sb.date_input(ui.t("cashflow.period"), value=(month_start(as_of, 11), as_of), key="cf-period",
+                       help=helptext("as_of"))
+ALL = ui.t("cashflow.all")
+region = sb.selectbox(ui.t("cashflow.region"), [None, *opts["regions"]], key="cf-region",
+                      format_func=lambda v: ALL if v is None else v)
+industry = sb.selectbox(ui.t("cashflow.industry"), [None, *opts["industries"]], key="cf-industry",
+                        format_func=lambda v: ALL if v is None else v)
+ar_names = {a["id"]: a["name"] for a in opts["ars"]}
+ar_id = sb.selectbox(ui.t("cashflow.ar"), [None, *ar_names], key="cf-ar",
+                     format_func=lambda v: ALL if v is None else ar_names[v])
+customer_names = {c["id"]: c["name"] for c in opts["customers"]}
+account_id = sb.selectbox(ui.t("cashflow.customer"), [None, *customer_names], key="cf-customer",
+                          format_func=lambda v: ALL if v is None else customer_names[v])
+start, end = (period if isinstance(period, (tuple, list)) and len(period) == 2 else (None, None))
+f = Filters(as_of=as_of, period_start=start, period_end=end, region=region, industry=industry, ar_id=ar_id,
+            account_id=account_id)
+
+
+def previous(f: Filters) -> Filters:
+    """The period of the same length just before (as of its last day), for the tiles' change."""
+    span = (f.end - f.start).days + 1
+    p_end = f.start - timedelta(days=1)
+    return Filters(as_of=p_end, period_start=p_end - timedelta(days=span - 1), period_end=p_end, region=f.region,
+                   industry=f.industry, ar_id=f.ar_id, account_id=f.account_id)
+
+
+def totals(rows: list[dict]) -> dict:
+    out: dict = {}
+    for r in rows or []:
+        for k in ("bookings", "accepted", "invoiced", "collected"):
+            out[k] = out.get(k, Decimal("0")) + Decimal(r.get(k) or 0)
+    return out
+
+
+# -- tabs ----------------------------------------------------------------------------------------------
+def overview_tab():
+    now_m = ui.read(M.monthly, f) if has("monthly") else []
+    now_a = ui.read(M.ageing, f) if has("ageing") else {}
+    pf = previous(f)
+    before_m = ui.read(M.monthly, pf) if has("monthly") else []
+    before_a = ui.read(M.ageing, pf) if has("ageing") else {}
+    tn, tb = totals(now_m), totals(before_m)
+    c = st.columns(4)
+    tile(c[0], ui.t("cashflow.kpi.bookings"), tn.get("bookings"), money, "bookings", tb.get("bookings"))
+    tile(c[1], ui.t("cashflow.kpi.invoiced"), tn.get("invoiced"), money, "invoiced", tb.get("invoiced"))
+    tile(c[2], ui.t("cashflow.kpi.collected"), tn.get("collected"), money, "collected", tb.get("collected"))
+    tile(c[3], ui.t("cashflow.kpi.outstanding"), now_a.get("total_outstanding"), money, "outstanding",
+         before_a.get("total_outstanding"), lower_is_better=True)
+    c = st.columns(4)
+    tile(c[0], ui.t("cashflow.kpi.overdue_share"), now_a.get("overdue_share"), pct, "overdue_share",
+         before_a.get("overdue_share"), lower_is_better=True)
+    tile(c[1], ui.t("cashflow.kpi.dso"), now_a.get("dso"), days, "dso", before_a.get("dso"), lower_is_better=True)
+    tile(c[2], ui.t("cashflow.kpi.cei"), now_a.get("cei"), pct, "cei", before_a.get("cei"))
+    tile(c[3], ui.t("cashflow.kpi.unbilled"), now_a.get("unbilled"), money, "unbilled", before_a.get("unbilled"),
+         lower_is_better=True)
+    if has("collection"):
+        col_now, col_before = ui.read(M.collection, f), ui.read(M.collection, pf)
+        c = st.columns(4)
+        tile(c[0], ui.t("cashflow.kpi.plan_attainment"), col_now.get("plan_attainment"), pct, "plan_attainment",
+             col_before.get("plan_attainment"))
+        tile(c[1], ui.t("cashflow.kpi.contract_to_cash"), col_now.get("contract_to_cash_days"), days,
+             "contract_to_cash_days", col_before.get("contract_to_cash_days"), lower_is_better=True)
+        tile(c[2], ui.t("cashflow.kpi.acceptance_to_invoice"), now_a.get("acceptance_to_invoice_days"), days,
+             "acceptance_to_invoice_days", before_a.get("acceptance_to_invoice_days"), lower_is_better=True)
+    if LEADER and has("win_rates"):
+        w_now, w_before = ui.read(M.win_rates, f), ui.read(M.win_rates, pf)
+        st.caption(ui.t("cashflow.leader_only"))
+        c = st.columns(4)
+        for col, k, fmt in ((c[0], "win_rate_count", pct), (c[1], "win_rate_value", pct),
+                            (c[2], "bid_hit_rate", pct), (c[3], "weighted_pipeline", money)):
+            tile(col, ui.t(f"cashflow.kpi.{k}"), w_now.get(k), fmt, k, w_before.get(k))
+    cash_chart(now_m)
+
+
+def cash_chart(monthly_rows: list[dict]):
+    """Collected per month in the period, then the forecast's two layers (contracted, pipeline) side by side."""
+    st.subheader(ui.t("cashflow.cash_in"), help=helptext("forecast"))
+    rows = [{"Month": r["month"], "Layer": ui.t("cashflow.layer.collected"), "Amount": num(r.get("collected"))}
+            for r in monthly_rows]
+    fc = frame(ui.read(M.forecast, f)) if has("forecast") else pd.DataFrame()
+    for r in fc.to_dict("records"):
+        rows.append({"Month": r["month"], "Layer": ui.t("cashflow.layer.contracted"), "Amount": num(r.get("contracted"))})
+        rows.append({"Month": r["month"], "Layer": ui.t("cashflow.layer.pipeline"), "Amount": num(r.get("pipeline"))})
+    df = pd.DataFrame(rows, columns=["Month", "Layer", "Amount"])
+    if df.empty:
+        st.info(ui.t("nothing"))
+        return
+    chart(alt.Chart(df).mark_bar().encode(
+        x=alt.X("Month:N", title=None), xOffset="Layer:N", y=alt.Y("Amount:Q", title=None),
+        color=alt.Color("Layer:N", title=None), tooltip=["Month", "Layer", alt.Tooltip("Amount:Q", format=",.2f")]))
+    st.markdown(f"**{ui.t('cashflow.monthly')}**", help="\n\n".join(
+        filter(None, (helptext(k) for k in ("bookings", "accepted", "invoiced", "collected")))) or None)
+    table(frame(monthly_rows), f"monthly-{f.as_of}", "cf-monthly-dl")
+    if not fc.empty:
+        st.markdown(f"**{ui.t('cashflow.forecast')}**")
+        table(fc, f"forecast-{f.as_of}", "cf-forecast-dl")
+
+
+def receivables_tab():
+    if has("ageing"):
+        a = ui.read(M.ageing, f)
+        st.subheader(ui.t("cashflow.ageing"), help=helptext("ageing"))
+        cust = frame(a.get("customers") or a.get("by_customer") or a.get("rows"))
+        buckets = [b for b in (a.get("buckets") or {})]
+        if not cust.empty:
+            name_col = next((c for c in ("customer", "name", "account") if c in cust.columns), cust.columns[0])
+            cols = [c for c in ["current", *buckets] if c in cust.columns]
+            long = cust.melt(id_vars=[name_col], value_vars=cols, var_name="Bucket", value_name="Amount")
+            long["Amount"] = long["Amount"].map(num)
+            long = long.rename(columns={name_col: "Customer"})
+            top = (long.groupby("Customer")["Amount"].sum().sort_values(ascending=False).head(20).index)
+            chart(alt.Chart(long[long["Customer"].isin(top)]).mark_bar().encode(
+                y=alt.Y("Customer:N", sort=list(top), title=None), x=alt.X("Amount:Q", title=None),
+                color=alt.Color("Bucket:N", sort=cols, title=None),
+                order=alt.Order("Bucket:N"),
+                tooltip=["Customer", "Bucket", alt.Tooltip("Amount:Q", format=",.2f")]))
+            table(cust, f"ageing-{f.as_of}", "cf-ageing-dl")
+        b = a.get("buckets") or {}
+        if b:
+            st.dataframe(pd.DataFrame([{"Bucket": k, "Amount": v} for k, v in
+                                       {"current": a.get("current"), **b}.items() if v is not None]),
+                         hide_index=True)
+    if has("overdue_customers"):
+        st.subheader(ui.t("cashflow.overdue"), help=helptext("overdue_customers"))
+        od = frame(ui.read(M.overdue_customers, f, limit=10))
+        table(od, f"overdue-customers-{f.as_of}", "cf-overdue-dl")
+        if not od.empty and "account_id" in od.columns:
+            names = dict(zip(od["account_id"], od.get("customer", od.get("name", od["account_id"]))))
+            pick = st.selectbox(ui.t("cashflow.drill"), [None, *names], key="cf-drill",
+                                format_func=lambda v: "—" if v is None else str(names[v]))
+            if pick is not None and has("customer_invoices"):
+                inv = frame(ui.read(M.customer_invoices, f, int(pick)))
+                st.markdown(f"**{ui.t('cashflow.invoices_of', name=names[pick])}**",
+                            help=helptext("customer_invoices"))
+                table(inv, f"invoices-{pick}-{f.as_of}", "cf-invoices-dl")
+
+
+def funnel_tab():
+    if has("funnel"):
+        st.subheader(ui.t("cashflow.funnel"), help=helptext("funnel"))
+        fn = frame(ui.read(M.funnel, f))
+        if not fn.empty:
+            steps = list(fn["step"])
+            chart(alt.Chart(fn.assign(Count=fn["count"].map(num), Step=fn["step"])).mark_bar().encode(
+                y=alt.Y("Step:N", sort=steps, title=None), x=alt.X("Count:Q", title=None),
+                tooltip=["Step", "Count", "conversion"]))
+        table(fn, f"funnel-{f.as_of}", "cf-funnel-dl")
+    if not has("win_rates"):
+        return
+    st.subheader(ui.t("cashflow.pipeline"), help=helptext("weighted_pipeline"))
+    by_stage = ui.read(M.win_rates, f).get("pipeline_by_stage") or {}
+    pl = pd.DataFrame([{"stage": k, **v} for k, v in by_stage.items()], columns=["stage", "count", "amount", "weighted"])
+    if pl.empty:
+        st.info(ui.t("nothing"))
+        return
+    long = pl.melt(id_vars=["stage"], value_vars=["amount", "weighted"], var_name="Measure", value_name="Amount")
+    long["Amount"] = long["Amount"].map(num)
+    chart(alt.Chart(long).mark_bar().encode(
+        x=alt.X("stage:N", sort=list(pl["stage"]), title=None), xOffset="Measure:N", y=alt.Y("Amount:Q", title=None),
+        color=alt.Color("Measure:N", title=None), tooltip=["stage", "Measure", alt.Tooltip("Amount:Q", format=",.2f")]))
+    table(pl, f"pipeline-{f.as_of}", "cf-pipeline-dl")
+
+
+def stuck_tab():
+    if not has("stages"):
+        st.info(ui.t("cashflow.not_yet"))
+        return
+    s = ui.read(M.stages, f)
+    st.subheader(ui.t("cashflow.durations"), help=helptext("days_in_stage"))
+    dur = frame(s.get("days_in_stage") or s.get("durations"))
+    if not dur.empty and {"stage", "median"} <= set(dur.columns):
+        d = dur.assign(Median=dur["median"].map(num), Worst=dur.get("worst", dur["median"]).map(num))
+        top = d["Median"].max()
+        d["Bottleneck"] = d["Median"].eq(top) & (top > 0)
+        base = alt.Chart(d).encode(x=alt.X("stage:N", sort=list(d["stage"]), title=None))
+        chart(base.mark_bar().encode(
+            y=alt.Y("Median:Q", title=ui.t("cashflow.median_days")),
+            color=alt.condition("datum.Bottleneck", alt.value("#d62728"), alt.value("#4c78a8")),
+            tooltip=["stage", "Median", "Worst"])
+            + base.mark_tick(color="black", thickness=2, size=20).encode(y="Worst:Q"))
+    table(dur, f"stage-days-{f.as_of}", "cf-durations-dl")
+    st.subheader(ui.t("cashflow.gates"), help=helptext("gate_waits"))
+    table(frame(s.get("gate_waits") or s.get("gates")), f"gate-waits-{f.as_of}", "cf-gates-dl")
+    st.subheader(ui.t("cashflow.holds"), help=helptext("holds_past_review"))
+    table(frame(s.get("holds_past_review") or s.get("holds")), f"holds-{f.as_of}", "cf-holds-dl")
+    st.subheader(ui.t("cashflow.stuck"), help=helptext("stuck"))
+    table(frame(s.get("stuck")), f"stuck-{f.as_of}", "cf-stuck-dl")
+
+
+def projects_tab():
+    if not has("projects"):
+        st.info(ui.t("cashflow.not_yet"))
+        return
+    pr = frame(ui.read(M.projects, f))
+    st.subheader(ui.t("cashflow.projects"), help=helptext("projects"))
+    table(pr, f"projects-{f.as_of}", "cf-projects-dl")
+    if pr.empty:
+        return
+    label_col = next((c for c in ("contract", "number", "name") if c in pr.columns), pr.columns[0])
+    labels = list(pr[label_col].astype(str))
+    pick = st.selectbox(ui.t("cashflow.project"), range(len(labels)), key="cf-project",
+                        format_func=lambda i: labels[i])
+    row = pr.iloc[pick]
+    st.subheader(ui.t("cashflow.waterfall"), help=helptext("estimate_accuracy"))
+    steps, prev = [], 0.0
+    for calc in ("estimate", "budget", "actual", "final"):
+        v = row.get(f"{calc}_margin")
+        if v is None or pd.isna(v):
+            continue
+        v = num(v)
+        steps.append({"Step": ui.t(f"cashflow.calc.{calc}") if calc else calc, "From": prev if steps else 0.0,
+                      "To": v, "Change": v - prev if steps else v})
+        prev = v
+    if steps:
+        chart(alt.Chart(pd.DataFrame(steps)).mark_bar().encode(
+            x=alt.X("Step:N", sort=[s["Step"] for s in steps], title=None),
+            y=alt.Y("From:Q", title=ui.t("cashflow.margin")), y2="To:Q",
+            color=alt.condition("datum.Change >= 0", alt.value("#4c78a8"), alt.value("#d62728")),
+            tooltip=["Step", alt.Tooltip("To:Q", format=",.2f"), alt.Tooltip("Change:Q", format=",.2f")]))
+
+
+# Only the open tab is drawn (its metrics run); choosing another tab reruns the page.
+TABS = [("cashflow.tab.overview", overview_tab), ("cashflow.tab.receivables", receivables_tab)]
+if LEADER:
+    TABS += [("cashflow.tab.funnel", funnel_tab), ("cashflow.tab.stuck", stuck_tab),
+             ("cashflow.tab.projects", projects_tab)]
+for tab, (_, draw) in zip(st.tabs([ui.t(k) for k, _ in TABS], key="cf-tab", on_change="rerun"), TABS):
+    if tab.open:
+        with tab:
+            draw()
