@@ -71,3 +71,17 @@ def test_drill_down_from_an_overdue_customer_shows_its_invoices(page, demo_url):
         account = ctx.session.exec(select(Account.id).where(Account.name == name)).one()
         theirs = set(ctx.session.exec(select(Invoice.id).where(Invoice.account_id == account)).all())
     assert set(invoices["invoice_id"]) <= theirs
+
+
+def test_the_sidebar_filters_narrow_the_figures(page):
+    at = page("leader", PAGE)
+    region = at.selectbox(key="cf-region")
+    assert len(region.options) > 1
+    region.select(region.options[1]).run()
+    assert not at.exception
+    customer = at.selectbox(key="cf-customer")
+    customer.select(customer.options[1]).run()
+    assert not at.exception
+    at.session_state["cf-tab"] = "Receivables"
+    at.run()
+    assert not at.exception
