@@ -162,9 +162,11 @@ def cash_chart(monthly_rows: list[dict]):
     rows = [{"Month": r["month"], "Layer": ui.t("cashflow.layer.collected"), "Amount": num(r.get("collected"))}
             for r in monthly_rows]
     fc = frame(ui.read(M.forecast, f)) if has("forecast") else pd.DataFrame()
+    layers = [(k, ui.t(label)) for k, label in (("receivables", "cashflow.layer.receivables"),
+                                                 ("contracted", "cashflow.layer.contracted"),
+                                                 ("pipeline", "cashflow.layer.pipeline")) if k in fc.columns]
     for r in fc.to_dict("records"):
-        rows.append({"Month": r["month"], "Layer": ui.t("cashflow.layer.contracted"), "Amount": num(r.get("contracted"))})
-        rows.append({"Month": r["month"], "Layer": ui.t("cashflow.layer.pipeline"), "Amount": num(r.get("pipeline"))})
+        rows += [{"Month": r["month"], "Layer": label, "Amount": num(r.get(k))} for k, label in layers]
     df = pd.DataFrame(rows, columns=["Month", "Layer", "Amount"])
     if df.empty:
         st.info(ui.t("nothing"))
