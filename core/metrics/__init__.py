@@ -10,11 +10,12 @@ from core.errors import PermissionDenied
 from core.metrics.cash import ageing, customer_invoices, monthly, overdue_customers, receivables
 from core.metrics.definitions import DEFINITIONS
 from core.metrics.filters import Filters
+from core.metrics.forecast import collection, forecast
 from core.metrics.funnel import funnel, win_rates
 from core.services import action
 
 __all__ = ["Filters", "DEFINITIONS", "funnel", "win_rates", "monthly", "ageing", "overdue_customers",
-           "customer_invoices", "receivables", "metrics_summary", "json_safe"]
+           "customer_invoices", "forecast", "collection", "receivables", "metrics_summary", "json_safe"]
 
 
 def json_safe(value):
@@ -41,5 +42,7 @@ def metrics_summary(ctx: Context, f: Filters) -> dict:
         pass
     out["monthly"] = monthly(ctx, f)
     out["ageing"] = ageing(ctx, f)
+    out["forecast"] = forecast(ctx, f)
+    out["collection"] = collection(ctx, f)
     out["overdue_customers"] = overdue_customers(ctx, f)
     return json_safe(out)

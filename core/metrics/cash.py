@@ -66,20 +66,20 @@ def _bucket(on: date):
     return case(*whens, else_=literal(CURRENT))
 
 
-def receivables(ctx: Context, f: Filters, on: date) -> dict[tuple[int, str], Decimal]:
-    """{(account_id, bucket): outstanding} as of `on`: issued − allocated − written off, each by that day."""
+def _outstanding(ctx: Context, f: Filters, on: date, *keys) -> dict[tuple, Decimal]:
+    """{key values: outstanding} as of `on`: issued − allocated − written off, each by that day, grouped by
+    the key columns; keys with nothing outstanding are left out."""
     cids = contract_ids(f)
-    bucket = _bucket(on).label("bucket")
     issued = Invoice.issued_on <= on
 
     def grouped(q):
         q = in_scope(q.where(issued), Invoice.contract_id, cids)
-        return {(a, b): money(v) for a, b, v in ctx.session.exec(q.group_by(Invoice.account_id, bucket)).all()}
+        return {tuple(r[:-1]): money(r[-1]) for r in ctx.session.exec(q.group_by(*keys)).all()}
 
-    billed = grouped(select(Invoice.account_id, bucket, func.sum(Invoice.amount)))
-    paid = grouped(select(Invoice.account_id, bucket, func.sum(Allocation.amount))
+    billed = grouped(select(*keys, func.sum(Invoice.amount)))
+    paid = grouped(select(*keys, func.sum(Allocation.amount))
                    .join(Allocation, Allocation.invoice_id == Invoice.id).where(Allocation.allocated_on <= on))
-    written = grouped(select(Invoice.account_id, bucket, func.sum(GateDecision.amount))
+    written = grouped(select(*keys, func.sum(GateDecision.amount))
                       .join(GateDecision, GateDecision.subject_id == Invoice.id)
                       .where(GateDecision.kind == GateKind.WRITE_OFF, GateDecision.subject_type == "invoice",
                              GateDecision.decision == Decision.APPROVE, GateDecision.decided_at < end_of(on)))
@@ -89,6 +89,17 @@ def receivables(ctx: Context, f: Filters, on: date) -> dict[tuple[int, str], Dec
         if left:
             out[key] = left
     return out
+
+
+def receivables(ctx: Context, f: Filters, on: date) -> dict[tuple[int, str], Decimal]:
+    """{(account_id, bucket): outstanding} as of `on`."""
+    return _outstanding(ctx, f, on, Invoice.account_id, _bucket(on).label("bucket"))
+
+
+def receivables_by_invoice(ctx: Context, f: Filters, on: date) -> list[tuple[int, date, Decimal]]:
+    """[(account_id, due_on, outstanding)] as of `on`, one per customer and due date."""
+    return [(acc, due, amt) for (acc, due), amt in
+            _outstanding(ctx, f, on, Invoice.account_id, Invoice.due_on).items()]
 
 
 def _sum(ctx: Context, q) -> Decimal:

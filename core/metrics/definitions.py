@@ -69,4 +69,31 @@ DEFINITIONS: dict[str, dict[str, str]] = {
     "overdue_customers": {
         "en": "Customers ranked by outstanding past due as of as_of; drill down to their invoices.",
         "zh": "按截止日逾期应收金额排序的客户，可下钻到发票。"},
+    "payment_delay": {
+        "en": "A customer's historical delay: the average, in whole days, of (day of the last allocation − due "
+              "date) over their invoices fully paid by as_of (negative for an early payer; 0 with no history).",
+        "zh": "客户历史平均延迟：截止日前已全额回款的发票，(最后一笔核销日 − 到期日) 的平均天数（取整；提前付款为负；无记录为0）。"},
+    "forecast_contracted": {
+        "en": "Next 12 months from as_of's month. Per active payment term of a signed contract, what is not yet "
+              "invoiced, at: its release day, or its trigger's day (signing; the milestone's forecast, else "
+              "planned, day; the warranty end, else the last milestone + warranty months) + the term's due days "
+              "+ the customer's delay. Days already past go into as_of's month; beyond 12 months drop out.",
+        "zh": "自截止日所在月起12个月。已签合同的有效付款条款中尚未开票的金额，按：释放日，或触发日（签约；里程碑预测日，"
+              "否则计划日；质保到期日，否则最后里程碑 + 质保月数）+ 账期天数 + 客户历史延迟，计入对应月份；已过去的日期计入截止日所在月。"},
+    "forecast_receivables": {
+        "en": "Open invoices as of as_of (outstanding) at their due date + the customer's delay; overdue ones in "
+              "as_of's month.",
+        "zh": "截止日的未收发票余额，按到期日 + 客户历史延迟计入月份；已逾期的计入截止日所在月。"},
+    "forecast_pipeline": {
+        "en": "Open opportunities (not signed) with an expected close date: amount × stage probability, in the "
+              "month of expected_close (past dates: as_of's month). Kept apart from the contracted layer.",
+        "zh": "未签约的在途机会点（有预计成交日）：金额 × 阶段概率，计入预计成交月（已过去的计入截止日所在月），与合同层分开显示。"},
+    "plan_attainment": {
+        "en": "Collection-plan attainment: of the invoices due in the period (issued by as_of), the amount "
+              "allocated from payments by as_of ÷ their amount.",
+        "zh": "回款计划达成率：期间内到期（截止日前开具）的发票，截止日前已核销的回款 ÷ 其金额。"},
+    "contract_to_cash_days": {
+        "en": "Median days from a contract's signing to its first cash (first allocation), over contracts whose "
+              "first cash came in the period.",
+        "zh": "合同到回款天数：首笔回款（首次核销）落在期间内的合同，自签约日至首笔回款的天数中位数。"},
 }

@@ -16,11 +16,13 @@ import pytest
 
 from core.enums import Stage
 from core.errors import PermissionDenied
-from core.metrics import (DEFINITIONS, Filters, ageing, customer_invoices, funnel, metrics_summary, monthly,
+from core.metrics import (DEFINITIONS, Filters, ageing, collection, customer_invoices, forecast, funnel,
+                          metrics_summary, monthly,
                           overdue_customers, win_rates)
 from core.metrics.filters import month_start
 from core.models import Opportunity
 from core.services import billing, contracts, delivery, leads
+from core.services.delivery import add_months
 from tests.integration.money_fixtures import TODAY, days, make_opportunity, signed_contract, terms_by_name
 
 A = days(-5)
@@ -192,3 +194,64 @@ def test_docs_carry_the_same_definitions():
 
     from core.metrics.docs import render
     assert (Path(__file__).resolve().parents[2] / "docs" / "metrics.md").read_text(encoding="utf-8") == render()
+
+
+def test_collection_attainment_and_contract_to_cash(world, books):
+    c = world.do("finance", collection, Filters(as_of=A))
+    # due in the period by A: 300,000 (Alpha, -175), 600,000 (Alpha, -60), 300,000 (Beta, -135);
+    # collected on them by A: 300,000 + 200,000 + 300,000 (the 50,000 overpayment is not allocated)
+    assert (c["planned"], c["collected"], c["plan_attainment"]) == (
+        D("1200000.00"), D("800000.00"), D("0.6667"))
+    # first cash: Alpha signed -200, paid -170 (30 days); Beta signed -150, paid -130 (20 days)
+    assert (c["contract_to_cash_days"], c["contracts_counted"]) == (D("25.0"), 2)
+
+
+def test_forecast_places_terms_receivables_and_pipeline_shifted_by_each_customers_delay(world, books):
+    # Gamma always pays 20 days late: advance due day -105, paid day -85
+    g = signed_contract(world, number="HT-G", signed_on=days(-120),
+                        opp_id=make_opportunity(world, name="G", account="Gamma Rail"))
+    inv = world.do("finance", billing.issue_invoice, g["advance"], amount="300000", issued_on=days(-120))
+    world.do("finance", billing.record_payment, account_id=g["account"], amount="300000", received_on=days(-85),
+             allocate_to=[(inv, "300000")])
+    # forecast so that day + 30 due days is a month's last day: the 20 days' delay moves the cash a month on
+    go_live = month_start(TODAY, -3) - timedelta(days=31)
+    world.do("fr", delivery.forecast_milestone, g["m1"], forecast_on=go_live)
+    tender = make_opportunity(world, name="Tender", stage=Stage.BIDDING, account="Delta")
+
+    def close(ctx):
+        opp = ctx.session.get(Opportunity, tender)
+        opp.expected_close = days(45)
+        ctx.session.add(opp)
+    world.read(close)
+    from core.metrics.forecast import payment_delays
+    from core.models import Contract
+    assert world.read(payment_delays, Filters(as_of=TODAY)) == {
+        books["a"]["account"]: 5, books["b"]["account"]: 5, g["account"]: 20}
+
+    rows = world.do("leader", forecast, Filters(as_of=TODAY))
+    assert len(rows) == 12 and rows[0]["month"] == key(TODAY)
+    expected = {"contracted": {}, "receivables": {}, "pipeline": {}}
+
+    def add(col, day, amount):
+        if key(day) in {r["month"] for r in rows}:
+            expected[col][key(day)] = expected[col].get(key(day), Z) + D(amount)
+
+    # Gamma's 60% (600,000) on the Go-live forecast day + 30 due days + 20 days late
+    gamma_cash = go_live + timedelta(days=50)
+    assert key(gamma_cash) != key(go_live + timedelta(days=30))
+    add("contracted", gamma_cash, "600000")
+    # Beta's final term: 550,000 of 800,000 not invoiced, released day -20 + 30 + 5 = day 15
+    add("contracted", days(15), "550000")
+    # retentions 100,000 at warranty end + 30 days + the delay (those beyond the 12 months drop out)
+    for c, d in ((books["a"]["contract"], 5), (books["b"]["contract"], 5)):
+        add("contracted", world.get(Contract, c).warranty_ends_on + timedelta(days=30 + d), "100000")
+    add("contracted", add_months(go_live, 12) + timedelta(days=50), "100000")   # Gamma: no acceptance yet
+    # open invoices: Alpha 300,000 due -60 (+5, overdue: this month); Beta 250,000 due +15 (+5)
+    add("receivables", TODAY, "300000")
+    add("receivables", days(20), "250000")
+    add("pipeline", days(45), "400000")                    # 1,000,000 × 0.40 (bidding)
+    for r in rows:
+        for col, months in expected.items():
+            assert r[col] == months.get(r["month"], Z), (col, r["month"])
+        assert r["total"] == r["contracted"] + r["receivables"] + r["pipeline"]
+    assert total(r["receivables"] for r in rows) == D("550000.00")   # every open receivable as of today
