@@ -13,6 +13,7 @@ import streamlit as st
 
 from app import ui
 from core import metrics as M
+from core.enums import OPEN_STAGES
 from core.metrics import Filters
 from core.metrics.filters import month_start
 from core.queries import cashflow as q
@@ -37,8 +38,12 @@ def num(v) -> float:
     return 0.0 if v is None or v == "" else float(v)
 
 
-def money(v) -> str:
-    return "—" if v is None else f"{Decimal(v):,.2f}"
+def short(v) -> str:
+    """Money on a tile: millions as "12.35 M" so the figure fits (the tables give it to the cent)."""
+    if v is None:
+        return "—"
+    v = Decimal(v)
+    return f"{v / 1_000_000:,.2f} M" if abs(v) >= 1_000_000 else f"{v:,.2f}"
 
 
 def pct(v) -> str:
@@ -51,6 +56,11 @@ def days(v) -> str:
 
 def frame(rows) -> pd.DataFrame:
     return pd.DataFrame(list(rows or []))
+
+
+def first(df: pd.DataFrame, col: str) -> pd.DataFrame:
+    """The same table with `col` (the readable name) as its first column."""
+    return df[[col, *[c for c in df.columns if c != col]]] if col in df.columns else df
 
 
 def table(df: pd.DataFrame, name: str, key: str) -> None:
@@ -125,17 +135,17 @@ def overview_tab():
     before_a = ui.read(M.ageing, pf) if has("ageing") else {}
     tn, tb = totals(now_m), totals(before_m)
     c = st.columns(4)
-    tile(c[0], ui.t("cashflow.kpi.bookings"), tn.get("bookings"), money, "bookings", tb.get("bookings"))
-    tile(c[1], ui.t("cashflow.kpi.invoiced"), tn.get("invoiced"), money, "invoiced", tb.get("invoiced"))
-    tile(c[2], ui.t("cashflow.kpi.collected"), tn.get("collected"), money, "collected", tb.get("collected"))
-    tile(c[3], ui.t("cashflow.kpi.outstanding"), now_a.get("total_outstanding"), money, "outstanding",
+    tile(c[0], ui.t("cashflow.kpi.bookings"), tn.get("bookings"), short, "bookings", tb.get("bookings"))
+    tile(c[1], ui.t("cashflow.kpi.invoiced"), tn.get("invoiced"), short, "invoiced", tb.get("invoiced"))
+    tile(c[2], ui.t("cashflow.kpi.collected"), tn.get("collected"), short, "collected", tb.get("collected"))
+    tile(c[3], ui.t("cashflow.kpi.outstanding"), now_a.get("total_outstanding"), short, "outstanding",
          before_a.get("total_outstanding"), lower_is_better=True)
     c = st.columns(4)
     tile(c[0], ui.t("cashflow.kpi.overdue_share"), now_a.get("overdue_share"), pct, "overdue_share",
          before_a.get("overdue_share"), lower_is_better=True)
     tile(c[1], ui.t("cashflow.kpi.dso"), now_a.get("dso"), days, "dso", before_a.get("dso"), lower_is_better=True)
     tile(c[2], ui.t("cashflow.kpi.cei"), now_a.get("cei"), pct, "cei", before_a.get("cei"))
-    tile(c[3], ui.t("cashflow.kpi.unbilled"), now_a.get("unbilled"), money, "unbilled", before_a.get("unbilled"),
+    tile(c[3], ui.t("cashflow.kpi.unbilled"), now_a.get("unbilled"), short, "unbilled", before_a.get("unbilled"),
          lower_is_better=True)
     if has("collection"):
         col_now, col_before = ui.read(M.collection, f), ui.read(M.collection, pf)
@@ -151,7 +161,7 @@ def overview_tab():
         st.caption(ui.t("cashflow.leader_only"))
         c = st.columns(4)
         for col, k, fmt in ((c[0], "win_rate_count", pct), (c[1], "win_rate_value", pct),
-                            (c[2], "bid_hit_rate", pct), (c[3], "weighted_pipeline", money)):
+                            (c[2], "bid_hit_rate", pct), (c[3], "weighted_pipeline", short)):
             tile(col, ui.t(f"cashflow.kpi.{k}"), w_now.get(k), fmt, k, w_before.get(k))
     cash_chart(now_m)
 
@@ -194,13 +204,14 @@ def receivables_tab():
             long = cust.melt(id_vars=[name_col], value_vars=cols, var_name="Bucket", value_name="Amount")
             long["Amount"] = long["Amount"].map(num)
             long = long.rename(columns={name_col: "Customer"})
+            long["Age"] = long["Bucket"].map(cols.index)   # stacked from current to the oldest bucket
             top = (long.groupby("Customer")["Amount"].sum().sort_values(ascending=False).head(20).index)
             chart(alt.Chart(long[long["Customer"].isin(top)]).mark_bar().encode(
                 y=alt.Y("Customer:N", sort=list(top), title=None), x=alt.X("Amount:Q", title=None),
-                color=alt.Color("Bucket:N", sort=cols, title=None),
-                order=alt.Order("Bucket:N"),
+                color=alt.Color("Bucket:N", title=None, scale=alt.Scale(domain=cols, scheme="orangered")),
+                order=alt.Order("Age:Q"),
                 tooltip=["Customer", "Bucket", alt.Tooltip("Amount:Q", format=",.2f")]))
-            table(cust, f"ageing-{f.as_of}", "cf-ageing-dl")
+            table(first(cust, name_col), f"ageing-{f.as_of}", "cf-ageing-dl")
         b = a.get("buckets") or {}
         if b:
             st.dataframe(pd.DataFrame([{"Bucket": k, "Amount": v} for k, v in
@@ -209,7 +220,7 @@ def receivables_tab():
     if has("overdue_customers"):
         st.subheader(ui.t("cashflow.overdue"), help=helptext("overdue_customers"))
         od = frame(ui.read(M.overdue_customers, f, limit=10))
-        table(od, f"overdue-customers-{f.as_of}", "cf-overdue-dl")
+        table(first(od, "customer"), f"overdue-customers-{f.as_of}", "cf-overdue-dl")
         if not od.empty and "account_id" in od.columns:
             names = dict(zip(od["account_id"], od.get("customer", od.get("name", od["account_id"]))))
             pick = st.selectbox(ui.t("cashflow.drill"), [None, *names], key="cf-drill",
@@ -235,7 +246,8 @@ def funnel_tab():
         return
     st.subheader(ui.t("cashflow.pipeline"), help=helptext("weighted_pipeline"))
     by_stage = ui.read(M.win_rates, f).get("pipeline_by_stage") or {}
-    pl = pd.DataFrame([{"stage": k, **v} for k, v in by_stage.items()], columns=["stage", "count", "amount", "weighted"])
+    pl = pd.DataFrame([{"stage": str(k), **by_stage[str(k)]} for k in OPEN_STAGES if str(k) in by_stage],
+                      columns=["stage", "count", "amount", "weighted"])
     if pl.empty:
         st.info(ui.t("nothing"))
         return
