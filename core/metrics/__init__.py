@@ -12,10 +12,12 @@ from core.metrics.definitions import DEFINITIONS
 from core.metrics.filters import Filters
 from core.metrics.forecast import collection, forecast
 from core.metrics.funnel import funnel, win_rates
+from core.metrics.projects import projects
+from core.metrics.stages import stages
 from core.services import action
 
 __all__ = ["Filters", "DEFINITIONS", "funnel", "win_rates", "monthly", "ageing", "overdue_customers",
-           "customer_invoices", "forecast", "collection", "receivables", "metrics_summary", "json_safe"]
+           "customer_invoices", "forecast", "collection", "stages", "projects", "receivables", "metrics_summary", "json_safe"]
 
 
 def json_safe(value):
@@ -38,6 +40,8 @@ def metrics_summary(ctx: Context, f: Filters) -> dict:
     try:
         out["funnel"] = funnel(ctx, f)
         out["win_rates"] = win_rates(ctx, f)
+        out["stages"] = stages(ctx, f)
+        out["projects"] = projects(ctx, f)
     except PermissionDenied:
         pass
     out["monthly"] = monthly(ctx, f)

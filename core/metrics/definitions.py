@@ -96,4 +96,30 @@ DEFINITIONS: dict[str, dict[str, str]] = {
         "en": "Median days from a contract's signing to its first cash (first allocation), over contracts whose "
               "first cash came in the period.",
         "zh": "合同到回款天数：首笔回款（首次核销）落在期间内的合同，自签约日至首笔回款的天数中位数。"},
+    "stage_days": {
+        "en": "Days in each opportunity stage, from the stage history (StageChange): entry to the next change, or "
+              "to as_of for the current stage; a stage entered at creation counts from the creation day. Won, "
+              "lost and killed are not timed. Median and worst per stage; the longest median is the bottleneck.",
+        "zh": "机会点各阶段停留天数（阶段变更记录）：自进入至下一次变更，当前阶段计至截止日；创建即所在的阶段自创建日起算。"
+              "赢单、丢单、否决不计。按阶段给出中位数和最长值，中位数最长者为瓶颈。"},
+    "gate_wait_days": {
+        "en": "Per gate kind (ATI, ATB, ATC, change order, write-off, closure): days from the request to the "
+              "decision, for decisions made by as_of (median, worst); requests still pending are counted apart.",
+        "zh": "各类决策关口（立项、投标、合同、变更、坏账、关闭）自申请至决策的天数（截止日前已决策；中位数、最长值），待决数量另计。"},
+    "holds_past_review": {
+        "en": "Opportunities on hold whose review date is before as_of, with the days past it and the owner (AR).",
+        "zh": "处于搁置且复审日早于截止日的机会点，含逾期天数和负责人（客户经理）。"},
+    "stuck": {
+        "en": "Open opportunities ranked by days in their current stage (as_of − stage_since), top 20, with owner.",
+        "zh": "在途机会点按当前阶段停留天数（截止日 − 进入阶段日）排序，前20名，含负责人。"},
+    "four_calculations": {
+        "en": "Per contract signed by as_of: revenue, cost and margin at estimate (newest estimate of the "
+              "opportunity), budget (newest budget), actual (invoiced and costs spent by as_of) and final accounts.",
+        "zh": "截止日前签约的每个合同：概算（机会点最新概算）、预算（最新预算）、实际（截止日前开票与成本）、决算的收入、成本与毛利。"},
+    "estimate_accuracy": {
+        "en": "Final margin (or, before final accounts, actual margin) ÷ estimate margin.",
+        "zh": "概算准确度 = 决算毛利（未决算时用实际毛利）÷ 概算毛利。"},
+    "budget_execution": {
+        "en": "Actual cost by as_of ÷ budget cost.",
+        "zh": "预算执行率 = 截止日前实际成本 ÷ 预算成本。"},
 }

@@ -17,8 +17,7 @@ import pytest
 from core.enums import Stage
 from core.errors import PermissionDenied
 from core.metrics import (DEFINITIONS, Filters, ageing, collection, customer_invoices, forecast, funnel,
-                          metrics_summary, monthly,
-                          overdue_customers, win_rates)
+                          metrics_summary, monthly, overdue_customers, projects, stages, win_rates)
 from core.metrics.filters import month_start
 from core.models import Opportunity
 from core.services import billing, contracts, delivery, leads
@@ -255,3 +254,79 @@ def test_forecast_places_terms_receivables_and_pipeline_shifted_by_each_customer
             assert r[col] == months.get(r["month"], Z), (col, r["month"])
         assert r["total"] == r["contracted"] + r["receivables"] + r["pipeline"]
     assert total(r["receivables"] for r in rows) == D("550000.00")   # every open receivable as of today
+
+
+def test_projects_four_calculations_as_of(world, books):
+    from core.calculations import four_calculations
+    world.do("fr", delivery.record_cost, books["a"]["contract"], spent_on=days(-50), category="labour",
+             amount="300000")
+    world.do("fr", delivery.record_cost, books["a"]["contract"], spent_on=days(-2), category="labour",
+             amount="50000")                                  # after A: not counted
+    rows = {r["number"]: r for r in world.do("leader", projects, Filters(as_of=A))}
+    alpha = rows["HT-A"]
+    assert alpha["estimate"] == {"revenue": D("1000000.00"), "cost": D("600000.00"), "margin": D("400000.00"),
+                                 "margin_rate": D("0.4000")}
+    # invoiced by A: 300,000 + 600,000; cost by A: 300,000
+    assert alpha["actual"] == {"revenue": D("900000.00"), "cost": D("300000.00"), "margin": D("600000.00"),
+                               "margin_rate": D("0.6667")}
+    assert alpha["final"] is None
+    assert alpha["estimate_accuracy"] == D("1.5000")            # 600,000 ÷ 400,000
+    assert alpha["budget_execution"] == D("0.5000")             # 300,000 ÷ 600,000
+    # as of today they are core.calculations' figures exactly
+    for r in world.do("leader", projects, Filters(as_of=TODAY)):
+        number = r["number"]
+        calc = world.read(lambda ctx: four_calculations(ctx.session, r["contract_id"]))
+        assert {k: r[k] for k in ("estimate", "budget", "actual", "final")} == calc, number
+
+
+def test_stages_durations_gate_waits_holds_and_stuck(world):
+    from datetime import datetime, time, timezone
+
+    from core.enums import Decision, GateKind
+    from core.models import Account, GateDecision, StageChange
+
+    def at(n):
+        return datetime.combine(days(n), time(12), tzinfo=timezone.utc)
+
+    ar = world.users["ar"].id
+
+    def build(ctx):
+        acc = Account(name="Omega", name_norm="omega")
+        ctx.session.add(acc)
+        ctx.session.flush()
+        opps = {}
+        for name, stage, created, since, review in (("X", Stage.BIDDING, -40, -10, None),
+                                                    ("Y", Stage.LOST, -20, -5, None),
+                                                    ("Z", Stage.ON_HOLD, -30, -12, days(-2))):
+            o = Opportunity(name=name, account_id=acc.id, amount=D("500000"), stage=stage, created_at=at(created),
+                            stage_since=at(since), ar_id=ar, hold_review_on=review)
+            ctx.session.add(o)
+            ctx.session.flush()
+            o.created_at = at(created)          # set again after the insert, which stamps it
+            ctx.session.flush()
+            opps[name] = o.id
+        for name, frm, to, n in (("X", "initiation", "guidance", -30), ("X", "guidance", "bidding", -10),
+                                 ("Y", "initiation", "guidance", -15), ("Y", "guidance", "lost", -5)):
+            ctx.session.add(StageChange(entity="opportunity", entity_id=opps[name], from_stage=frm, to_stage=to,
+                                        at=at(n)))
+        for name, kind, req, dec, decision in (("X", GateKind.ATI, -40, -30, Decision.GO),
+                                               ("Y", GateKind.ATI, -20, -15, Decision.GO),
+                                               ("X", GateKind.ATB, -3, None, Decision.PENDING)):
+            ctx.session.add(GateDecision(kind=kind, subject_type="opportunity", subject_id=opps[name],
+                                         decision=decision, requested_at=at(req),
+                                         decided_at=at(dec) if dec is not None else None))
+        return opps
+    opps = world.read(build)
+    s = world.do("leader", stages, Filters(as_of=TODAY))
+    # initiation: X 10 days (created -40 to -30), Y 5; guidance: X 20, Y 10; bidding: X 10 so far
+    assert [(d["stage"], d["count"], d["median"], d["worst"]) for d in s["durations"]] == [
+        ("initiation", 2, D("7.5"), 10), ("guidance", 2, D("15.0"), 20), ("bidding", 1, D("10.0"), 10)]
+    assert [(g["kind"], g["count"], g["median"], g["worst"], g["pending"]) for g in s["gates"]] == [
+        ("atb", 0, None, None, 1), ("ati", 2, D("7.5"), 10, 0)]
+    name = world.users["ar"].name
+    assert [(h["opportunity_id"], h["days_past"], h["owner"]) for h in s["holds_past_review"]] == [
+        (opps["Z"], 2, name)]
+    assert [(r["opportunity_id"], r["stage"], r["days"], r["owner"]) for r in s["stuck"]] == [
+        (opps["Z"], "on_hold", 12, name), (opps["X"], "bidding", 10, name)]
+    with pytest.raises(PermissionDenied):
+        world.do("finance", stages, Filters(as_of=TODAY))
