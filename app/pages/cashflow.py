@@ -285,30 +285,48 @@ def stuck_tab():
     table(frame(s.get("stuck")), f"stuck-{f.as_of}", "cf-stuck-dl")
 
 
+CALCS = ("estimate", "budget", "actual", "final")
+
+
+def flat(row: dict) -> dict:
+    """A project row with each calculation's figures as columns (estimate_revenue, estimate_cost, ...)."""
+    out = {k: v for k, v in row.items() if k not in CALCS}
+    for calc in CALCS:
+        for k, v in (row.get(calc) or {}).items():
+            out[f"{calc}_{k}"] = v
+    return out
+
+
 def projects_tab():
     if not has("projects"):
         st.info(ui.t("cashflow.not_yet"))
         return
-    pr = frame(ui.read(M.projects, f))
+    rows = ui.read(M.projects, f)
+    pr = first(frame(flat(r) for r in rows), "number")
     st.subheader(ui.t("cashflow.projects"), help=helptext("projects"))
     table(pr, f"projects-{f.as_of}", "cf-projects-dl")
-    if pr.empty:
+    if not rows:
         return
-    label_col = next((c for c in ("contract", "number", "name") if c in pr.columns), pr.columns[0])
-    labels = list(pr[label_col].astype(str))
-    pick = st.selectbox(ui.t("cashflow.project"), range(len(labels)), key="cf-project",
-                        format_func=lambda i: labels[i])
-    row = pr.iloc[pick]
+    names = {i: f"{r.get('number', '')} · {r.get('name', '')}" for i, r in enumerate(rows)}
+    pick = st.selectbox(ui.t("cashflow.project"), list(names), key="cf-project", format_func=names.get)
+    row = rows[pick]
     st.subheader(ui.t("cashflow.waterfall"), help=helptext("estimate_accuracy"))
-    steps, prev = [], 0.0
-    for calc in ("estimate", "budget", "actual", "final"):
-        v = row.get(f"{calc}_margin")
-        if v is None or pd.isna(v):
+    # each calculation's margin as a bar from the previous one's (a rise blue, a fall red), the first from zero
+    steps, prev = [], None
+    for calc in CALCS:
+        figs = row.get(calc)
+        if not figs:
             continue
-        v = num(v)
-        steps.append({"Step": ui.t(f"cashflow.calc.{calc}") if calc else calc, "From": prev if steps else 0.0,
-                      "To": v, "Change": v - prev if steps else v})
+        v = num(figs.get("margin"))
+        start = 0.0 if prev is None else prev
+        steps.append({"Step": ui.t(f"cashflow.calc.{calc}"), "From": start, "To": v,
+                      "Change": v - start if prev is not None else v})
         prev = v
+    c = st.columns(2)
+    c[0].metric(ui.t("cashflow.kpi.estimate_accuracy"), pct(row.get("estimate_accuracy")),
+                help=helptext("estimate_accuracy"))
+    c[1].metric(ui.t("cashflow.kpi.budget_execution"), pct(row.get("budget_execution")),
+                help=helptext("budget_execution"))
     if steps:
         chart(alt.Chart(pd.DataFrame(steps)).mark_bar().encode(
             x=alt.X("Step:N", sort=[s["Step"] for s in steps], title=None),
