@@ -258,6 +258,19 @@ def cmd_metrics(args) -> int:
     if "collection" in summary:
         c = summary["collection"]
         print(f"Collection plan attainment {c['plan_attainment']}; contract to cash {c['contract_to_cash_days']} days")
+    if summary.get("stages"):
+        st = summary["stages"]
+        print("\nDays in stage (median / worst): " + ", ".join(f"{d['stage']} {d['median']} / {d['worst']}"
+                                                          for d in st["durations"]))
+        print("Gate waits (median / worst days, pending): " + ", ".join(
+            f"{g['kind']} {g['median']} / {g['worst']}, {g['pending']}" for g in st["gates"]))
+        for r in st["stuck"][:5]:
+            print(f"  stuck: {r['name']} in {r['stage']} for {r['days']} days (owner {r['owner'] or '-'})")
+        for h in st["holds_past_review"]:
+            print(f"  hold past review: {h['name']} by {h['days_past']} days (owner {h['owner'] or '-'})")
+    if summary.get("projects"):
+        print("\nProject (estimate accuracy, budget execution): " + ", ".join(
+            f"{p['number']} {p['estimate_accuracy']} {p['budget_execution']}" for p in summary["projects"][:10]))
     if summary["overdue_customers"]:
         print("\nTop overdue customers:")
         for c in summary["overdue_customers"]:

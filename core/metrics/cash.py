@@ -17,7 +17,6 @@ from core.context import Context
 from core.enums import ContractStatus, Decision, GateKind, Trigger
 from core.metrics.filters import (ZERO, Filters, account_ids, contract_ids, end_of, in_scope, money, ratio)
 from core.models import Account, Allocation, Contract, GateDecision, Invoice, Payment, PaymentTerm
-from core.queries.cash import ageing_buckets
 from core.services import action
 
 CURRENT = "current"
@@ -53,6 +52,13 @@ def monthly(ctx: Context, f: Filters) -> list[dict]:
 
 
 # -- receivables as of a day -----------------------------------------------------------------------
+
+def ageing_buckets():
+    """The buckets of config/finance.toml (core.queries.cash reads them; imported here only when needed, as that
+    module loads pandas, which `ltc metrics` does not otherwise need)."""
+    from core.queries.cash import ageing_buckets as read
+    return read()
+
 
 def _bucket(on: date):
     """CASE on Invoice.due_on giving the ageing bucket label as of `on` (days past due), or 'current'."""

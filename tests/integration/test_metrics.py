@@ -186,6 +186,7 @@ def test_cli_prints_the_same_numbers(world, books, capsys):
     assert main(["metrics", "--as-of", A.isoformat()]) == 0
     text = capsys.readouterr().out
     assert "Receivables 650000.00" in text and "Alpha Grid: overdue 400000.00" in text
+    assert "Days in stage" in text and "HT-A 1.5000 0.5000" not in text   # no costs recorded here
 
 
 def test_docs_carry_the_same_definitions():
