@@ -10,14 +10,15 @@ DEFINITIONS: dict[str, dict[str, str]] = {
               "与截止日中较早者（默认截止日前12个月）。"},
     "funnel": {
         "en": "Counts of the period's cohort: leads captured in the period (merged leads excluded); of them "
-              "qualified (status qualified or converted); opportunities created in the period; of them with an "
+              "qualified (current status qualified or converted); opportunities created in the period; of them with an "
               "ATI go; with a bid submitted; won (bid won, or contract signed without a tender); with a contract "
               "signed. Conversion = count ÷ the previous step's count.",
         "zh": "期间内的同批次：期间内录入的线索（不含已合并）；其中已合格（合格或已转化）；期间内创建的机会点；其中"
               "立项决策通过；已投标；已中标（中标或未经招标直接签约）；已签约。转化率 = 本步数量 ÷ 上一步数量。"},
     "win_rate_count": {
-        "en": "Won opportunities ÷ (won + lost), opportunities created by as_of; killed ones do not count.",
-        "zh": "赢单机会点数 ÷（赢单 + 丢单），截止日前创建的机会点；立项否决的不计。"},
+        "en": "Won opportunities ÷ (won + lost), opportunities created by as_of, by their stage as recorded now "
+              "(not rebuilt as of the day); killed ones do not count.",
+        "zh": "赢单机会点数 ÷（赢单 + 丢单），截止日前创建的机会点，按当前记录的阶段（不按截止日回溯）；立项否决的不计。"},
     "win_rate_value": {
         "en": "Amount of won opportunities ÷ amount of won + lost opportunities.",
         "zh": "赢单金额 ÷（赢单金额 + 丢单金额）。"},
