@@ -29,9 +29,14 @@ def has(name: str) -> bool:
     return callable(getattr(M, name, None))
 
 
-def helptext(name: str) -> str | None:
-    d = DEFINITIONS.get(name)
-    return (d.get(ui.lang()) or d.get("en")) if isinstance(d, dict) else None
+def helptext(*names: str) -> str | None:
+    """The definitions of these metrics in the person's language, one paragraph each."""
+    texts = []
+    for name in names:
+        d = DEFINITIONS.get(name)
+        if isinstance(d, dict) and (d.get(ui.lang()) or d.get("en")):
+            texts.append(d.get(ui.lang()) or d.get("en"))
+    return "\n\n".join(texts) or None
 
 
 def num(v) -> float:
@@ -168,7 +173,8 @@ def overview_tab():
 
 def cash_chart(monthly_rows: list[dict]):
     """Collected per month in the period, then the forecast's two layers (contracted, pipeline) side by side."""
-    st.subheader(ui.t("cashflow.cash_in"), help=helptext("forecast"))
+    st.subheader(ui.t("cashflow.cash_in"), help=helptext("forecast_receivables", "forecast_contracted",
+                                                                "forecast_pipeline", "payment_delay"))
     rows = [{"Month": r["month"], "Layer": ui.t("cashflow.layer.collected"), "Amount": num(r.get("collected"))}
             for r in monthly_rows]
     fc = frame(ui.read(M.forecast, f)) if has("forecast") else pd.DataFrame()
@@ -184,11 +190,11 @@ def cash_chart(monthly_rows: list[dict]):
     chart(alt.Chart(df).mark_bar().encode(
         x=alt.X("Month:N", title=None), xOffset="Layer:N", y=alt.Y("Amount:Q", title=None),
         color=alt.Color("Layer:N", title=None), tooltip=["Month", "Layer", alt.Tooltip("Amount:Q", format=",.2f")]))
-    st.markdown(f"**{ui.t('cashflow.monthly')}**", help="\n\n".join(
-        filter(None, (helptext(k) for k in ("bookings", "accepted", "invoiced", "collected")))) or None)
+    st.markdown(f"**{ui.t('cashflow.monthly')}**", help=helptext("bookings", "accepted", "invoiced", "collected"))
     table(frame(monthly_rows), f"monthly-{f.as_of}", "cf-monthly-dl")
     if not fc.empty:
-        st.markdown(f"**{ui.t('cashflow.forecast')}**")
+        st.markdown(f"**{ui.t('cashflow.forecast')}**", help=helptext("forecast_receivables", "forecast_contracted",
+                                                                          "forecast_pipeline", "payment_delay"))
         table(fc, f"forecast-{f.as_of}", "cf-forecast-dl")
 
 
@@ -264,7 +270,7 @@ def stuck_tab():
         st.info(ui.t("cashflow.not_yet"))
         return
     s = ui.read(M.stages, f)
-    st.subheader(ui.t("cashflow.durations"), help=helptext("days_in_stage"))
+    st.subheader(ui.t("cashflow.durations"), help=helptext("stage_days"))
     dur = frame(s.get("days_in_stage") or s.get("durations"))
     if not dur.empty and {"stage", "median"} <= set(dur.columns):
         d = dur.assign(Median=dur["median"].map(num), Worst=dur.get("worst", dur["median"]).map(num))
@@ -277,7 +283,7 @@ def stuck_tab():
             tooltip=["stage", "Median", "Worst"])
             + base.mark_tick(color="black", thickness=2, size=20).encode(y="Worst:Q"))
     table(dur, f"stage-days-{f.as_of}", "cf-durations-dl")
-    st.subheader(ui.t("cashflow.gates"), help=helptext("gate_waits"))
+    st.subheader(ui.t("cashflow.gates"), help=helptext("gate_wait_days"))
     table(frame(s.get("gate_waits") or s.get("gates")), f"gate-waits-{f.as_of}", "cf-gates-dl")
     st.subheader(ui.t("cashflow.holds"), help=helptext("holds_past_review"))
     table(frame(s.get("holds_past_review") or s.get("holds")), f"holds-{f.as_of}", "cf-holds-dl")
@@ -303,7 +309,7 @@ def projects_tab():
         return
     rows = ui.read(M.projects, f)
     pr = first(frame(flat(r) for r in rows), "number")
-    st.subheader(ui.t("cashflow.projects"), help=helptext("projects"))
+    st.subheader(ui.t("cashflow.projects"), help=helptext("four_calculations"))
     table(pr, f"projects-{f.as_of}", "cf-projects-dl")
     if not rows:
         return
@@ -328,11 +334,13 @@ def projects_tab():
     c[1].metric(ui.t("cashflow.kpi.budget_execution"), pct(row.get("budget_execution")),
                 help=helptext("budget_execution"))
     if steps:
-        chart(alt.Chart(pd.DataFrame(steps)).mark_bar().encode(
-            x=alt.X("Step:N", sort=[s["Step"] for s in steps], title=None),
+        base = alt.Chart(pd.DataFrame(steps)).encode(x=alt.X("Step:N", sort=[s["Step"] for s in steps], title=None))
+        chart(base.mark_bar().encode(
             y=alt.Y("From:Q", title=ui.t("cashflow.margin")), y2="To:Q",
             color=alt.condition("datum.Change >= 0", alt.value("#4c78a8"), alt.value("#d62728")),
-            tooltip=["Step", alt.Tooltip("To:Q", format=",.2f"), alt.Tooltip("Change:Q", format=",.2f")]))
+            tooltip=["Step", alt.Tooltip("To:Q", format=",.2f"), alt.Tooltip("Change:Q", format=",.2f")])
+            + base.mark_tick(color="black", thickness=2).encode(y="To:Q")
+            + base.mark_text(dy=-8).encode(y="To:Q", text=alt.Text("To:Q", format=",.0f")))
 
 
 # Only the open tab is drawn (its metrics run); choosing another tab reruns the page.
