@@ -16,9 +16,9 @@ DEFINITIONS: dict[str, dict[str, str]] = {
         "zh": "期间内的同批次：期间内录入的线索（不含已合并）；其中已合格（合格或已转化）；期间内创建的机会点；其中"
               "立项决策通过；已投标；已中标（中标或未经招标直接签约）；已签约。转化率 = 本步数量 ÷ 上一步数量。"},
     "win_rate_count": {
-        "en": "Won opportunities ÷ (won + lost), opportunities created by as_of, by their stage as recorded now "
-              "(not rebuilt as of the day); killed ones do not count.",
-        "zh": "赢单机会点数 ÷（赢单 + 丢单），截止日前创建的机会点，按当前记录的阶段（不按截止日回溯）；立项否决的不计。"},
+        "en": "Won opportunities ÷ (won + lost), opportunities created by as_of, by their stage on as_of (from the "
+              "stage history; no history: the stage now); killed ones do not count.",
+        "zh": "赢单机会点数 ÷（赢单 + 丢单），截止日前创建的机会点，按截止日当天所处阶段（据阶段变更记录；无记录则按当前阶段）；立项否决的不计。"},
     "win_rate_value": {
         "en": "Amount of won opportunities ÷ amount of won + lost opportunities.",
         "zh": "赢单金额 ÷（赢单金额 + 丢单金额）。"},
@@ -26,8 +26,8 @@ DEFINITIONS: dict[str, dict[str, str]] = {
         "en": "Bids won ÷ bids with a result (won or lost) by as_of.",
         "zh": "中标数 ÷ 截止日前已有结果（中标或未中标）的投标数。"},
     "weighted_pipeline": {
-        "en": "Σ over open stages (initiation, guidance, bidding, negotiation, on hold) of the stage's total "
-              "opportunity amount × the stage probability of config/pipeline.toml.",
+        "en": "Σ over open stages (initiation, guidance, bidding, negotiation, on hold; the stage on as_of) of the "
+              "stage's total opportunity amount (as now) × the stage probability of config/pipeline.toml.",
         "zh": "各未关闭阶段（立项、引导、投标、谈判、搁置）机会点金额合计 × config/pipeline.toml 中该阶段概率，再求和。"},
     "bookings": {
         "en": "Amount of contracts signed in the month (signed_on), at their current amount (after change orders).",

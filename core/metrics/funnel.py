@@ -7,14 +7,14 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from sqlalchemy import and_, case, func, or_
+from sqlalchemy import String, func, or_
 from sqlmodel import select
 
 from config.settings import load
 from core.context import Context
 from core.enums import BidStatus, ContractStatus, Decision, GateKind, LeadStatus, Stage
 from core.metrics.filters import Filters, end_of, money, opp_where, ratio, start_of
-from core.models import Bid, Contract, GateDecision, Lead, Opportunity
+from core.models import Bid, Contract, GateDecision, Lead, Opportunity, StageChange
 from core.services import action
 
 STEPS = ["lead", "qualified", "opportunity", "initiated", "bid", "won", "signed"]
@@ -78,16 +78,32 @@ def funnel(ctx: Context, f: Filters) -> list[dict]:
     return out
 
 
+def stage_as_of(f: Filters):
+    """The opportunity's stage on f.as_of, from its history: the last change by then, else the stage it left at
+    its first later change, else (no history) its stage now."""
+    cutoff = end_of(f.as_of)
+    mine = [StageChange.entity == "opportunity", StageChange.entity_id == Opportunity.id]
+    last_id = (select(func.max(StageChange.id)).where(*mine, StageChange.at < cutoff)
+               .correlate(Opportunity).scalar_subquery())
+    next_id = (select(func.min(StageChange.id)).where(*mine, StageChange.at >= cutoff)
+               .correlate(Opportunity).scalar_subquery())
+    then = select(StageChange.to_stage).where(StageChange.id == last_id).scalar_subquery()
+    left = select(StageChange.from_stage).where(StageChange.id == next_id).scalar_subquery()
+    return func.coalesce(then, func.nullif(left, ""), Opportunity.stage, type_=String).label("stage_then")
+
+
 @action("metrics.view")
 def win_rates(ctx: Context, f: Filters) -> dict:
-    """Win rate by count and by value among opportunities decided (won or lost) — in scope, created by as_of;
-    bid hit rate among bids with a result by as_of; weighted pipeline of open opportunities."""
+    """Win rate by count and by value among opportunities decided (won or lost) — in scope, created by as_of,
+    by their stage on as_of; bid hit rate among bids with a result by as_of; weighted pipeline of the
+    opportunities open on as_of (at their amount now)."""
     base = [Opportunity.created_at < end_of(f.as_of), *opp_where(f)]
-    rows = dict((stage, (cnt, amt)) for stage, cnt, amt in ctx.session.exec(
-        select(Opportunity.stage, func.count(Opportunity.id), func.sum(Opportunity.amount))
-        .where(*base, Opportunity.stage.in_([Stage.WON, Stage.LOST])).group_by(Opportunity.stage)).all())
-    won_n, won_v = rows.get(Stage.WON, (0, None))
-    lost_n, lost_v = rows.get(Stage.LOST, (0, None))
+    stage = stage_as_of(f)
+    rows = dict((str(s), (cnt, amt)) for s, cnt, amt in ctx.session.exec(
+        select(stage, func.count(Opportunity.id), func.sum(Opportunity.amount))
+        .where(*base).group_by(stage)).all())
+    won_n, won_v = rows.get(Stage.WON.value, (0, None))
+    lost_n, lost_v = rows.get(Stage.LOST.value, (0, None))
     won_v, lost_v = money(won_v), money(lost_v)
     bids = dict(ctx.session.exec(
         select(Bid.status, func.count(Bid.id)).join(Opportunity, Opportunity.id == Bid.opportunity_id)
@@ -98,9 +114,10 @@ def win_rates(ctx: Context, f: Filters) -> dict:
     # per open stage: SUM(amount), weighted by the stage's probability
     weighted = Decimal("0.00")
     by_stage = {}
-    for stage, amt, cnt in ctx.session.exec(
-            select(Opportunity.stage, func.sum(Opportunity.amount), func.count(Opportunity.id))
-            .where(*base, Opportunity.stage.in_(OPEN)).group_by(Opportunity.stage)).all():
+    for stage in (s.value for s in OPEN):
+        if stage not in rows:
+            continue
+        cnt, amt = rows[stage]
         amt = money(amt)
         w = money(amt * prob.get(str(stage), Decimal(0)))
         by_stage[str(stage)] = {"count": cnt, "amount": amt, "weighted": w}

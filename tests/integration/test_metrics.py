@@ -331,3 +331,13 @@ def test_stages_durations_gate_waits_holds_and_stuck(world):
         (opps["Z"], "on_hold", 12, name), (opps["X"], "bidding", 10, name)]
     with pytest.raises(PermissionDenied):
         world.do("finance", stages, Filters(as_of=TODAY))
+
+    # win rates by the stage each opportunity was in on the day: on day -8 X was bidding (since -10) and
+    # Y still in guidance (lost on day -5)
+    then = world.do("leader", win_rates, Filters(as_of=days(-8)))
+    assert (then["won"], then["lost"], then["win_rate_count"]) == (0, 0, None)
+    # 500,000 × 0.40 (X) + 500,000 × 0.25 (Y) + 500,000 × 0.05 (Z, on hold, no history: its stage now)
+    assert then["weighted_pipeline"] == D("350000.00")
+    now = world.do("leader", win_rates, Filters(as_of=TODAY))
+    assert (now["won"], now["lost"], now["win_rate_count"]) == (0, 1, D("0.0000"))
+    assert now["weighted_pipeline"] == D("225000.00")     # X bidding 500,000 × 0.40 + Z 25,000
