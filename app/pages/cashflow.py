@@ -24,11 +24,6 @@ st.title(ui.t("page.cashflow"))
 DEFINITIONS = getattr(M, "DEFINITIONS", {})
 
 
-def has(name: str) -> bool:
-    """Whether core.metrics offers this function yet (a section waits for it rather than breaking the page)."""
-    return callable(getattr(M, name, None))
-
-
 def helptext(*names: str) -> str | None:
     """The definitions of these metrics in the person's language, one paragraph each."""
     texts = []
@@ -133,11 +128,9 @@ def totals(rows: list[dict]) -> dict:
 
 # -- tabs ----------------------------------------------------------------------------------------------
 def overview_tab():
-    now_m = ui.read(M.monthly, f) if has("monthly") else []
-    now_a = ui.read(M.ageing, f) if has("ageing") else {}
+    now_m, now_a = ui.read(M.monthly, f), ui.read(M.ageing, f)
     pf = previous(f)
-    before_m = ui.read(M.monthly, pf) if has("monthly") else []
-    before_a = ui.read(M.ageing, pf) if has("ageing") else {}
+    before_m, before_a = ui.read(M.monthly, pf), ui.read(M.ageing, pf)
     tn, tb = totals(now_m), totals(before_m)
     c = st.columns(4)
     tile(c[0], ui.t("cashflow.kpi.bookings"), tn.get("bookings"), short, "bookings", tb.get("bookings"))
@@ -152,16 +145,15 @@ def overview_tab():
     tile(c[2], ui.t("cashflow.kpi.cei"), now_a.get("cei"), pct, "cei", before_a.get("cei"))
     tile(c[3], ui.t("cashflow.kpi.unbilled"), now_a.get("unbilled"), short, "unbilled", before_a.get("unbilled"),
          lower_is_better=True)
-    if has("collection"):
-        col_now, col_before = ui.read(M.collection, f), ui.read(M.collection, pf)
-        c = st.columns(4)
-        tile(c[0], ui.t("cashflow.kpi.plan_attainment"), col_now.get("plan_attainment"), pct, "plan_attainment",
-             col_before.get("plan_attainment"))
-        tile(c[1], ui.t("cashflow.kpi.contract_to_cash"), col_now.get("contract_to_cash_days"), days,
-             "contract_to_cash_days", col_before.get("contract_to_cash_days"), lower_is_better=True)
-        tile(c[2], ui.t("cashflow.kpi.acceptance_to_invoice"), now_a.get("acceptance_to_invoice_days"), days,
-             "acceptance_to_invoice_days", before_a.get("acceptance_to_invoice_days"), lower_is_better=True)
-    if LEADER and has("win_rates"):
+    col_now, col_before = ui.read(M.collection, f), ui.read(M.collection, pf)
+    c = st.columns(4)
+    tile(c[0], ui.t("cashflow.kpi.plan_attainment"), col_now.get("plan_attainment"), pct, "plan_attainment",
+         col_before.get("plan_attainment"))
+    tile(c[1], ui.t("cashflow.kpi.contract_to_cash"), col_now.get("contract_to_cash_days"), days,
+         "contract_to_cash_days", col_before.get("contract_to_cash_days"), lower_is_better=True)
+    tile(c[2], ui.t("cashflow.kpi.acceptance_to_invoice"), now_a.get("acceptance_to_invoice_days"), days,
+         "acceptance_to_invoice_days", before_a.get("acceptance_to_invoice_days"), lower_is_better=True)
+    if LEADER:
         w_now, w_before = ui.read(M.win_rates, f), ui.read(M.win_rates, pf)
         st.caption(ui.t("cashflow.leader_only"))
         c = st.columns(4)
@@ -177,7 +169,7 @@ def cash_chart(monthly_rows: list[dict]):
                                                                 "forecast_pipeline", "payment_delay"))
     rows = [{"Month": r["month"], "Layer": ui.t("cashflow.layer.collected"), "Amount": num(r.get("collected"))}
             for r in monthly_rows]
-    fc = frame(ui.read(M.forecast, f)) if has("forecast") else pd.DataFrame()
+    fc = frame(ui.read(M.forecast, f))
     layers = [(k, ui.t(label)) for k, label in (("receivables", "cashflow.layer.receivables"),
                                                  ("contracted", "cashflow.layer.contracted"),
                                                  ("pipeline", "cashflow.layer.pipeline")) if k in fc.columns]
@@ -199,57 +191,44 @@ def cash_chart(monthly_rows: list[dict]):
 
 
 def receivables_tab():
-    if has("ageing"):
-        a = ui.read(M.ageing, f)
-        st.subheader(ui.t("cashflow.ageing"), help=helptext("ageing"))
-        cust = frame(a.get("customers") or a.get("by_customer") or a.get("rows"))
-        buckets = [b for b in (a.get("buckets") or {})]
-        if not cust.empty:
-            name_col = next((c for c in ("customer", "name", "account") if c in cust.columns), cust.columns[0])
-            cols = [c for c in ["current", *buckets] if c in cust.columns]
-            long = cust.melt(id_vars=[name_col], value_vars=cols, var_name="Bucket", value_name="Amount")
-            long["Amount"] = long["Amount"].map(num)
-            long = long.rename(columns={name_col: "Customer"})
-            long["Age"] = long["Bucket"].map(cols.index)   # stacked from current to the oldest bucket
-            top = (long.groupby("Customer")["Amount"].sum().sort_values(ascending=False).head(20).index)
-            chart(alt.Chart(long[long["Customer"].isin(top)]).mark_bar().encode(
-                y=alt.Y("Customer:N", sort=list(top), title=None), x=alt.X("Amount:Q", title=None),
-                color=alt.Color("Bucket:N", title=None, scale=alt.Scale(domain=cols, scheme="orangered")),
-                order=alt.Order("Age:Q"),
-                tooltip=["Customer", "Bucket", alt.Tooltip("Amount:Q", format=",.2f")]))
-            table(first(cust, name_col), f"ageing-{f.as_of}", "cf-ageing-dl")
-        b = a.get("buckets") or {}
-        if b:
-            st.dataframe(pd.DataFrame([{"Bucket": k, "Amount": v} for k, v in
-                                       {"current": a.get("current"), **b}.items() if v is not None]),
-                         hide_index=True)
-    if has("overdue_customers"):
-        st.subheader(ui.t("cashflow.overdue"), help=helptext("overdue_customers"))
-        od = frame(ui.read(M.overdue_customers, f, limit=10))
-        table(first(od, "customer"), f"overdue-customers-{f.as_of}", "cf-overdue-dl")
-        if not od.empty and "account_id" in od.columns:
-            names = dict(zip(od["account_id"], od.get("customer", od.get("name", od["account_id"]))))
-            pick = st.selectbox(ui.t("cashflow.drill"), [None, *names], key="cf-drill",
-                                format_func=lambda v: "—" if v is None else str(names[v]))
-            if pick is not None and has("customer_invoices"):
-                inv = frame(ui.read(M.customer_invoices, f, int(pick)))
-                st.markdown(f"**{ui.t('cashflow.invoices_of', name=names[pick])}**",
-                            help=helptext("customer_invoices"))
-                table(inv, f"invoices-{pick}-{f.as_of}", "cf-invoices-dl")
+    a = ui.read(M.ageing, f)
+    st.subheader(ui.t("cashflow.ageing"), help=helptext("ageing"))
+    cols = ["current", *a["buckets"]]
+    totals = pd.DataFrame([{"bucket": k, "amount": a["current"] if k == "current" else a["buckets"][k]} for k in cols])
+    cust = frame(a["customers"])
+    if not cust.empty:
+        long = cust.melt(id_vars=["customer"], value_vars=cols, var_name="Bucket", value_name="Amount")
+        long["Amount"] = long["Amount"].map(num)
+        long["Age"] = long["Bucket"].map(cols.index)   # stacked from current to the oldest bucket
+        top = list(cust["customer"].head(20))           # the customers owing most (ageing sorts them)
+        chart(alt.Chart(long[long["customer"].isin(top)]).mark_bar().encode(
+            y=alt.Y("customer:N", sort=top, title=None), x=alt.X("Amount:Q", title=None),
+            color=alt.Color("Bucket:N", title=None, scale=alt.Scale(domain=cols, scheme="orangered")),
+            order=alt.Order("Age:Q"),
+            tooltip=["customer", "Bucket", alt.Tooltip("Amount:Q", format=",.2f")]))
+    table(totals, f"ageing-buckets-{f.as_of}", "cf-buckets-dl")
+    table(first(cust, "customer"), f"ageing-{f.as_of}", "cf-ageing-dl")
+
+    st.subheader(ui.t("cashflow.overdue"), help=helptext("overdue_customers"))
+    od = frame(ui.read(M.overdue_customers, f, limit=10))
+    table(first(od, "customer"), f"overdue-customers-{f.as_of}", "cf-overdue-dl")
+    if od.empty:
+        return
+    names = dict(zip(od["account_id"], od["customer"]))
+    pick = st.selectbox(ui.t("cashflow.drill"), [None, *names], key="cf-drill",
+                        format_func=lambda v: "—" if v is None else str(names[v]))
+    if pick is not None:
+        st.markdown(f"**{ui.t('cashflow.invoices_of', name=names[pick])}**")
+        table(frame(ui.read(M.customer_invoices, f, int(pick))), f"invoices-{pick}-{f.as_of}", "cf-invoices-dl")
 
 
 def funnel_tab():
-    if has("funnel"):
-        st.subheader(ui.t("cashflow.funnel"), help=helptext("funnel"))
-        fn = frame(ui.read(M.funnel, f))
-        if not fn.empty:
-            steps = list(fn["step"])
-            chart(alt.Chart(fn.assign(Count=fn["count"].map(num), Step=fn["step"])).mark_bar().encode(
-                y=alt.Y("Step:N", sort=steps, title=None), x=alt.X("Count:Q", title=None),
-                tooltip=["Step", "Count", "conversion"]))
-        table(fn, f"funnel-{f.as_of}", "cf-funnel-dl")
-    if not has("win_rates"):
-        return
+    st.subheader(ui.t("cashflow.funnel"), help=helptext("funnel"))
+    fn = frame(ui.read(M.funnel, f))
+    chart(alt.Chart(fn.assign(Count=fn["count"].map(num), Conversion=fn["conversion"].map(pct))).mark_bar().encode(
+        y=alt.Y("step:N", sort=list(fn["step"]), title=None), x=alt.X("Count:Q", title=None),
+        tooltip=["step", "Count", "Conversion"]))
+    table(fn, f"funnel-{f.as_of}", "cf-funnel-dl")
     st.subheader(ui.t("cashflow.pipeline"), help=helptext("weighted_pipeline"))
     by_stage = ui.read(M.win_rates, f).get("pipeline_by_stage") or {}
     pl = pd.DataFrame([{"stage": str(k), **by_stage[str(k)]} for k in OPEN_STAGES if str(k) in by_stage],
@@ -266,9 +245,6 @@ def funnel_tab():
 
 
 def stuck_tab():
-    if not has("stages"):
-        st.info(ui.t("cashflow.not_yet"))
-        return
     s = ui.read(M.stages, f)
     st.subheader(ui.t("cashflow.durations"), help=helptext("stage_days"))
     dur = frame(s.get("days_in_stage") or s.get("durations"))
@@ -304,9 +280,6 @@ def flat(row: dict) -> dict:
 
 
 def projects_tab():
-    if not has("projects"):
-        st.info(ui.t("cashflow.not_yet"))
-        return
     rows = ui.read(M.projects, f)
     pr = first(frame(flat(r) for r in rows), "number")
     st.subheader(ui.t("cashflow.projects"), help=helptext("four_calculations"))
