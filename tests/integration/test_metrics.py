@@ -341,3 +341,20 @@ def test_stages_durations_gate_waits_holds_and_stuck(world):
     now = world.do("leader", win_rates, Filters(as_of=TODAY))
     assert (now["won"], now["lost"], now["win_rate_count"]) == (0, 1, D("0.0000"))
     assert now["weighted_pipeline"] == D("225000.00")     # X bidding 500,000 × 0.40 + Z 25,000
+
+
+def test_cei_and_dso_over_an_explicit_period_with_receivables_at_its_start(world, books):
+    f = Filters(as_of=A, period_start=days(-55), period_end=TODAY)   # ends at A all the same
+    assert (f.end, f.days) == (A, 51)
+    r = world.do("leader", ageing, f)
+    # on day -56 Alpha owed the whole 600,000 (its first part-payment came on day -50)
+    assert r["beginning_receivables"] == D("600000.00")
+    assert r["credit_sales"] == D("250000.00")                # only Beta's day -15 invoice is in the period
+    assert r["dso"] == D("132.6")                             # 650,000 ÷ 250,000 × 51
+    assert r["cei"] == D("0.3333")                            # (600,000 + 250,000 − 650,000) ÷ (850,000 − 250,000)
+    assert r["acceptance_to_invoice_days"] == D("5.0")        # only Beta's invoice is in the period
+    months = world.do("leader", monthly, f)
+    assert (months[0]["month"], months[-1]["month"]) == (key(days(-55)), key(A))
+    assert total(m["collected"] for m in months) == D("200000.00")   # day -50 only; day -4 is after A
+    c = world.do("leader", collection, f)
+    assert (c["planned"], c["plan_attainment"], c["contract_to_cash_days"]) == (Z, None, None)
