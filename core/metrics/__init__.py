@@ -17,7 +17,8 @@ from core.metrics.stages import stages
 from core.services import action
 
 __all__ = ["Filters", "DEFINITIONS", "funnel", "win_rates", "monthly", "ageing", "overdue_customers",
-           "customer_invoices", "forecast", "collection", "stages", "projects", "receivables", "metrics_summary", "json_safe"]
+           "customer_invoices", "forecast", "collection", "stages", "projects", "receivables", "metrics_summary",
+           "json_safe"]
 
 
 def json_safe(value):

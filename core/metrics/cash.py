@@ -125,7 +125,8 @@ def ageing(ctx: Context, f: Filters) -> dict:
                                    "total": ZERO})
         row[bucket] += amt
         row["total"] += amt
-    names = dict(ctx.session.exec(select(Account.id, Account.name).where(Account.id.in_(list(per)))).all()) if per else {}
+    names = dict(ctx.session.exec(select(Account.id, Account.name)
+                                  .where(Account.id.in_(list(per)))).all()) if per else {}
     customers = []
     for acc, row in per.items():
         row["customer"] = names.get(acc, "")

@@ -15,10 +15,9 @@ from sqlalchemy import func
 from sqlmodel import select
 
 from core.context import Context
-from core.enums import ContractStatus, Stage, Trigger
+from core.enums import ContractStatus, Trigger
 from core.metrics.cash import receivables_by_invoice
-from core.metrics.filters import (ZERO, Filters, account_ids, contract_ids, in_scope, money, month_start, opp_where,
-                                  ratio)
+from core.metrics.filters import ZERO, Filters, contract_ids, in_scope, money, month_start, opp_where, ratio
 from core.metrics.funnel import OPEN, probabilities
 from core.models import Allocation, Contract, Invoice, Milestone, Opportunity, PaymentTerm
 from core.services import action

@@ -73,7 +73,8 @@ def funnel(ctx: Context, f: Filters) -> list[dict]:
     }
     out, prev = [], None
     for step in STEPS:
-        out.append({"step": step, "count": counts[step], "conversion": None if prev is None else ratio(counts[step], prev)})
+        out.append({"step": step, "count": counts[step],
+                    "conversion": None if prev is None else ratio(counts[step], prev)})
         prev = counts[step]
     return out
 

@@ -39,7 +39,9 @@ def stages(ctx: Context, f: Filters) -> dict:
     """{durations: [{stage, count, median, worst}], gates: [{kind, count, median, worst, pending}],
     holds_past_review: [...], stuck: [...]} as of f.as_of."""
     cutoff = end_of(f.as_of)
-    nxt = func.lead(StageChange.at, type_=StageChange.__table__.c.at.type).over(partition_by=StageChange.entity_id, order_by=(StageChange.at, StageChange.id))
+    # LEAD() keeps the timestamp type only when told (SQLite would hand back text)
+    nxt = func.lead(StageChange.at, type_=StageChange.__table__.c.at.type).over(
+        partition_by=StageChange.entity_id, order_by=(StageChange.at, StageChange.id))
     first = func.row_number().over(partition_by=StageChange.entity_id, order_by=(StageChange.at, StageChange.id))
     rows = ctx.session.exec(
         select(StageChange.from_stage, StageChange.to_stage, StageChange.at, nxt, first, Opportunity.created_at)
