@@ -184,12 +184,12 @@ def _opportunities(s: Story, lead_ids: list[int]) -> list[int]:
         lead = s.ctx.session.get(Lead, lead_id)
         day = lead.captured_on.date() + timedelta(days=rng.randrange(3, 15))
         owner = s.ctx.session.get(User, lead.owner_id).login if lead.owner_id else "ar"
-        if len(opp_ids) < n_opp and k % 3 != 2:
+        if len(opp_ids) < n_opp and k % 10 < 3:        # spread over the whole 18 months
             leads.qualify_lead(s.as_(owner, day), lead_id)
             opp_ids.append(leads.convert_lead(s.as_(owner, day + timedelta(days=2)), lead_id,
                                               amount=s.money(300_000, 4_000_000),
                                               expected_close=day + timedelta(days=rng.randrange(90, 300))))
-        elif k % 3 == 2 and n_disq > 0:
+        elif k % 10 in (3, 4) and n_disq > 0:
             n_disq -= 1
             leads.disqualify_lead(s.as_(owner, day), lead_id,
                                   reason=rng.choice(["No budget this year 今年无预算", "Student project 学生项目",
@@ -198,13 +198,22 @@ def _opportunities(s: Story, lead_ids: list[int]) -> list[int]:
 
 
 def _plan_deals(rng: random.Random, opp_ids: list[int], scale: float) -> list[tuple[int, str]]:
-    """How far each opportunity gets: 15 signed contracts, 25 bids (some lost), holds, kills, stuck deals."""
+    """How far each opportunity gets: 15 signed contracts, 25 bids (some lost), holds, kills, stuck deals.
+    The long journeys (to a contract or a bid result) go to opportunities spread over the older 75%, so
+    signings fall all through the 18 months; the newest opportunities are the ones still early or stuck."""
     def n(base):
         return max(1, round(base * scale))
-    plans = (["contract"] * n(13) + ["direct_contract"] * n(2) + ["lost"] * n(6) + ["bid_open"] * n(4)
-             + ["kill"] * n(3) + ["hold"] * n(3) + ["ati_pending"] * n(3) + ["guidance"] * n(6))
-    plans += ["initiation"] * max(0, len(opp_ids) - len(plans))
-    return list(zip(opp_ids, plans[:len(opp_ids)]))
+    long_plans = ["contract"] * n(13) + ["direct_contract"] * n(2) + ["lost"] * n(6) + ["bid_open"] * n(4)
+    short_plans = ["kill"] * n(3) + ["hold"] * n(3) + ["ati_pending"] * n(3) + ["guidance"] * n(6)
+    old_enough = max(len(long_plans), int(len(opp_ids) * 0.75))
+    slots = sorted(rng.sample(range(min(old_enough, len(opp_ids))), min(len(long_plans), len(opp_ids))))
+    rng.shuffle(long_plans)
+    plans: list[str | None] = [None] * len(opp_ids)
+    for slot, plan in zip(slots, long_plans):
+        plans[slot] = plan
+    rest = iter(short_plans)
+    plans = [p if p is not None else next(rest, "initiation") for p in plans]
+    return list(zip(opp_ids, plans))
 
 
 def _deal(s: Story, opp_id: int, plan: str) -> None:

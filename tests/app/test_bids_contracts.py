@@ -148,7 +148,11 @@ def test_open_bids_with_countdown_and_overdue_flag(page, demo_url):
     rows = shown.set_index("ID")
     assert (rows.at[soon, "Days left"], bool(rows.at[soon, "Overdue"])) == (10, False)
     assert (rows.at[late, "Days left"], bool(rows.at[late, "Overdue"])) == (-3, True)
-    assert "1 bid(s) past the deadline and not submitted: Forgotten tender" in at.warning[0].value
+    overdue = read(demo_url, lambda ctx: ctx.session.exec(select(Bid.title).where(
+        Bid.status.in_([BidStatus.DRAFT, BidStatus.ATB_PENDING, BidStatus.APPROVED]), Bid.deadline < TODAY)).all())
+    assert "Forgotten tender" in overdue                 # the demo may have forgotten a tender of its own
+    assert f"{len(overdue)} bid(s) past the deadline and not submitted: " in at.warning[0].value
+    assert all(title in at.warning[0].value for title in overdue)
     # the whole list, newest deadline first
     at.toggle(key="bc-bids-all").set_value(True).run()
     assert len(at.dataframe[0].value) == read(demo_url, lambda ctx: ctx.session.exec(

@@ -251,7 +251,7 @@ def test_a_stale_edit_is_refused_naming_who_changed_the_lead(page, demo_url):
 
 CSV = ("Company,Phone,Email,Source,Region,Budget\n"
        "Page Import Alpha Ltd,13700001111,,website,North,500000\n"
-       "{dup_company},{dup_phone},,exhibition,,\n"
+       "\"{dup_company}\",{dup_phone},,exhibition,,\n"   # quoted: demo names hold commas ("Co., Ltd.")
        "Page Import Beta Ltd,,,partner,South,not money\n")
 
 
