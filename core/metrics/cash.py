@@ -13,6 +13,7 @@ from decimal import Decimal
 from sqlalchemy import case, func, literal
 from sqlmodel import select
 
+from core.ageing import ageing_buckets
 from core.context import Context
 from core.enums import ContractStatus, Decision, GateKind, Trigger
 from core.metrics.filters import (ZERO, Filters, account_ids, contract_ids, end_of, in_scope, money, ratio)
@@ -52,12 +53,6 @@ def monthly(ctx: Context, f: Filters) -> list[dict]:
 
 
 # -- receivables as of a day -----------------------------------------------------------------------
-
-def ageing_buckets():
-    """The buckets of config/finance.toml (core.queries.cash reads them; imported here only when needed, as that
-    module loads pandas, which `ltc metrics` does not otherwise need)."""
-    from core.queries.cash import ageing_buckets as read
-    return read()
 
 
 def _bucket(on: date):

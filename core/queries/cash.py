@@ -15,7 +15,7 @@ import pandas as pd
 from sqlalchemy import func
 from sqlmodel import select
 
-from config.settings import load
+from core.ageing import ageing_buckets, dunning_levels
 from core.calculations import ZERO, outstanding
 from core.context import Context
 from core.enums import ContractStatus, Decision, GateKind, InvoiceStatus
@@ -26,9 +26,6 @@ from core.services import action
 
 SEES_ALL = frozenset({"finance", "leader"})
 OPEN = (InvoiceStatus.ISSUED, InvoiceStatus.PARTLY_PAID)
-# dunning (催款) levels by days past due: [level, first day, last day], the last open-ended (-1);
-# config/finance.toml may override them with `dunning_levels`
-DUNNING_LEVELS = [[1, 1, 30], [2, 31, 60], [3, 61, 90], [4, 91, -1]]
 
 TO_INVOICE_COLUMNS = ["ID", "Contract", "Customer", "Term", "Released on", "Amount", "Invoiced", "Remaining",
                       "Due days", "AR"]
@@ -41,36 +38,6 @@ DUNNING_COLUMNS = ["Level", "Days overdue", "Customer", "Contact", "Phone", "Ema
 LINE_COLUMNS = ["Date", "Type", "Reference", "Debit", "Credit", "Balance"]
 WRITE_OFF_COLUMNS = ["ID", "Invoice ID", "Invoice", "Customer", "Amount", "Outstanding", "Reason", "Requested by",
                      "Requested at"]
-
-
-# -- configuration ---------------------------------------------------------------------------------
-
-def _bands(rows, what: str) -> list[tuple]:
-    """[(name, first, last or None)], checked to follow each other with no gap; the last is open-ended."""
-    out, expected = [], None
-    for i, (name, first, last) in enumerate(rows):
-        first, last = int(first), int(last)
-        if expected is not None and first != expected:
-            raise ValueError(f"{what}: band {name!r} starts at day {first}, expected {expected} (no gaps)")
-        open_ended = last < 0
-        if open_ended and i != len(rows) - 1:
-            raise ValueError(f"{what}: only the last band may be open-ended ({name!r} is not last)")
-        if not open_ended and last < first:
-            raise ValueError(f"{what}: band {name!r} ends before it starts")
-        out.append((str(name), first, None if open_ended else last))
-        expected = None if open_ended else last + 1
-    if not out or out[-1][2] is not None:
-        raise ValueError(f"{what}: the last band must be open-ended (last day -1)")
-    return out
-
-
-def ageing_buckets() -> list[tuple[str, int, int | None]]:
-    """The ageing buckets of config/finance.toml: [(label, first day past due, last day or None)]."""
-    return _bands(load("finance")["ageing_buckets"], "ageing_buckets")
-
-
-def dunning_levels() -> list[tuple[str, int, int | None]]:
-    return _bands(load("finance").get("dunning_levels", DUNNING_LEVELS), "dunning_levels")
 
 
 def _band(bands, days: int):

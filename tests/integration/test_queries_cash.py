@@ -9,6 +9,7 @@ from sqlmodel import select
 
 from core.errors import NotFound, PermissionDenied
 from core.models import Contact, Invoice, Opportunity
+from core import ageing
 from core.queries import cash as q
 from core.services import billing, delivery
 from tests.integration.money_fixtures import days, make_opportunity, signed_contract
@@ -188,10 +189,10 @@ def test_roles_without_billing_view_are_refused(world, role):
 ])
 def test_bucket_configuration_with_gaps_or_no_open_end_is_refused(rows, message):
     with pytest.raises(ValueError, match=message):
-        q._bands(rows, "ageing_buckets")
+        ageing._bands(rows, "ageing_buckets")
 
 
 def test_the_configured_buckets():
-    assert q.ageing_buckets() == [("0-30", 0, 30), ("31-60", 31, 60), ("61-90", 61, 90), ("91-180", 91, 180),
+    assert ageing.ageing_buckets() == [("0-30", 0, 30), ("31-60", 31, 60), ("61-90", 61, 90), ("91-180", 91, 180),
                                   ("180+", 181, None)]
-    assert q.dunning_levels() == [("1", 1, 30), ("2", 31, 60), ("3", 61, 90), ("4", 91, None)]
+    assert ageing.dunning_levels() == [("1", 1, 30), ("2", 31, 60), ("3", 61, 90), ("4", 91, None)]
