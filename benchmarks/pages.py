@@ -71,6 +71,29 @@ def main() -> None:
             times.append(time.perf_counter() - t0)
         flag = "" if max(times) < 0.5 else "  <-- over 0.5 s"
         print(f"{spec.path:28} {login:10} {statistics.median(times):9.3f} {max(times):9.3f}{flag}")
+    _metrics_times(args.runs)
+
+
+def _metrics_times(runs: int) -> None:
+    """`ltc metrics`: the whole command as a process, and the computation alone (metrics_summary)."""
+    import subprocess
+    from datetime import date
+
+    from core.context import SYSTEM, unit_of_work
+    from core.metrics import Filters, metrics_summary
+
+    procs, calcs = [], []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "cli.main", "metrics", "--json"], cwd=ROOT, check=True,
+                       capture_output=True)
+        procs.append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        with unit_of_work(SYSTEM, "bench") as ctx:
+            metrics_summary(ctx, Filters(as_of=date.today()))
+        calcs.append(time.perf_counter() - t0)
+    print(f"{'ltc metrics (process)':39} {statistics.median(procs):9.3f} {max(procs):9.3f}")
+    print(f"{'metrics_summary (in process)':39} {statistics.median(calcs):9.3f} {max(calcs):9.3f}")
 
 
 if __name__ == "__main__":
