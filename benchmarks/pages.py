@@ -82,8 +82,11 @@ def _metrics_times(runs: int) -> None:
     from core.context import SYSTEM, unit_of_work
     from core.metrics import Filters, metrics_summary
 
-    procs, calcs = [], []
+    procs, calcs, floors = [], [], []
     for _ in range(runs):
+        t0 = time.perf_counter()   # the floor: the interpreter and the libraries every ltc command imports
+        subprocess.run([sys.executable, "-c", "import core.models"], cwd=ROOT, check=True)
+        floors.append(time.perf_counter() - t0)
         t0 = time.perf_counter()
         subprocess.run([sys.executable, "-m", "cli.main", "metrics", "--json"], cwd=ROOT, check=True,
                        capture_output=True)
@@ -94,6 +97,7 @@ def _metrics_times(runs: int) -> None:
         calcs.append(time.perf_counter() - t0)
     print(f"{'ltc metrics (process)':39} {statistics.median(procs):9.3f} {max(procs):9.3f}")
     print(f"{'metrics_summary (in process)':39} {statistics.median(calcs):9.3f} {max(calcs):9.3f}")
+    print(f"{'  floor: python -c import core.models':39} {statistics.median(floors):9.3f} {max(floors):9.3f}")
 
 
 if __name__ == "__main__":

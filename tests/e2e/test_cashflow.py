@@ -27,3 +27,22 @@ def test_leader_drills_from_an_overdue_customer_to_its_invoices(page, server_db)
     for number in numbers:    # cells of the drill-down grid
         page.get_by_text(number, exact=True).first.wait_for(state="attached")
     shot(page, "cashflow-drilldown")
+
+
+TABS = {"Overview": 1, "Receivables": 1, "Funnel and pipeline": 2, "Where it is stuck": 1, "Projects": 1}
+
+
+def test_every_tab_draws_its_charts_without_an_error(page):
+    """Each tab of the page in a real browser: its charts are drawn by Vega (an <svg> or <canvas> inside the
+    chart element) and no Streamlit exception box appears."""
+    sign_in(page, "leader")
+    page.get_by_role("link", name="Cash flow").click()
+    for name, charts in TABS.items():
+        page.get_by_role("tab", name=name).click()
+        page.get_by_role("tab", name=name, selected=True).wait_for()
+        page.wait_for_function(
+            "n => [...document.querySelectorAll('[role=tabpanel]:not([hidden]) .vega-embed')]"
+            ".filter(e => e.querySelector('svg, canvas')).length >= n", arg=charts, timeout=30_000)
+        assert page.locator("[data-testid=stException]").count() == 0, name
+        print(name, page.locator("[role=tabpanel]:not([hidden]) .vega-embed").count(), "charts")
+        shot(page, "cashflow-" + name.split()[0].lower())
