@@ -191,10 +191,12 @@ def cmd_sync(args) -> int:
 
     from core.db import migrate
     from sync.backends import backend_name
+    from sync.engine import lock_ttl
     from sync.service import sheet_by_key, sync_all
 
     if args.only:
         sheet_by_key(args.only)
+    lock_ttl()   # a bad LTC_SYNC_LOCK_TTL is refused before any cycle
     if backend_name() == "off":
         print("LTC_SHEETS_BACKEND is 'off': nothing to sync", file=sys.stderr)
         return 0

@@ -28,7 +28,7 @@ from sync.entities import ADAPTERS
 from sync.mapping import ID, NOTE, Spreadsheet, Tab
 from sync.merge import Plan, SheetRow, plan_tab
 
-LOCK_TTL = timedelta(minutes=10)
+LOCK_TTL = timedelta(minutes=10)   # longer than any cycle; LTC_SYNC_LOCK_TTL (seconds) overrides
 ATTEMPTS = 3
 RESTORED = "restored: deleting a row in the sheet does not delete the record"
 
@@ -76,10 +76,21 @@ def _aware(dt: datetime) -> datetime:
 
 
 # -- the lock ------------------------------------------------------------------
-def acquire_lock(key: str, holder: str, *, url=None, ttl: timedelta = LOCK_TTL) -> bool:
+def lock_ttl() -> timedelta:
+    """How long a worker's lock lasts: after that a worker that died holding it no longer blocks the sheet."""
+    raw = os.environ.get("LTC_SYNC_LOCK_TTL", "").strip()
+    if not raw:
+        return LOCK_TTL
+    if not raw.isdigit() or not 1 <= int(raw) <= 86400:
+        raise ValidationError(f"LTC_SYNC_LOCK_TTL: {raw!r} is not a whole number of seconds from 1 to 86400",
+                              field="LTC_SYNC_LOCK_TTL")
+    return timedelta(seconds=int(raw))
+
+
+def acquire_lock(key: str, holder: str, *, url=None, ttl: timedelta | None = None) -> bool:
     """Take the spreadsheet's lock, or a lock whose holder died (expired). Compare-and-set, so two
     workers starting together cannot both win."""
-    now = _now()
+    now, ttl = _now(), ttl or lock_ttl()
     try:
         with unit_of_work(SYSTEM, "sync", url=url) as ctx:
             ctx.session.add(SyncLock(spreadsheet=key, holder=holder, expires_at=now + ttl))
