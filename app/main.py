@@ -38,7 +38,8 @@ def _sign_in() -> None:
             st.stop()
         try:
             with unit_of_work(SYSTEM, "app") as ctx:
-                st.session_state["actor"] = users.actor_for_email(ctx, st.user.email, oidc.get("allowed_domain"))
+                st.session_state["actor"] = users.actor_for_email(ctx, st.user.get("email"), oidc.get("allowed_domain"),
+                                                                  verified=st.user.get("email_verified"))
             st.rerun()
         except LtcError as exc:
             st.error(str(exc))

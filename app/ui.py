@@ -13,7 +13,7 @@ from app.i18n import t as _t
 from core import permissions
 from core.context import Actor, unit_of_work
 from core.errors import LtcError
-from core.exports import neutralise
+from core.exports import CSV_LINE_END, neutralise
 
 
 def lang() -> str:
@@ -92,7 +92,7 @@ def downloads(df: pd.DataFrame, name: str, key: str | None = None) -> None:
     """CSV and XLSX of a table; text cells that look like formulas are neutralised. The files are built
     only when someone clicks (Streamlit calls the function then), not on every run of the page."""
     c1, c2 = st.columns(2)
-    c1.download_button(t("download.csv"), lambda: _safe(df).to_csv(index=False).encode("utf-8-sig"), f"{name}.csv",
+    c1.download_button(t("download.csv"), lambda: _csv(_safe(df)), f"{name}.csv",
                        "text/csv", key=f"{key or name}-csv")
     c2.download_button(t("download.xlsx"), lambda: _xlsx(_safe(df)), f"{name}.xlsx",
                        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", key=f"{key or name}-xlsx")
@@ -100,9 +100,14 @@ def downloads(df: pd.DataFrame, name: str, key: str | None = None) -> None:
 
 def _safe(df: pd.DataFrame) -> pd.DataFrame:
     safe = df.map(neutralise) if not df.empty else df.copy()
+    safe.columns = [neutralise(c) for c in safe.columns]   # a header written from data must not run either
     for col in safe.select_dtypes(include=["datetimetz"]).columns:   # Excel has no time zones: show UTC
         safe[col] = safe[col].dt.tz_localize(None)
     return safe
+
+
+def _csv(df: pd.DataFrame) -> bytes:
+    return df.to_csv(index=False, lineterminator=CSV_LINE_END).encode("utf-8-sig")   # why CRLF: core.exports
 
 
 def _xlsx(df: pd.DataFrame) -> bytes:

@@ -59,10 +59,26 @@ class Context:
 
     # -- permissions ------------------------------------------------------
     def require(self, action: str) -> None:
-        if not permissions.allowed(self.actor.roles, action):
-            roles = ", ".join(sorted(self.actor.roles)) or "none"
+        roles = self.current_roles()
+        if roles is None:
+            raise PermissionDenied(f"permission: '{self.actor.login}' is not an active user; ask an administrator")
+        if not permissions.allowed(roles, action):
+            shown = ", ".join(sorted(roles)) or "none"
             raise PermissionDenied(
-                f"permission: '{self.actor.login}' (roles: {roles}) may not perform '{action}'")
+                f"permission: '{self.actor.login}' (roles: {shown}) may not perform '{action}'")
+
+    def current_roles(self) -> frozenset[str] | None:
+        """The actor's roles as the users table has them now (None: no such active user). The Actor is a copy
+        taken at sign-in, so a person deactivated or stripped of a role loses that access at their next action,
+        not at their next sign-in. System and sheet actors (no id) are not accounts: their roles stand."""
+        if self.actor.id is None:
+            return self.actor.roles
+        known = self.session.info.setdefault("current_roles", {})
+        if self.actor.id not in known:
+            row = self.session.exec(select(User.active, User.roles).where(User.id == self.actor.id)).first()
+            known[self.actor.id] = (self.actor.roles & frozenset(r for r in row[1].split(",") if r)
+                                    if row is not None and row[0] else None)
+        return known[self.actor.id]
 
     # -- loading ----------------------------------------------------------
     def get(self, model: type[SQLModel], id_: int | None, *, version: int | None = None,

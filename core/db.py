@@ -16,11 +16,13 @@ MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 @cache
 def engine_for(url: str) -> Engine:
+    """hide_parameters: SQL logging (echo, DEBUG) and database error texts never show the values sent, such as
+    password hashes."""
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        eng = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        eng = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, hide_parameters=True)
 
         @event.listens_for(eng, "connect")
         def _sqlite_pragmas(dbapi_conn, _record):
@@ -33,7 +35,7 @@ def engine_for(url: str) -> Engine:
         return eng
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://"):]
-    return create_engine(url, pool_pre_ping=True)
+    return create_engine(url, pool_pre_ping=True, hide_parameters=True)
 
 
 def get_engine(url: str | None = None) -> Engine:

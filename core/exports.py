@@ -25,6 +25,7 @@ ENTITIES = {
 # Columns that describe the row's bookkeeping rather than the business (left out of exports).
 _SKIP = {"password_hash", "company_norm", "phone_norm", "email_norm", "name_norm"}
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+CSV_LINE_END = "\r\n"
 
 
 def plain(value):
@@ -63,7 +64,9 @@ def export_rows(ctx: Context, entity: str) -> tuple[list[str], list[dict]]:
 
 def to_csv(columns: list[str], rows: list[dict]) -> str:
     buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=columns, lineterminator="\n")
+    # CRLF (RFC 4180) also makes the writer quote a cell holding a lone CR; with "\n" it would not, and Excel
+    # would start a new row there, where '=...' after the CR runs as a formula
+    writer = csv.DictWriter(buf, fieldnames=columns, lineterminator=CSV_LINE_END)
     writer.writeheader()
     for row in rows:
         writer.writerow({k: neutralise(v) for k, v in row.items()})

@@ -5,6 +5,7 @@ from datetime import timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import func, update
 from sqlmodel import select
 
 from core import permissions, validate
@@ -71,6 +72,7 @@ def update_user(ctx: Context, user_id: int, *, version: int | None = None, name:
         user.password_hash = hash_password(password)
         user.failed_logins, user.locked_until = 0, None
     ctx.audit("user.update", user, before=before)
+    ctx.session.info.get("current_roles", {}).pop(user.id, None)   # this session sees the new roles at once
 
 
 def hash_password(password: str) -> str:
@@ -91,28 +93,47 @@ def authenticate(ctx: Context, login: str, password: str) -> Actor:
         _verify(_DUMMY_HASH, password)
         raise wrong
     if not _verify(user.password_hash, password):
-        user.failed_logins += 1
-        if user.failed_logins >= MAX_FAILED:
-            user.locked_until = now + timedelta(minutes=LOCK_MINUTES)
-            user.failed_logins = 0
-            ctx.audit("user.locked", entity="user", entity_id=user.id, after={"locked_until": user.locked_until})
-        ctx.session.add(user)
-        ctx.session.commit()   # the failure counts even though sign-in is refused
+        _count_failure(ctx, user.id, now)
         raise wrong
-    user.failed_logins, user.locked_until = 0, None
-    ctx.session.add(user)
+    if user.failed_logins or user.locked_until:
+        _set_counters(ctx, user.id, failed_logins=0, locked_until=None)
     return Actor.of(user)
 
 
-def actor_for_email(ctx: Context, email: str, allowed_domain: str | None = None) -> Actor:
-    """OpenID sign-in: map the verified e-mail to a user and roles."""
+def _set_counters(ctx: Context, user_id: int, *where, **values) -> bool:
+    """Sign-in counters are written in SQL, not through the ORM: the row's version stays (an administrator's
+    edit of the user is not refused as stale because someone mistyped a password meanwhile)."""
+    result = ctx.session.execute(update(User).where(User.id == user_id, *where).values(**values)
+                                 .execution_options(synchronize_session=False))
+    return result.rowcount == 1
+
+
+def _count_failure(ctx: Context, user_id: int, now) -> None:
+    """One more failure, added by the database itself, so parallel guesses each count (none is lost and none
+    fails with a different message); the fifth locks the account."""
+    _set_counters(ctx, user_id, failed_logins=User.failed_logins + 1)
+    until = now + timedelta(minutes=LOCK_MINUTES)
+    if _set_counters(ctx, user_id, User.failed_logins >= MAX_FAILED, failed_logins=0, locked_until=until):
+        ctx.audit("user.locked", entity="user", entity_id=user_id, after={"locked_until": until})
+    ctx.session.commit()   # the failure counts even though sign-in is refused
+
+
+def actor_for_email(ctx: Context, email: str, allowed_domain: str | None = None, *,
+                    verified: bool | None = None) -> Actor:
+    """OpenID sign-in: map the e-mail the provider verified to a user and roles. With `allowed_domain`, only
+    addresses of exactly that domain (not its subdomains, not look-alikes) may sign in."""
     email = (email or "").strip().lower()
-    if allowed_domain and not email.endswith("@" + allowed_domain.lower().lstrip("@")):
-        raise PermissionDenied(f"sign-in: only e-mail addresses of {allowed_domain} may sign in")
-    user = ctx.session.exec(select(User).where(User.email == email, User.active == True)).first()  # noqa: E712
-    if user is None:
-        raise PermissionDenied(f"sign-in: no active user has the e-mail {email}; ask an administrator")
-    return Actor.of(user)
+    local, at, domain = email.rpartition("@")
+    if verified is False or not local or not at or "@" in local or not domain:
+        raise PermissionDenied("sign-in: the identity provider gave no verified e-mail address")
+    wanted = (allowed_domain or "").strip().lower().lstrip("@")
+    if wanted and domain != wanted:
+        raise PermissionDenied(f"sign-in: only e-mail addresses of {wanted} may sign in")
+    found = ctx.session.exec(select(User).where(func.lower(User.email) == email,
+                                                User.active == True).limit(2)).all()  # noqa: E712
+    if len(found) != 1:   # none, or two accounts sharing it: never guess which person this is
+        raise PermissionDenied(f"sign-in: no single active user has the e-mail {email}; ask an administrator")
+    return Actor.of(found[0])
 
 
 def actor(ctx: Context, login: str) -> Actor:
