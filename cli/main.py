@@ -57,6 +57,13 @@ def _parser() -> argparse.ArgumentParser:
     m.add_argument("--as-of", dest="as_of", type=_iso_date, default=None, help="YYYY-MM-DD (default: today)")
     m.add_argument("--json", action="store_true", help="print JSON (Decimals as strings) instead of text")
 
+    b = sub.add_parser("backup", help="copy the SQLite database to PATH (safe while the app runs)")
+    b.add_argument("path", type=Path, metavar="PATH")
+    b.add_argument("--force", action="store_true", help="overwrite PATH if it exists")
+    r = sub.add_parser("restore", help="replace the database with the backup at PATH (keeps a safety copy)")
+    r.add_argument("path", type=Path, metavar="PATH")
+    r.add_argument("--yes", action="store_true", help="do not ask for confirmation (needed when not on a terminal)")
+
     a = sub.add_parser("app", help="start the web app (applies streamlit_config.toml)")
     a.add_argument("--demo-if-empty", action="store_true", help="init, and load demo data when the database is empty")
     a.add_argument("--port", type=int, default=None)
@@ -280,6 +287,31 @@ def cmd_metrics(args) -> int:
     return 0
 
 
+def cmd_backup(args) -> int:
+    from config.settings import get_settings
+    from core.backup import backup
+
+    report = backup(get_settings().database_url, args.path, force=args.force, progress=_print_progress)
+    print(f"backup written to {report.path} ({report.bytes:,} bytes, integrity ok, {report.seconds:.1f} s)")
+    return 0
+
+
+def cmd_restore(args) -> int:
+    from config.settings import get_settings
+    from core.backup import restore
+
+    def ask(path, db) -> bool:
+        return input(f"Replace every record in {db} with the backup {path}? [y/N] ").strip().lower() in ("y", "yes")
+
+    report = restore(get_settings().database_url, args.path, yes=args.yes,
+                     confirm=ask if sys.stdin.isatty() else None, progress=_print_progress)
+    if report.safety_copy:
+        print(f"safety copy of the previous database: {report.safety_copy}")
+    migrated = f", migrated from schema {report.migrated_from}" if report.migrated_from else ""
+    print(f"database {report.database} restored from {args.path} (schema {report.revision}{migrated})")
+    return 0
+
+
 def _print_progress(done: int, total: int) -> None:
     """One line on the terminal, rewritten in place, finished with a newline at 100%."""
     if total:
@@ -296,7 +328,7 @@ def _safe_url(url: str) -> str:
 
 COMMANDS = {"init": cmd_init, "demo": cmd_demo, "import": cmd_import, "export": cmd_export,
             "users": cmd_users, "sheets": cmd_sheets, "sync": cmd_sync, "app": cmd_app,
-            "metrics": cmd_metrics}
+            "metrics": cmd_metrics, "backup": cmd_backup, "restore": cmd_restore}
 
 if __name__ == "__main__":
     sys.exit(main())
