@@ -11,7 +11,7 @@ import streamlit as st
 
 from app.i18n import t as _t
 from core import permissions
-from core.context import Actor, unit_of_work
+from core.context import Actor, perform, unit_of_work
 from core.errors import LtcError
 from core.exports import CSV_LINE_END, neutralise
 
@@ -72,8 +72,7 @@ def read(fn: Callable, *args, **kwargs) -> Any:
 def act(fn: Callable, *args, success: str | None = None, **kwargs) -> Any:
     """Run a service on submit; a refusal is shown as the core wrote it and changes nothing."""
     try:
-        with unit_of_work(actor(), "app") as ctx:
-            result = fn(ctx, *args, **kwargs)
+        result = perform(actor(), fn, *args, **kwargs)
     except LtcError as exc:
         st.error(str(exc))
         return None

@@ -6,6 +6,8 @@ service refuses, so a refusal changes nothing.
 from __future__ import annotations
 
 import json
+import random
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
@@ -186,3 +188,21 @@ def unit_of_work(actor: Actor, source: str = "app", *, url: str | None = None,
         raise
     finally:
         session.close()
+
+
+def perform(actor: Actor, fn: Callable, *args, source: str = "app", url: str | None = None, attempts: int = 5,
+            **kwargs):
+    """Run one service in its own unit of work, as a page or the sync does.
+
+    Refused as stale although the person gave no `version` (so nothing they had read went stale), the service
+    met a concurrent change to a record it read itself, e.g. two clerks' payments allocated to the same
+    invoice: it runs again on fresh data, every rule checked again. A stale `version` the person gave is
+    theirs to see and is never retried."""
+    for attempt in range(1, attempts + 1):
+        try:
+            with unit_of_work(actor, source, url=url) as ctx:
+                return fn(ctx, *args, **kwargs)
+        except StaleVersionError:
+            if kwargs.get("version") is not None or attempt == attempts:
+                raise
+            time.sleep(random.uniform(0, 0.02 * attempt))   # let the other writer finish; no lock-step retries

@@ -19,7 +19,7 @@ from sqlalchemy import delete, insert, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
-from core.context import SYSTEM, Actor, unit_of_work
+from core.context import SYSTEM, Actor, perform, unit_of_work
 from core.errors import LtcError, ValidationError
 from core.models import SyncConflict, SyncCreated, SyncLock, SyncRun, SyncSnapshot
 from sync.backend import Backend, BackendError, Changed, CellWrite, Grid, WritePlan
@@ -248,18 +248,21 @@ def _apply_tab(sheet_key: str, tab: Tab, grid: Grid, actor: Actor, url, rep: Tab
 
     for n, (row, rid, changes) in enumerate(plan.updates):
         try:
-            with unit_of_work(actor, source, url=url) as ctx:
+            def update(ctx):
                 adapter.update(ctx, rid, changes)
                 _save_snapshots(ctx, tab.key, {rid: {**base.get(rid, {}), **changes}})
+            perform(actor, update, source=source, url=url)
             rep.applied += 1
         except LtcError as exc:
             _refused(plan, keep, rep, row, exc, changes)
         _hook(crash, f"update:{n}")
     for n, (row, fp, values) in enumerate(plan.creates):
         try:
-            with unit_of_work(actor, source, url=url) as ctx:
-                rid = adapter.create(ctx, values)
-                ctx.session.add(SyncCreated(tab=tab.key, fingerprint=fp, record_id=rid))
+            def create(ctx):
+                new_id = adapter.create(ctx, values)
+                ctx.session.add(SyncCreated(tab=tab.key, fingerprint=fp, record_id=new_id))
+                return new_id
+            rid = perform(actor, create, source=source, url=url)
             rep.created += 1
             row_of[rid] = row
         except LtcError as exc:

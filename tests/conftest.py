@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
-from core.context import Actor, SYSTEM, unit_of_work
+from core.context import Actor, SYSTEM, perform, unit_of_work
 from core.db import migrate
 
 PG_URL = os.environ.get(
@@ -85,8 +85,7 @@ class World:
 
     def do(self, who: str | Actor, fn, *args, source: str = "app", **kwargs):
         actor = self.users[who] if isinstance(who, str) else who
-        with unit_of_work(actor, source, url=self.url) as ctx:
-            return fn(ctx, *args, **kwargs)
+        return perform(actor, fn, *args, source=source, url=self.url, **kwargs)
 
     def read(self, fn, *args, **kwargs):
         with unit_of_work(SYSTEM, "test", url=self.url) as ctx:

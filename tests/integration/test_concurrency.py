@@ -19,7 +19,8 @@ import pytest
 from sqlalchemy import func
 from sqlmodel import select
 
-from core.errors import AmountError, DuplicateError, StaleVersionError, ValidationError
+from core.context import perform
+from core.errors import AmountError, DuplicateError, StaleVersionError
 from core.models import Allocation, AuditEvent, Invoice, Lead, Payment, PaymentTerm
 from core.services import billing, leads
 from sync.engine import run_cycle
@@ -34,7 +35,6 @@ EXPECTED = (StaleVersionError, AmountError, DuplicateError)
 PEOPLE, OPS = 6, 40
 D = Decimal
 
-pytestmark = pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
 
 
 class Tally:
@@ -61,6 +61,7 @@ def _snapshot(world, model, *where):
     return world.read(lambda ctx: list(ctx.session.exec(select(model).where(*where)).all()))
 
 
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
 def test_many_people_at_once_with_sync_running(world, tmp_path):
     a, b = signed_contract(world, number="HT-C-1"), signed_contract(
         world, number="HT-C-2", opp_id=make_opportunity(world, name="Second"))
@@ -170,3 +171,27 @@ def test_many_people_at_once_with_sync_running(world, tmp_path):
     issued = world.read(lambda ctx: ctx.session.exec(select(func.count()).select_from(AuditEvent).where(
         AuditEvent.action == "invoice.issue")).one())
     assert issued == len(invoices)
+
+
+def test_a_stale_refusal_the_person_did_not_cause_is_run_again_but_never_a_stale_version_they_gave(world):
+    lead = world.do("marketing", leads.capture_lead, company="Retry Co", phone="13900000001", source="website",
+                    budget=D("10"))
+    calls = []
+
+    def edit(ctx, *, version=None, budget):
+        """Reads the lead; on the first try someone else saves it before this one does."""
+        row = ctx.session.get(Lead, lead)
+        calls.append(row.version)
+        if len(calls) == 1:
+            world.do("marketing", leads.update_lead, lead, contact=f"someone else {row.version}")
+        leads.update_lead(ctx, lead, version=version, budget=budget)
+
+    perform(world.users["marketing"], edit, budget=D("11"), url=world.url)
+    assert len(calls) == 2 and calls[1] == calls[0] + 1           # ran again on the fresh row
+    saved = world.get(Lead, lead)
+    assert (saved.budget, saved.contact) == (D("11"), f"someone else {calls[0]}")   # both changes kept
+
+    calls.clear()
+    with pytest.raises(StaleVersionError):
+        perform(world.users["marketing"], edit, version=saved.version, budget=D("12"), url=world.url)
+    assert len(calls) == 1 and world.get(Lead, lead).budget == D("11")
