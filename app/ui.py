@@ -47,16 +47,21 @@ def can(action: str) -> bool:
     return permissions.allowed(actor().roles, action)
 
 
+def header(prefix: str, col: str) -> str:
+    """One column's header in the person's language: key `<prefix>.col.<slug of col>`, else col itself."""
+    from app.i18n import catalogue
+
+    slug = "".join(ch if ch.isalnum() else "_" for ch in col.lower().replace("%", "pct")).strip("_")
+    key = f"{prefix}.col.{slug}"
+    return t(key) if key in catalogue() else col
+
+
 def column_labels(df: pd.DataFrame, prefix: str, **config) -> dict:
     """st.column_config for a table: each header in the person's language (key `<prefix>.col.<name>`, the
     column's own name when there is none), merged with any column's own config."""
-    from app.i18n import catalogue
-
     out = {}
     for col in df.columns:
-        slug = "".join(ch if ch.isalnum() else "_" for ch in col.lower().replace("%", "pct")).strip("_")
-        key = f"{prefix}.col.{slug}"
-        label = t(key) if key in catalogue() else col
+        label = header(prefix, col)
         out[col] = config.get(col) or st.column_config.Column(label)
         if col in config:
             out[col]["label"] = label

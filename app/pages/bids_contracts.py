@@ -2,6 +2,8 @@
 reviews (legal and finance), the payment-terms editor, signing, change orders and the deal's timeline."""
 from __future__ import annotations
 
+from functools import partial
+
 import pandas as pd
 import streamlit as st
 
@@ -32,39 +34,12 @@ def status_label(status: str) -> str:
     return ui.t(f"bids_contracts.status.{status}")
 
 
-def labels() -> dict[str, str]:
-    """Column headers (the data keeps its English column names)."""
-    return {"Opportunity": ui.t("bids_contracts.col.opportunity"), "Customer": ui.t("bids_contracts.col.customer"),
-            "Title": ui.t("bids_contracts.col.title"), "Deadline": ui.t("bids_contracts.col.deadline"),
-            "Days left": ui.t("bids_contracts.col.days_left"), "Overdue": ui.t("bids_contracts.col.overdue"),
-            "Bond": ui.t("bids_contracts.col.bond"), "Status": ui.t("bids_contracts.col.status"),
-            "Price floor": ui.t("bids_contracts.col.floor"), "Quote": ui.t("bids_contracts.col.quote"),
-            "Competitors": ui.t("bids_contracts.col.competitors"), "Submitted": ui.t("bids_contracts.col.submitted"),
-            "Result on": ui.t("bids_contracts.col.result_on"), "Winner": ui.t("bids_contracts.col.winner"),
-            "Loss reason": ui.t("bids_contracts.col.loss_reason"), "Number": ui.t("bids_contracts.col.number"),
-            "Name": ui.t("bids_contracts.col.name"), "Amount": ui.t("bids_contracts.col.amount"),
-            "Signed on": ui.t("bids_contracts.col.signed_on"), "Legal": ui.t("bids_contracts.col.legal"),
-            "Finance": ui.t("bids_contracts.col.finance"), "Requested": ui.t("bids_contracts.col.requested"),
-            "Requested by": ui.t("bids_contracts.col.requested_by"), "Price": ui.t("bids_contracts.col.price"),
-            "Floor": ui.t("bids_contracts.col.floor"), "Decision": ui.t("bids_contracts.col.decision"),
-            "Decided": ui.t("bids_contracts.col.decided"), "Decided by": ui.t("bids_contracts.col.decided_by"),
-            "Rationale": ui.t("bids_contracts.col.rationale"), "Reviewer": ui.t("bids_contracts.col.reviewer"),
-            "Seq": ui.t("bids_contracts.col.seq"), "Percent": ui.t("bids_contracts.col.percent"),
-            "Trigger": ui.t("bids_contracts.col.trigger"), "Milestone": ui.t("bids_contracts.col.milestone"),
-            "Due days": ui.t("bids_contracts.col.due_days"), "Released on": ui.t("bids_contracts.col.released_on"),
-            "Reason": ui.t("bids_contracts.col.reason"), "New amount": ui.t("bids_contracts.col.new_amount"),
-            "New scope": ui.t("bids_contracts.col.new_scope"), "Date": ui.t("bids_contracts.col.date"),
-            "Time": ui.t("bids_contracts.col.time"), "Kind": ui.t("bids_contracts.col.kind"),
-            "Event": ui.t("bids_contracts.col.event"), "By": ui.t("bids_contracts.col.by")}
-
-
 def table(df: pd.DataFrame, key: str, styled=None) -> None:
     if df.empty:
         st.caption(ui.t("nothing"))
         return
-    head = labels()
     st.dataframe(styled if styled is not None else df, hide_index=True, width="stretch", key=key,
-                 column_config={c: head[c] for c in df.columns if c in head})
+                 column_config=ui.column_labels(df, "bids_contracts"))
 
 
 def forget(*keys: str) -> None:
@@ -121,13 +96,13 @@ with tab_bids:
         if seen_key not in st.session_state:
             st.session_state[seen_key] = listing
         seen = st.session_state[seen_key]
-        head = labels()
+        head = partial(ui.header, "bids_contracts")
         edited = st.data_editor(
             seen, key=editor_key, hide_index=True, width="stretch",
             disabled=[c for c in seen.columns if c not in ("Title", "Deadline", "Competitors")],
-            column_config={**{c: head[c] for c in seen.columns if c in head},
-                           "Deadline": st.column_config.DateColumn(head["Deadline"], format="YYYY-MM-DD"),
-                           "Overdue": st.column_config.CheckboxColumn("⚠ " + head["Overdue"])})
+            column_config={**ui.column_labels(seen, "bids_contracts"),
+                           "Deadline": st.column_config.DateColumn(head("Deadline"), format="YYYY-MM-DD"),
+                           "Overdue": st.column_config.CheckboxColumn("⚠ " + head("Overdue"))})
         fields = {"Title": "title", "Deadline": "deadline", "Competitors": "competitors"}
 
         def save_bid(ctx, bid_id, version, changes):
@@ -255,18 +230,18 @@ def terms_from_editor(df: pd.DataFrame, milestone_ids: dict[str, int]) -> list[d
 
 
 def terms_editor(key: str, rows: list[dict], milestones: list[dict]) -> pd.DataFrame:
-    head = labels()
+    head = partial(ui.header, "bids_contracts")
     frame = pd.DataFrame(rows, columns=["Name", "Percent", "Amount", "Trigger", "Milestone", "Due days"])
     return st.data_editor(
         frame, key=key, hide_index=True, width="stretch", num_rows="dynamic",
-        column_config={"Name": head["Name"],
-                       "Percent": st.column_config.TextColumn(head["Percent"], help=ui.t("bids_contracts.terms.help")),
-                       "Amount": st.column_config.TextColumn(head["Amount"]),
-                       "Trigger": st.column_config.SelectboxColumn(head["Trigger"], options=TRIGGERS,
+        column_config={"Name": head("Name"),
+                       "Percent": st.column_config.TextColumn(head("Percent"), help=ui.t("bids_contracts.terms.help")),
+                       "Amount": st.column_config.TextColumn(head("Amount")),
+                       "Trigger": st.column_config.SelectboxColumn(head("Trigger"), options=TRIGGERS,
                                                                    default="signing"),
-                       "Milestone": st.column_config.SelectboxColumn(head["Milestone"],
+                       "Milestone": st.column_config.SelectboxColumn(head("Milestone"),
                                                                      options=[m["label"] for m in milestones]),
-                       "Due days": st.column_config.NumberColumn(head["Due days"], min_value=0, max_value=365,
+                       "Due days": st.column_config.NumberColumn(head("Due days"), min_value=0, max_value=365,
                                                                  step=1, default=30)})
 
 

@@ -2,6 +2,8 @@
 triangle, customer guidance with its decision chain, estimate (概算), the ATI gate, holds and stage history."""
 from __future__ import annotations
 
+from functools import partial
+
 import pandas as pd
 import streamlit as st
 
@@ -24,28 +26,12 @@ def stage_label(stage: str) -> str:
     return ui.t(f"initiation.stage.{stage}")
 
 
-def labels() -> dict[str, str]:
-    """Column headers of this page's tables (the data keeps its English column names)."""
-    return {"Name": ui.t("initiation.col.name"), "Title": ui.t("initiation.col.title"),
-            "Chain role": ui.t("initiation.col.chain_role"), "Stance": ui.t("initiation.col.stance"),
-            "When": ui.t("initiation.col.when"), "Revenue": ui.t("initiation.col.revenue"),
-            "Cost": ui.t("initiation.col.cost"), "Margin": ui.t("initiation.col.margin"),
-            "Note": ui.t("initiation.col.note"), "Requested": ui.t("initiation.col.requested"),
-            "Requested by": ui.t("initiation.col.requested_by"), "Decision": ui.t("initiation.col.decision"),
-            "Decided": ui.t("initiation.col.decided"), "Decided by": ui.t("initiation.col.decided_by"),
-            "Rationale": ui.t("initiation.col.rationale"), "Review date": ui.t("initiation.col.review_date"),
-            "From": ui.t("initiation.col.from"), "To": ui.t("initiation.col.to"), "By": ui.t("initiation.col.by"),
-            "Opportunity": ui.t("initiation.col.opportunity"), "Customer": ui.t("initiation.col.customer"),
-            "Amount": ui.t("initiation.col.amount"), "Overdue": ui.t("initiation.col.overdue")}
-
-
 def table(df: pd.DataFrame, key: str) -> None:
     if df.empty:
         st.caption(ui.t("nothing"))
         return
-    head = labels()
     st.dataframe(df, hide_index=True, width="stretch", key=key,
-                 column_config={c: head[c] for c in df.columns if c in head})
+                 column_config=ui.column_labels(df, "initiation"))
 
 
 def clean(value) -> str:
@@ -211,14 +197,14 @@ with tab_guidance:
         if seen_key not in st.session_state:
             st.session_state[seen_key] = d["stakeholders"]
         seen = st.session_state[seen_key]
-        head = labels()
+        head = partial(ui.header, "initiation")
         stances = {s: ui.t(f"initiation.stance.{s}") for s in ("supporter", "neutral", "opponent", "unknown")}
         edited = st.data_editor(
             seen, key=editor_key, hide_index=True, width="stretch", num_rows="dynamic",
             disabled=["ID", "Version"],
-            column_config={"Name": head["Name"], "Title": head["Title"], "Chain role": head["Chain role"],
+            column_config={"Name": head("Name"), "Title": head("Title"), "Chain role": head("Chain role"),
                            "Stance": st.column_config.SelectboxColumn(
-                               head["Stance"], options=["supporter", "neutral", "opponent", "unknown"],
+                               head("Stance"), options=["supporter", "neutral", "opponent", "unknown"],
                                default="unknown", format_func=stances.get)})
         fields = {"Name": "name", "Title": "title", "Chain role": "chain_role", "Stance": "stance"}
 
