@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from datetime import date, datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from enum import StrEnum
 from typing import TypeVar
 
@@ -13,19 +13,47 @@ from core.types import CENT
 
 E = TypeVar("E", bound=StrEnum)
 MAX_AMOUNT = Decimal("999999999999.99")  # what a BIGINT of cents holds with room for sums
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# Business dates: a typo like 9999-12-31 would pass as a date and break date arithmetic later (forecasts).
+MIN_DAY, MAX_DAY = date(1900, 1, 1), date(2199, 12, 31)
+# C0/C1 controls (tab, newline and carriage return are judged apart) and the invisible direction overrides
+# and isolates that make text read differently from what is stored.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+_LINE_BREAK = re.compile(r"[\t\n\r\u2028\u2029]")
+_NOT_TEXT = (bool, bytes, bytearray, list, tuple, dict, set, frozenset)
+MULTILINE_FROM = 201   # a field this long or longer is a note: it may hold line breaks and tabs
 
 
-def text(field: str, value, *, max_len: int = 200, required: bool = False) -> str:
-    s = "" if value is None else str(value)
-    s = unicodedata.normalize("NFC", s).strip()
-    if _CONTROL.search(s):
-        raise ValidationError(f"{field}: control characters are not allowed", field=field)
+def text(field: str, value, *, max_len: int = 200, required: bool = False, multiline: bool | None = None) -> str:
+    """Text, NFC-normalised and stripped. Refused: other types than text and numbers, control and
+    direction-override characters, line breaks and tabs in a one-line field (`multiline` defaults to
+    max_len >= MULTILINE_FROM), more than max_len characters. Never truncated."""
+    if isinstance(value, _NOT_TEXT):
+        raise ValidationError(f"{field}: must be text, not {type(value).__name__}", field=field)
+    s = unicodedata.normalize("NFC", "" if value is None else str(value))
+    if not s.isprintable():   # cheap pre-check; the exact refusals follow
+        try:
+            s.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValidationError(f"{field}: is not valid text (an unpaired surrogate)", field=field) from None
+        bad = _CONTROL.search(s)
+        if bad:
+            what = "direction-override" if bad.group() >= "\u202a" else "control"
+            raise ValidationError(f"{field}: {what} characters are not allowed "
+                                  f"(U+{ord(bad.group()):04X} at position {bad.start() + 1})", field=field)
+    s = s.strip()
+    if not (max_len >= MULTILINE_FROM if multiline is None else multiline) and _LINE_BREAK.search(s):
+        raise ValidationError(f"{field}: line breaks and tabs are not allowed in a one-line field", field=field)
     if required and not s:
         raise ValidationError(f"{field}: is required", field=field)
     if len(s) > max_len:
         raise ValidationError(f"{field}: at most {max_len} characters (got {len(s)})", field=field)
     return s
+
+
+# An amount as people type it: an optional sign and currency, digits with thousands separators only
+# between groups of three ('12,34' is not 1234), decimals, an exponent as spreadsheets write big numbers.
+_AMOUNT = re.compile(r"(?P<sign>[+-]?)\s*(?:[¥￥$]|CNY|RMB)?\s*(?P<num>\d{1,3}(?:[, ]\d{3})+(?:\.\d+)?|\d+(?:\.\d*)?"
+                     r"|\.\d+)(?P<exp>[eE][+-]?\d{1,4})?\s*(?:CNY|RMB)?", re.I)
 
 
 def amount(field: str, value, *, required: bool = True, allow_zero: bool = False,
@@ -35,23 +63,20 @@ def amount(field: str, value, *, required: bool = True, allow_zero: bool = False
         if required:
             raise ValidationError(f"{field}: is required", field=field)
         return None
-    if isinstance(value, bool):
-        raise ValidationError(f"{field}: {value!r} is not an amount", field=field)
+    if isinstance(value, _NOT_TEXT):
+        raise ValidationError(f"{field}: {str(value)[:40]!r} is not an amount", field=field)
     if isinstance(value, float):
         value = repr(value)  # a float from a spreadsheet cell: take its shortest decimal form
     raw = str(value).strip()
-    cleaned = re.sub(r"[,\s¥￥$]|CNY|RMB", "", raw, flags=re.I)
-    try:
-        dec = Decimal(cleaned)
-    except InvalidOperation:
-        raise ValidationError(f"{field}: {raw[:40]!r} is not an amount", field=field) from None
-    if not dec.is_finite():
+    m = _AMOUNT.fullmatch(raw)
+    if m is None:
         raise ValidationError(f"{field}: {raw[:40]!r} is not an amount", field=field)
-    if dec != dec.quantize(CENT) and dec.as_tuple().exponent < -2:
+    dec = Decimal(m["sign"] + re.sub(r"[, ]", "", m["num"]) + (m["exp"] or ""))
+    if abs(dec) > MAX_AMOUNT:   # before any rounding: 1e400 has no cents to round to
+        raise ValidationError(f"{field}: {raw[:40]!r} is larger than {MAX_AMOUNT:,}", field=field)
+    if dec != dec.quantize(CENT):
         raise ValidationError(f"{field}: {raw[:40]!r} has more than 2 decimal places", field=field)
     dec = dec.quantize(CENT)
-    if abs(dec) > MAX_AMOUNT:
-        raise ValidationError(f"{field}: {raw[:40]!r} is larger than {MAX_AMOUNT:,}", field=field)
     if dec < 0 and not allow_negative:
         raise ValidationError(f"{field}: must not be negative (got {dec:,.2f})", field=field)
     if dec == 0 and not allow_zero:
@@ -59,19 +84,26 @@ def amount(field: str, value, *, required: bool = True, allow_zero: bool = False
     return dec
 
 
+def number(value) -> Decimal | None:
+    """A finite Decimal from a number or plain numeric text, else None (no '1_000', no NaN)."""
+    if isinstance(value, _NOT_TEXT):
+        return None
+    raw = repr(value) if isinstance(value, float) else str(value).strip()
+    if not re.fullmatch(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d{1,4})?", raw):
+        return None
+    return Decimal(raw)
+
+
 def ratio(field: str, value) -> Decimal:
     """A share between 0 and 1; '30%' or '30' (percent) are read as 0.30."""
-    raw = str(value).strip() if value is not None else ""
-    try:
-        if raw.endswith("%"):
-            dec = Decimal(raw[:-1].strip()) / 100
-        else:
-            dec = Decimal(raw)
-            if dec > 1:
-                dec = dec / 100
-    except InvalidOperation:
-        raise ValidationError(f"{field}: {raw[:40]!r} is not a percentage", field=field) from None
-    if not dec.is_finite() or not (0 < dec <= 1):
+    raw = str(value).strip() if value is not None and not isinstance(value, _NOT_TEXT) else ""
+    percent = raw.endswith("%")
+    dec = number(raw[:-1] if percent else raw)
+    if dec is None:
+        raise ValidationError(f"{field}: {str(value)[:40]!r} is not a percentage", field=field)
+    if percent or dec > 1:
+        dec = dec / 100
+    if not 0 < dec <= 1 or dec.quantize(Decimal("0.000001")) == 0:
         raise ValidationError(f"{field}: must be more than 0% and at most 100% (got {raw[:40]!r})", field=field)
     return dec.quantize(Decimal("0.000001"))
 
@@ -85,6 +117,14 @@ def day(field: str, value, *, required: bool = True) -> date | None:
         if required:
             raise ValidationError(f"{field}: is required", field=field)
         return None
+    d = _day(field, value)
+    if not MIN_DAY <= d <= MAX_DAY:
+        raise ValidationError(f"{field}: {d.isoformat()} is not a plausible date (from {MIN_DAY.year} to "
+                              f"{MAX_DAY.year})", field=field)
+    return d
+
+
+def _day(field: str, value) -> date:
     if isinstance(value, datetime):
         return value.date()
     if isinstance(value, date):
@@ -118,23 +158,19 @@ def whole(field: str, value, *, lo: int = 0, hi: int = 10_000, required: bool = 
         if required:
             raise ValidationError(f"{field}: is required", field=field)
         return None
-    try:
-        dec = Decimal(str(value).strip())
-        if dec != dec.to_integral_value():
-            raise InvalidOperation
-        n = int(dec)
-    except (InvalidOperation, ValueError):
-        raise ValidationError(f"{field}: {str(value)[:40]!r} is not a whole number", field=field) from None
-    if not lo <= n <= hi:
-        raise ValidationError(f"{field}: must be between {lo} and {hi} (got {n})", field=field)
-    return n
+    dec = number(value)
+    if dec is None or dec != dec.to_integral_value():
+        raise ValidationError(f"{field}: {str(value)[:40]!r} is not a whole number", field=field)
+    if not lo <= dec <= hi:   # compared as a Decimal: '1e400' is never turned into a 400-digit int
+        raise ValidationError(f"{field}: must be between {lo} and {hi} (got {str(value).strip()[:40]})", field=field)
+    return int(dec)
 
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
 def email(field: str, value, *, required: bool = False) -> str:
-    s = text(field, value, max_len=254, required=required)
+    s = text(field, value, max_len=254, required=required, multiline=False)
     if s and not _EMAIL.match(s):
         raise ValidationError(f"{field}: {s[:40]!r} is not an e-mail address", field=field)
     return s

@@ -8,7 +8,7 @@ unapplied cash, never silently lost. Invoice paid amounts move in the same trans
 from __future__ import annotations
 
 from datetime import date, timedelta
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import flag_modified
@@ -47,13 +47,12 @@ def parse_tax_rate(value=None) -> Decimal:
     if value is None or (isinstance(value, str) and not value.strip()):
         value = load("finance")["default_tax_rate"]
     raw = str(value).strip()
-    try:
-        rate = Decimal(raw[:-1].strip()) / 100 if raw.endswith("%") else Decimal(raw)
-    except InvalidOperation:
-        raise ValidationError(f"tax_rate: {raw[:40]!r} is not a rate", field="tax_rate") from None
-    if rate.is_finite() and rate >= 1 and not raw.endswith("%"):
+    rate = validate.number(raw[:-1] if raw.endswith("%") else raw)   # finite, plain digits (no '1_0', no NaN)
+    if rate is None:
+        raise ValidationError(f"tax_rate: {str(value)[:40]!r} is not a rate", field="tax_rate")
+    if raw.endswith("%") or rate >= 1:
         rate = rate / 100
-    if not rate.is_finite() or not (0 <= rate < 1):
+    if not 0 <= rate < 1:
         raise ValidationError(f"tax_rate: must be from 0% to below 100% (got {raw[:40]!r})", field="tax_rate")
     return rate.quantize(Decimal("0.000001"))
 
@@ -232,6 +231,8 @@ def record_payment(ctx: Context, *, account_id: int, amount, received_on=None, r
     account = ctx.get(Account, account_id, what="account")
     plan: list[tuple[Invoice, Decimal]] | None = None
     if allocate_to is not None:
+        if not isinstance(allocate_to, (list, tuple)):
+            raise ValidationError("allocate_to: a list of (invoice id, amount) is required", field="allocate_to")
         plan = []
         for i, item in enumerate(allocate_to, start=1):
             try:
