@@ -29,6 +29,7 @@ from core.types import CENT, fmt_money
 REVIEWERS = ("legal", "finance")                  # ATC and change orders: one review each
 PAST_ATI = (Stage.GUIDANCE, Stage.BIDDING, Stage.NEGOTIATION)
 EDITABLE = (ContractStatus.DRAFT, ContractStatus.ATC_PENDING)
+MAX_PLAN_JSON = ChangeOrder.__table__.c.new_terms_json.type.length
 
 
 # -- shared checks ---------------------------------------------------------------------------------
@@ -184,8 +185,8 @@ def update_contract(ctx: Context, contract_id: int, *, version: int | None = Non
         contract.name = validate.text("name", name, required=True)
     if scope is not None:
         contract.scope = validate.text("scope", scope, max_len=4000)
-    if warranty_months is not None:
-        contract.warranty_months = validate.whole("warranty_months", warranty_months, lo=0, hi=240)
+    if warranty_months is not None:   # '' is not None: refused like any other non-number, never stored as NULL
+        contract.warranty_months = validate.whole("warranty_months", warranty_months, lo=0, hi=240, required=True)
     if amount is not None:
         new_amount = validate.amount("amount", amount)
         if new_amount != contract.amount:
@@ -382,8 +383,12 @@ def request_change(ctx: Context, contract_id: int, *, number: str, reason: str, 
         plan = parse_terms(ctx, contract, new_terms, base=new_amount, target=new_amount - released_total)
         plan_total = sum((t["amount"] for t in plan), ZERO)
     _check_plan(contract, number, new_amount, released, plan_total)
+    plan_json = terms_to_json(plan)
+    if len(plan_json) > MAX_PLAN_JSON:
+        raise ValidationError(f"new_terms: the plan is too long to keep ({len(plan_json):,} characters stored, at most "
+                              f"{MAX_PLAN_JSON:,}); use fewer terms or shorter names", field="new_terms")
     change = ChangeOrder(contract_id=contract.id, number=number, reason=reason, new_amount=new_amount,
-                         new_scope=new_scope, new_cost=new_cost, new_terms_json=terms_to_json(plan),
+                         new_scope=new_scope, new_cost=new_cost, new_terms_json=plan_json,
                          status=ChangeStatus.PENDING, requested_on=ctx.today())
     ctx.audit("change.request", change)
     for role in REVIEWERS:

@@ -137,7 +137,8 @@ def clean_lead(values: Mapping) -> dict:
     return {
         "company": company, "company_norm": company_norm,
         "contact": validate.text("contact", get("contact")),
-        "phone": phone, "phone_norm": phone_norm, "email": email, "email_norm": normalise.email(email),
+        "phone": phone, "phone_norm": phone_norm, "email": email,
+        "email_norm": normalise.email(email)[:254],   # NFKC may lengthen it; a key, cut like company_norm
         "source": _source(get("source")),
         "region": validate.text("region", get("region"), max_len=64),
         "industry": validate.text("industry", get("industry"), max_len=64),
@@ -416,7 +417,8 @@ def convert_lead(ctx: Context, lead_id: int, *, opportunity_name: str | None = N
         who = f"'{owner.login}' is not an active ar user" if owner else "it has no owner"
         raise GateError(f"convert: lead {lead.id} needs an active ar owner to become the opportunity's AR; "
                         f"{who}: assign it first")
-    name = validate.text("opportunity_name", opportunity_name or lead.company, required=True)
+    # blank: the lead's company; a wrong type is refused, not silently replaced by it
+    name = validate.text("opportunity_name", opportunity_name) or validate.text("opportunity_name", lead.company)
     amt = validate.amount("amount", amount, required=False, allow_zero=True)
     if amt is None:
         amt = lead.budget or Decimal("0.00")

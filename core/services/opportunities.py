@@ -63,7 +63,7 @@ def _user_with_role(ctx: Context, field: str, login, role: Role) -> int | None:
 
 
 def _account(ctx: Context, name: str, region: str, industry: str) -> Account:
-    norm = normalise.company(name)   # the same key lead conversion and duplicate checks use
+    norm = normalise.company(name)[:200]   # the key lead conversion and duplicate checks use, cut alike
     if not norm:
         raise ValidationError(f"account_name: {name[:40]!r} has no letters or digits", field="account_name")
     acc = ctx.session.exec(select(Account).where(Account.name_norm == norm)).first()
@@ -109,7 +109,7 @@ def create_opportunity(ctx: Context, *, name, account_name, amount, expected_clo
     expected_close = validate.day("expected_close", expected_close, required=False)
     region = validate.text("region", region, max_len=64)
     industry = validate.text("industry", industry, max_len=64)
-    if ar_login:
+    if ar_login not in (None, ""):   # a wrong type is refused, not read as "no AR given"
         ar_id = _user_with_role(ctx, "ar_login", ar_login, Role.AR)
     else:
         ar_id = ctx.actor.id if Role.AR.value in ctx.actor.roles else None

@@ -23,6 +23,8 @@ MIN_PASSWORD = 8
 
 
 def check_roles(roles) -> str:
+    if not isinstance(roles, (list, tuple, set, frozenset)):   # a bare 'admin' would be read letter by letter
+        raise ValidationError(f"roles: a list of roles is required (got {str(roles)[:40]!r})", field="roles")
     roles = [str(r).strip() for r in roles if str(r).strip()]
     unknown = [r for r in roles if r not in permissions.ROLES]
     if unknown:
@@ -45,7 +47,7 @@ def create_user(ctx: Context, login: str, *, name: str = "", email: str = "", ro
         raise ValidationError("login: only letters, digits, '.', '_' and '-' are allowed", field="login")
     if by_login(ctx, login):
         raise DuplicateError(f"login: '{login}' is already taken", field="login")
-    user = User(login=login, name=validate.text("name", name or login), email=validate.email("email", email),
+    user = User(login=login, name=validate.text("name", name) or login, email=validate.email("email", email),
                 roles=check_roles(roles))
     if password is not None:
         user.password_hash = hash_password(password)
@@ -67,6 +69,8 @@ def update_user(ctx: Context, user_id: int, *, version: int | None = None, name:
     if roles is not None:
         user.roles = check_roles(roles)
     if active is not None:
+        if not isinstance(active, bool):
+            raise ValidationError(f"active: must be true or false (got {str(active)[:40]!r})", field="active")
         user.active = active
     if password is not None:
         user.password_hash = hash_password(password)
@@ -76,7 +80,9 @@ def update_user(ctx: Context, user_id: int, *, version: int | None = None, name:
 
 
 def hash_password(password: str) -> str:
-    if len(password or "") < MIN_PASSWORD:
+    if not isinstance(password, str):
+        raise ValidationError(f"password: must be text, not {type(password).__name__}", field="password")
+    if len(password) < MIN_PASSWORD:
         raise ValidationError(f"password: at least {MIN_PASSWORD} characters", field="password")
     return _hasher.hash(password)
 
