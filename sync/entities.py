@@ -88,6 +88,9 @@ class LeadAdapter(Adapter):
             leads.assign_lead(ctx, rid, changes["owner"])
         if "status" in changes or "disqualify_reason" in changes:
             lead = ctx.session.get(Lead, rid)
+            if "status" not in changes and lead.status.value != "disqualified":
+                raise ValidationError("Disqualify reason: is set together with Status 'disqualified'",
+                                      field="disqualify_reason")
             self._status(ctx, rid, {"status": changes.get("status", lead.status.value),
                                     "disqualify_reason": changes.get("disqualify_reason", lead.disqualify_reason)},
                          changed=True)
@@ -97,7 +100,13 @@ class LeadAdapter(Adapter):
         if status == "qualified":
             leads.qualify_lead(ctx, rid)
         elif status == "disqualified":
-            leads.disqualify_lead(ctx, rid, reason=values.get("disqualify_reason") or "")
+            try:
+                leads.disqualify_lead(ctx, rid, reason=values.get("disqualify_reason") or "")
+            except ValidationError as exc:   # the service's 'reason' is this tab's Disqualify reason column
+                if exc.field != "reason":
+                    raise
+                raise ValidationError(f"Disqualify reason:{exc.message.partition(':')[2]}",
+                                      field="disqualify_reason") from None
         elif changed or status not in ("", "new", "assigned"):
             raise ValidationError("Status: only 'qualified' or 'disqualified' can be set from the sheet "
                                   "(with a Disqualify reason for disqualified)", field="status")
@@ -210,7 +219,11 @@ class InvoiceAdapter(Adapter):
     def create(self, ctx, values):
         if not values.get("term"):
             raise ValidationError("Term: the ID of the released payment term to invoice is required", field="term")
-        return billing.issue_invoice(ctx, int(values["term"]), amount=values.get("amount"),
+        term = int(values["term"])   # else NotFound naming no column, or past PostgreSQL's integer a crash
+        if not term < 2**31 or ctx.session.get(PaymentTerm, term) is None:
+            raise ValidationError(f"Term: {term} is not the ID of a payment term (see the Payment Terms tab)",
+                                  field="term")
+        return billing.issue_invoice(ctx, term, amount=values.get("amount"),
                                      number=values.get("number") or None, issued_on=values.get("issued_on") or None)
 
     def update(self, ctx, rid, changes):
