@@ -96,19 +96,24 @@ class World:
             return ctx.session.get(model, id_)
 
 
-@pytest.fixture
-def world(db_url) -> World:
+def make_world(url: str) -> World:
+    """The users of a World, created in the database at `url` (also for module-scoped databases)."""
     from core.services import users
 
-    w = World(url=db_url)
-    with unit_of_work(SYSTEM, "test", url=db_url) as ctx:
+    w = World(url=url)
+    with unit_of_work(SYSTEM, "test", url=url) as ctx:
         for role in ROLE_USERS:
             users.create_user(ctx, role, name=f"{role.upper()} user", email=f"{role}@example.com", roles=[role])
         users.create_user(ctx, "ar2", name="AR two", email="ar2@example.com", roles=["ar"])
-    with unit_of_work(SYSTEM, "test", url=db_url) as ctx:
+    with unit_of_work(SYSTEM, "test", url=url) as ctx:
         for login in ROLE_USERS + ["ar2"]:
             w.users[login] = users.actor(ctx, login)
     return w
+
+
+@pytest.fixture
+def world(db_url) -> World:
+    return make_world(db_url)
 
 
 @pytest.fixture(scope="session")
