@@ -30,6 +30,7 @@ from sync.merge import Plan, SheetRow, plan_tab
 
 LOCK_TTL = timedelta(minutes=10)   # longer than any cycle; LTC_SYNC_LOCK_TTL (seconds) overrides
 ATTEMPTS = 3
+SUMMARY_MAX = SyncRun.__table__.c.summary_json.type.length
 RESTORED = "restored: deleting a row in the sheet does not delete the record"
 
 
@@ -163,8 +164,20 @@ def _finish(run_id: int, report: CycleReport, url) -> None:
     with unit_of_work(SYSTEM, "sync", url=url) as ctx:
         run = ctx.session.get(SyncRun, run_id)
         run.finished_at, run.status, run.requests = _now(), report.status, report.requests
-        run.summary_json = json.dumps(report.as_dict(), ensure_ascii=False, default=str)
+        run.summary_json = _summary(report)
         ctx.session.add(run)
+
+
+def _summary(report: CycleReport) -> str:
+    """The report as JSON that fits its column: after a paste of thousands of bad rows only the first refusals
+    are listed (the totals still count them all), rather than the cycle crashing and keeping the lock."""
+    d, keep = report.as_dict(), 1000
+    while len(text := json.dumps(d, ensure_ascii=False, default=str)) > SUMMARY_MAX and keep:
+        keep //= 2
+        d["message"] = d["message"][:2000]
+        for tab in d["tabs"].values():
+            tab["rejected"], tab["vanished"] = tab["rejected"][:keep], tab["vanished"][:keep]
+    return text
 
 
 def _cycle(sheet: Spreadsheet, backend: Backend, url, crash) -> dict[str, TabReport]:

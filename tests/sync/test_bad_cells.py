@@ -27,7 +27,7 @@ from core.models import Invoice, Lead
 from core.services import bids, billing, delivery, leads
 from sync.engine import run_cycle
 from sync.mapping import spreadsheet
-from sync.service import init_sheets
+from sync.service import init_sheets, recent_runs, refused_cells
 from sync.xlsx import XlsxBackend, put
 from tests.bad_values import (EMAILS_BAD, ODD_TEXT, XML_CONTROL, date_hostile, export_checksum, money_hostile,
                               text_hostile, whole_hostile)
@@ -221,3 +221,27 @@ def _hypothesis(values, test) -> None:
     def prop(value):
         test(value)
     prop()
+
+
+def test_a_paste_of_thousands_of_bad_rows_is_refused_and_the_cycle_still_finishes(world, tmp_path):
+    """Each row refused, nothing written; the run's summary (a column of 100,000 characters) lists the first
+    refusals and counts them all, instead of the cycle crashing on PostgreSQL and keeping the lock."""
+    folder = tmp_path / "sheets"
+    init_sheets(backend=XlsxBackend(folder), lang="en", url=world.url)
+    before = export_checksum(world.url)
+    path = folder / "marketing.xlsx"
+    wb = load_workbook(path)
+    ws = wb["Leads"]
+    cols = {c.value: c.column for c in ws[1]}
+    for r in range(2, 1502):
+        put(ws.cell(r, cols["Company"]), f"Pasted {r}")
+        put(ws.cell(r, cols["Budget"]), "lots and lots of money")
+    wb.save(path)
+    rep = run_cycle(spreadsheet("marketing"), XlsxBackend(folder), url=world.url)
+    assert (rep.status, len(rep.tabs["leads"].rejected), rep.tabs["leads"].created) == ("ok", 1500, 0)
+    latest = world.read(recent_runs, limit=1)[0]
+    assert (latest["Spreadsheet"], latest["Rejected"]) == ("marketing", 1500)
+    listed = world.read(refused_cells)
+    assert 0 < len(listed) < 1500 and all(c["Column"] == "budget" for c in listed)
+    assert export_checksum(world.url) == before
+    assert run_cycle(spreadsheet("marketing"), XlsxBackend(folder), url=world.url).status == "ok"   # lock freed
