@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from decimal import Decimal
 from enum import Enum
+from numbers import Integral
 from typing import Any, Callable, Iterator
 
 from sqlalchemy import event
@@ -37,6 +38,8 @@ class Actor:
     def of(cls, user: User) -> "Actor":
         return cls(id=user.id, login=user.login, roles=user.role_set, name=user.name)
 
+
+MAX_ID = 2**31 - 1    # primary keys are INTEGER columns
 
 SYSTEM = Actor(id=None, login="system", roles=frozenset(permissions.ROLES), name="system")
 
@@ -87,9 +90,11 @@ class Context:
             what: str | None = None):
         """Load a row or raise NotFound; with `version`, refuse when someone saved it since."""
         what = what or model.__name__.lower()
-        row = self.session.get(model, id_) if id_ is not None else None
+        # an id that is no whole number in the key column's range cannot exist: say so, do not crash the driver
+        usable = isinstance(id_, Integral) and not isinstance(id_, bool) and 0 < id_ <= MAX_ID   # numpy ints too
+        row = self.session.get(model, int(id_)) if usable else None
         if row is None:
-            raise NotFound(f"{what} {id_} not found")
+            raise NotFound(f"{what} {id_!r} not found" if not usable else f"{what} {id_} not found")
         if version is not None and getattr(row, "version", version) != version:
             raise StaleVersionError(self._stale_message(what, row, version))
         return row

@@ -713,3 +713,18 @@ def test_import_keeps_odd_but_valid_text_as_typed(stage, tmp_path):
         if c.startswith(("=", "+", "-", "@")):
             assert neutralise(c) in exported and f",{c}," not in exported
     assert export_checksum(stage.world.url) == stage.checksum
+
+
+@pytest.mark.parametrize("bad_id", ["5", 5.0, 2**40, -1, 0, True, None, [1], "1; DROP TABLE invoice"])
+def test_a_record_id_that_cannot_exist_is_not_found_and_changes_nothing(stage, bad_id):
+    """Ids come from pickers, sheet cells and scripts: one that is no whole number in the key column's range
+    is 'not found', never a driver crash (DataError on PostgreSQL, OverflowError on SQLite)."""
+    from core.errors import NotFound
+    do = stage.world.do
+    calls = [lambda: do("finance", billing.allocate_payment, bad_id, stage.invoice, "1"),
+             lambda: do("finance", billing.allocate_payment, stage.payment, bad_id, "1"),
+             lambda: do("marketing", leads.qualify_lead, bad_id)]
+    for call in calls:
+        with pytest.raises(NotFound, match="not found"):
+            call()
+    assert export_checksum(stage.world.url) == stage.checksum

@@ -3,7 +3,7 @@ moment exactly one works and the other says so; a worker killed while holding th
 only until the lock expires."""
 from __future__ import annotations
 
-import multiprocessing as mp
+import json
 import os
 import subprocess
 import sys
@@ -22,29 +22,46 @@ from sync.xlsx import XlsxBackend
 ROUNDS = 3
 ROOT = Path(__file__).resolve().parents[2]
 
+# The workers are separate Python processes started from source (not multiprocessing: under pytest the
+# parent's __main__ may be a page script, which a spawned child would run again).
+RACER = """
+import json, os, sys, time
+from pathlib import Path
+from core.context import SYSTEM, unit_of_work
+from core.models import SyncLock
+from sync.engine import run_cycle
+from sync.mapping import spreadsheet
+from sync.xlsx import XlsxBackend
+url, folder, go, rounds = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3]), int(sys.argv[4])
+with unit_of_work(SYSTEM, "sync", url=url) as ctx:   # warm up (imports, connection) so both start level
+    ctx.session.get(SyncLock, "finance")
+for n in range(rounds):
+    print("ready", flush=True)
+    while not go.with_name(f"{go.name}-{n}").exists():
+        time.sleep(0.0005)
+    rep = run_cycle(spreadsheet("finance"), XlsxBackend(folder), url=url)
+    print(json.dumps([os.getpid(), rep.status, rep.message]), flush=True)
+"""
 
-def _racer(url: str, folder: str, start, results) -> None:
-    """A worker process: at each round, waits for the other, then runs one cycle of the finance sheet."""
-    from core.context import SYSTEM, unit_of_work
-    from sync.engine import run_cycle
-    with unit_of_work(SYSTEM, "sync", url=url) as ctx:   # warm up (imports, connection) so both start level
-        ctx.session.get(SyncLock, "finance")
-    for _ in range(ROUNDS):
-        start.wait()
-        rep = run_cycle(spreadsheet("finance"), XlsxBackend(Path(folder)), url=url)
-        results.put((os.getpid(), rep.status, rep.message))
+STUCK = """
+import sys, time
+from pathlib import Path
+from sync.engine import run_cycle
+from sync.mapping import spreadsheet
+from sync.xlsx import XlsxBackend
+
+def hang(step):   # after taking the lock, while reading the workbook: hang until killed
+    if step == "read":
+        print("holding", flush=True)
+        time.sleep(600)
+
+run_cycle(spreadsheet("finance"), XlsxBackend(Path(sys.argv[2])), url=sys.argv[1], crash=hang)
+"""
 
 
-def _stuck(url: str, folder: str, ttl: str, holding) -> None:
-    """A worker that hangs in the middle of a cycle (after taking the lock, while reading) until killed."""
-    os.environ["LTC_SYNC_LOCK_TTL"] = ttl
-    from sync.engine import run_cycle
-
-    def hang(step):
-        if step == "read":
-            holding.set()
-            time.sleep(600)
-    run_cycle(spreadsheet("finance"), XlsxBackend(Path(folder)), url=url, crash=hang)
+def _python(code: str, *args: str, **env) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-c", code, *args], cwd=ROOT, stdout=subprocess.PIPE, text=True,
+                            env={**os.environ, "PYTHONPATH": str(ROOT), **env})
 
 
 def _sheets(world, tmp_path) -> Path:
@@ -55,15 +72,16 @@ def _sheets(world, tmp_path) -> Path:
 
 def test_two_workers_started_together_exactly_one_works(world, tmp_path):
     folder = _sheets(world, tmp_path)
-    ctx = mp.get_context("spawn")
-    start, results = ctx.Barrier(2), ctx.Queue()
-    procs = [ctx.Process(target=_racer, args=(world.url, str(folder), start, results)) for _ in range(2)]
+    go = tmp_path / "go"
+    procs = [_python(RACER, world.url, str(folder), str(go), str(ROUNDS)) for _ in range(2)]
+    outcomes = []
+    for n in range(ROUNDS):
+        for p in procs:
+            assert p.stdout.readline().strip() == "ready"
+        go.with_name(f"go-{n}").touch()        # both are waiting: start them at the same moment
+        outcomes += [tuple(json.loads(p.stdout.readline())) for p in procs]
     for p in procs:
-        p.start()
-    outcomes = [results.get(timeout=120) for _ in range(2 * ROUNDS)]
-    for p in procs:
-        p.join(timeout=60)
-        assert p.exitcode == 0, "a worker did not exit cleanly"
+        assert p.wait(timeout=60) == 0, "a worker did not exit cleanly"
     statuses = sorted(s for _, s, _ in outcomes)
     assert statuses == ["busy"] * ROUNDS + ["ok"] * ROUNDS, outcomes
     assert all("another sync of 'finance' is running" in m for _, s, m in outcomes if s == "busy")
@@ -83,13 +101,10 @@ def _cli_sync(world, folder) -> subprocess.CompletedProcess:
 
 def test_a_lock_left_by_a_killed_worker_expires(world, tmp_path):
     folder = _sheets(world, tmp_path)
-    ctx = mp.get_context("spawn")
-    holding = ctx.Event()
-    worker = ctx.Process(target=_stuck, args=(world.url, str(folder), "3", holding))
-    worker.start()
-    assert holding.wait(timeout=120), "the worker never took the lock"
+    worker = _python(STUCK, world.url, str(folder), LTC_SYNC_LOCK_TTL="3")
+    assert worker.stdout.readline().strip() == "holding", "the worker never took the lock"
     worker.kill()                       # SIGKILL: no clean-up runs
-    worker.join(timeout=30)
+    worker.wait(timeout=30)
     lock = world.read(lambda c: c.session.get(SyncLock, "finance"))
     assert lock is not None and lock.holder.endswith(f":{worker.pid}")
 
