@@ -191,11 +191,14 @@ def update_invoice(ctx: Context, invoice_id: int, *, version: int | None = None,
 # -- payments --------------------------------------------------------------------------------------
 
 def open_invoices(ctx: Context, account_id: int) -> list[Invoice]:
-    """The account's invoices with money outstanding, oldest due first."""
+    """The account's invoices with money outstanding, oldest due first, locked until the transaction ends
+    (PostgreSQL; SQLite has one writer anyway): two clerks' payments for one customer are allocated one after
+    the other, each seeing what the other left, instead of one being refused as stale."""
     rows = ctx.session.exec(select(Invoice).where(
         Invoice.account_id == account_id,
         Invoice.status.in_([InvoiceStatus.ISSUED, InvoiceStatus.PARTLY_PAID]))
-        .order_by(Invoice.due_on, Invoice.issued_on, Invoice.id)).all()
+        .order_by(Invoice.due_on, Invoice.issued_on, Invoice.id)
+        .with_for_update().execution_options(populate_existing=True)).all()
     return [inv for inv in rows if outstanding(inv) > 0]
 
 
