@@ -170,6 +170,8 @@ def update_invoice(ctx: Context, invoice_id: int, *, version: int | None = None,
                                   f"({invoice.issued_on.isoformat()})", field="due_on")
         invoice.due_on = due
     if tax_rate is not None:
+        if isinstance(tax_rate, str) and not tax_rate.strip():   # a cleared cell: no silent reset to the default
+            raise ValidationError("tax_rate: is empty; give the invoice's rate, e.g. 13%", field="tax_rate")
         invoice.tax_rate = parse_tax_rate(tax_rate)
     if amount is not None:
         new = validate.amount("amount", amount)

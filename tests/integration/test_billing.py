@@ -95,6 +95,7 @@ def test_update_invoice(world, signed):
     assert (got.due_on, got.tax_rate, got.tax_amount) == (days(40), D("0"), D("0.00"))
     refused(world, StaleVersionError, "finance", billing.update_invoice, inv, version=seen, due_on=days(50))
     refused(world, ValidationError, "finance", billing.update_invoice, inv, due_on=days(-11), match="before")
+    refused(world, ValidationError, "finance", billing.update_invoice, inv, tax_rate="  ", match="tax_rate: is empty")
     refused(world, AmountError, "finance", billing.update_invoice, inv, amount="600000.01",
             match="(600,000.00)")
     world.do("finance", billing.update_invoice, inv, amount="600000")
