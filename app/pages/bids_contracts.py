@@ -225,7 +225,8 @@ def terms_from_editor(df: pd.DataFrame, milestone_ids: dict[str, int]) -> list[d
         due = cells["Due days"]
         out.append({"name": cells["Name"], "percent": cells["Percent"] or None, "amount": cells["Amount"] or None,
                     "trigger": cells["Trigger"], "milestone_id": milestone_ids.get(cells["Milestone"]),
-                    "due_days": int(float(due)) if due else None})
+                    # a whole number typed in a number column reads '30.0'; anything else goes to core as typed
+                    "due_days": (due[:-2] if due.endswith(".0") else due) or None})
     return out
 
 

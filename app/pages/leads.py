@@ -209,8 +209,8 @@ def _cell(name: str, value):
             return None
     except (TypeError, ValueError):
         pass
-    if name == "timeline_months":
-        return int(value)
+    if name == "timeline_months" and isinstance(value, float) and value.is_integer():
+        return int(value)     # a number column gives 12.0; a fraction goes to core as typed and is refused there
     return value
 
 
