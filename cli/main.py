@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -101,13 +102,23 @@ def _iso_date(text: str):
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    from sqlalchemy.exc import DBAPIError
+
     try:
-        return COMMANDS[args.command](args) or 0
+        code = COMMANDS[args.command](args) or 0
+        sys.stdout.flush()   # a closed pipe shows here, in the handler below, not as an error at exit
+        return code
     except LtcError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    except DBAPIError as exc:   # e.g. a database nobody initialised: say what to do instead of a traceback
+        print(f"error: database: {exc.orig}; a new or older database needs `ltc init` first", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:   # the reader went away (`ltc export leads | head`): stop quietly, like other tools
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())   # no second error when Python flushes
+        return 141
 
 
 def cmd_init(args) -> int:

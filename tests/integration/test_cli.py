@@ -48,3 +48,31 @@ def test_bad_arguments_exit_non_zero_with_a_message(env):
     assert r.returncode == 2 and "--scale" in r.stderr
     r = run(["import", "leads", "/no/such/file.csv"], env)
     assert r.returncode == 1 and "does not exist" in r.stderr
+
+
+def test_output_piped_into_a_reader_that_stops_early_ends_quietly(env, monkeypatch, capsys):
+    """`ltc metrics | head -1`: the reader is gone; the command stops quietly (exit 141 like a shell's SIGPIPE),
+    no traceback. A real pipe whose reading end is closed, so every write fails with EPIPE."""
+    from cli.main import main
+
+    assert run(["init"], env).returncode == 0
+    for k in ("LTC_DATABASE_URL", "LTC_DATA_DIR"):
+        monkeypatch.setenv(k, env[k])
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    saved = os.dup(1)
+    try:
+        with capsys.disabled(), open(write_end, "w") as pipe:
+            monkeypatch.setattr(sys, "stdout", pipe)
+            code = main(["metrics"])
+            monkeypatch.undo()
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+    assert code == 141
+
+
+def test_a_database_nobody_initialised_gets_a_message_not_a_traceback(env):
+    out = run(["metrics"], env)
+    assert out.returncode == 1 and "Traceback" not in out.stderr
+    assert out.stderr.startswith("error: database: no such table") and "ltc init" in out.stderr
