@@ -39,6 +39,16 @@ def by_login(ctx: Context, login: str) -> User | None:
     return ctx.session.exec(select(User).where(User.login == login)).first()
 
 
+def _unique_email(ctx: Context, email: str, user_id: int | None = None) -> str:
+    """OpenID sign-in finds a person by e-mail (any case), so two people must not share one."""
+    if email:
+        other = ctx.session.exec(select(User.login).where(func.lower(User.email) == email.lower(),
+                                                          User.id != (user_id or 0))).first()
+        if other:
+            raise DuplicateError(f"email: '{email}' is already the address of user '{other}'", field="email")
+    return email
+
+
 @action("user.manage")
 def create_user(ctx: Context, login: str, *, name: str = "", email: str = "", roles=(),
                 password: str | None = None) -> int:
@@ -47,8 +57,8 @@ def create_user(ctx: Context, login: str, *, name: str = "", email: str = "", ro
         raise ValidationError("login: only letters, digits, '.', '_' and '-' are allowed", field="login")
     if by_login(ctx, login):
         raise DuplicateError(f"login: '{login}' is already taken", field="login")
-    user = User(login=login, name=validate.text("name", name) or login, email=validate.email("email", email),
-                roles=check_roles(roles))
+    email = _unique_email(ctx, validate.email("email", email))
+    user = User(login=login, name=validate.text("name", name) or login, email=email, roles=check_roles(roles))
     if password is not None:
         user.password_hash = hash_password(password)
     ctx.audit("user.create", user)
@@ -65,7 +75,7 @@ def update_user(ctx: Context, user_id: int, *, version: int | None = None, name:
     if name is not None:
         user.name = validate.text("name", name, required=True)
     if email is not None:
-        user.email = validate.email("email", email)
+        user.email = _unique_email(ctx, validate.email("email", email), user.id)
     if roles is not None:
         user.roles = check_roles(roles)
     if active is not None:

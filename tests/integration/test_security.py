@@ -32,7 +32,7 @@ from streamlit.testing.v1 import AppTest
 from app.ui import _csv, _safe, _xlsx
 from core import permissions, uploads
 from core.context import SYSTEM, Actor, _now, unit_of_work
-from core.errors import PermissionDenied
+from core.errors import DuplicateError, PermissionDenied
 from core.exports import export_rows, neutralise, to_csv
 from core.models import Acceptance, AuditEvent, User
 from core.queries.leads import lead_inbox
@@ -331,7 +331,13 @@ def test_openid_sign_in_matches_the_address_in_any_case_and_never_guesses(world)
     assert world.read(users.actor_for_email, "GRACE.HOPPER@EXAMPLE.COM", None).id == mixed
     gone = world.do("admin", users.create_user, "heidi", roles=["admin"], email="heidi@example.com")
     world.do("admin", users.update_user, gone, active=False)
-    world.do("admin", users.create_user, "twin", roles=["admin"], email="LEGAL@example.com")   # same as 'legal'
+    with pytest.raises(DuplicateError, match="email: 'LEGAL@example.com' is already the address of user 'legal'"):
+        world.do("admin", users.create_user, "twin", roles=["admin"], email="LEGAL@example.com")
+    twin = world.do("admin", users.create_user, "twin", roles=["admin"])
+
+    def share(ctx):   # two people sharing an address from before that rule (an old database, a direct edit)
+        ctx.session.get(User, twin).email = "LEGAL@example.com"
+    world.read(share)
     answers = {}
     for case, email in (("unknown", "nobody@example.com"), ("inactive", "heidi@example.com"),
                         ("shared by two", "legal@example.com")):

@@ -50,3 +50,14 @@ def test_sign_in_same_message_and_lockout(world):
     # locked now: even the right password is refused
     with pytest.raises(PermissionDenied):
         world.read(users.authenticate, "carol", "s3cret-pass")
+
+
+def test_two_people_cannot_share_an_email_in_any_case(world):
+    """OpenID sign-in finds a person by e-mail, so an address belongs to one user."""
+    zed = world.do("admin", users.create_user, "zed", email="zed@example.com", roles=["ar"])
+    with pytest.raises(DuplicateError, match="email: 'AR@Example.com' is already the address of user 'ar'"):
+        world.do("admin", users.create_user, "ann", email="AR@Example.com", roles=["ar"])
+    with pytest.raises(DuplicateError, match="user 'ar'"):
+        world.do("admin", users.update_user, zed, email="ar@EXAMPLE.com")
+    world.do("admin", users.update_user, zed, email="ZED@example.com")     # one's own address in another case
+    assert world.get(User, zed).email == "ZED@example.com"
