@@ -18,6 +18,7 @@ class User(Versioned, SQLModel, table=True):
     password_hash: str = Field(default="", max_length=200)
     active: bool = True
     failed_logins: int = 0
+    failed_since: Optional[datetime] = None   # the first of the failures counted in failed_logins
     locked_until: Optional[datetime] = None
     created_at: datetime = Field(default_factory=utcnow)
     version: int = 1

@@ -5,7 +5,7 @@ from datetime import timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import func, update
+from sqlalchemy import case, func, or_, update
 from sqlmodel import select
 
 from core import permissions, validate
@@ -17,6 +17,7 @@ from core.services import action
 _hasher = PasswordHasher()
 MAX_FAILED = 5
 LOCK_MINUTES = 15
+WINDOW_MINUTES = 15    # failures further apart than this start the count again
 # Verified against when the login does not exist, so both paths take the same time.
 _DUMMY_HASH = _hasher.hash("not-a-real-password")
 MIN_PASSWORD = 8
@@ -84,7 +85,7 @@ def update_user(ctx: Context, user_id: int, *, version: int | None = None, name:
         user.active = active
     if password is not None:
         user.password_hash = hash_password(password)
-        user.failed_logins, user.locked_until = 0, None
+        user.failed_logins, user.failed_since, user.locked_until = 0, None, None
     ctx.audit("user.update", user, before=before)
     ctx.session.info.get("current_roles", {}).pop(user.id, None)   # this session sees the new roles at once
 
@@ -98,7 +99,7 @@ def hash_password(password: str) -> str:
 
 
 def authenticate(ctx: Context, login: str, password: str) -> Actor:
-    """Sign in. Wrong login and wrong password give the same message; 5 failures lock for 15 min."""
+    """Sign in. Wrong login and wrong password give the same message; 5 failures within 15 min lock for 15 min."""
     wrong = PermissionDenied("sign-in: login or password is wrong, or the account is locked")
     user = by_login(ctx, (login or "").strip())
     if user is None or not user.active or not user.password_hash:
@@ -112,7 +113,7 @@ def authenticate(ctx: Context, login: str, password: str) -> Actor:
         _count_failure(ctx, user.id, now)
         raise wrong
     if user.failed_logins or user.locked_until:
-        _set_counters(ctx, user.id, failed_logins=0, locked_until=None)
+        _set_counters(ctx, user.id, failed_logins=0, failed_since=None, locked_until=None)
     return Actor.of(user)
 
 
@@ -126,10 +127,14 @@ def _set_counters(ctx: Context, user_id: int, *where, **values) -> bool:
 
 def _count_failure(ctx: Context, user_id: int, now) -> None:
     """One more failure, added by the database itself, so parallel guesses each count (none is lost and none
-    fails with a different message); the fifth locks the account."""
-    _set_counters(ctx, user_id, failed_logins=User.failed_logins + 1)
+    fails with a different message). Failures count within a window: the fifth within WINDOW_MINUTES of the
+    first locks the account; a mistyped password now and then over the months never does."""
+    stale = or_(User.failed_since.is_(None), User.failed_since < now - timedelta(minutes=WINDOW_MINUTES))
+    _set_counters(ctx, user_id, failed_logins=case((stale, 1), else_=User.failed_logins + 1),
+                  failed_since=case((stale, now), else_=User.failed_since))
     until = now + timedelta(minutes=LOCK_MINUTES)
-    if _set_counters(ctx, user_id, User.failed_logins >= MAX_FAILED, failed_logins=0, locked_until=until):
+    if _set_counters(ctx, user_id, User.failed_logins >= MAX_FAILED, failed_logins=0, failed_since=None,
+                     locked_until=until):
         ctx.audit("user.locked", entity="user", entity_id=user_id, after={"locked_until": until})
     ctx.session.commit()   # the failure counts even though sign-in is refused
 

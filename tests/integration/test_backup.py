@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from alembic import command
+from alembic.script import ScriptDirectory
 from sqlalchemy import text
 
 from cli.main import main
@@ -19,6 +20,8 @@ from core.errors import ValidationError
 from core.exports import ENTITIES, export_rows, to_csv
 from core.services.leads import capture_lead
 from tests.conftest import PG_SCHEMA
+
+HEAD = ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
 
 
 def checksum(url) -> str:
@@ -110,7 +113,7 @@ def test_backup_while_the_app_writes_is_one_consistent_moment(live, tmp_path):
     assert steps == sorted(steps) and len(steps) > 10                  # no restart though the source changed
     conn = sqlite3.connect(tmp_path / "b.db")
     assert conn.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
-    assert conn.execute("SELECT version_num FROM alembic_version").fetchall() == [("0001",)]
+    assert conn.execute("SELECT version_num FROM alembic_version").fetchall() == [(HEAD,)]
     got = [r[0] for r in conn.execute("SELECT company FROM lead WHERE company LIKE 'Writer %' ORDER BY id")]
     audited = conn.execute("SELECT count(*) FROM auditevent WHERE action = 'lead.capture' AND entity = 'lead' "
                            "AND entity_id IN (SELECT id FROM lead WHERE company LIKE 'Writer %')").fetchone()[0]
@@ -159,18 +162,22 @@ def test_refusals_name_the_field_and_change_nothing(live, tmp_path):
     assert checksum(f"sqlite:///{good}") == before
 
 
-def test_an_older_backup_is_migrated_after_restoring(live, tmp_path):
+@pytest.mark.parametrize("older", ["base", "0001"])
+def test_an_older_backup_is_migrated_after_restoring(live, tmp_path, older):
+    """A backup made by an older version of ltc (an empty one, and one at the first schema holding data)."""
     old = f"sqlite:///{tmp_path / 'old.db'}"
     migrate(old)
-    command.downgrade(alembic_config(old), "base")                       # no schema yet: older than any
+    with unit_of_work(SYSTEM, "test", url=old) as ctx:
+        capture_lead(ctx, company="Kept Across Versions", phone="13900000009", source="website")
+    command.downgrade(alembic_config(old), older)
     get_engine(old).dispose()
+    before = (tmp_path / "old.db").read_bytes()
     report = restore(live, tmp_path / "old.db", yes=True)
-    assert report.migrated_from == "base" and report.revision == "0001"
+    assert report.migrated_from == older and report.revision == HEAD
     with unit_of_work(SYSTEM, "test", url=live) as ctx:
-        assert export_rows(ctx, "leads")[1] == []
-    assert (tmp_path / "old.db").read_bytes()[:16] == b"SQLite format 3\x00"  # the backup file is left as it was
-    with sqlite3.connect(tmp_path / "old.db") as conn:
-        assert conn.execute("SELECT count(*) FROM alembic_version").fetchone() == (0,)
+        companies = [r["company"] for r in export_rows(ctx, "leads")[1]]
+    assert companies == ([] if older == "base" else ["Kept Across Versions"])
+    assert (tmp_path / "old.db").read_bytes() == before                  # the backup file is left as it was
 
 
 class _Terminal(io.StringIO):

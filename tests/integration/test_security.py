@@ -253,6 +253,29 @@ def test_five_failures_lock_for_fifteen_minutes_even_the_right_password(world, q
     assert len(locks) == 1 and locks[0].user_login == "system"
 
 
+def test_failures_count_within_a_window_so_occasional_typos_never_lock(world, quick_hashes):
+    """Four mistypes, then one more after the window: the count starts again, no lock. Five within the
+    window of the first (even spread over almost all of it) lock."""
+    world.do("admin", users.create_user, "fay2", roles=["fr"], password=PASSWORD)
+    t0 = _now()
+    window = timedelta(minutes=users.WINDOW_MINUTES)
+    for i in range(users.MAX_FAILED - 1):
+        with pytest.raises(PermissionDenied):
+            sign_in(world, "fay2", WRONG, t0 + timedelta(seconds=i))
+    later = t0 + window + timedelta(seconds=10)
+    with pytest.raises(PermissionDenied):
+        sign_in(world, "fay2", WRONG, later)                 # a fresh count of one, not the fifth
+    user = world.read(lambda ctx: users.by_login(ctx, "fay2"))
+    assert (user.failed_logins, user.locked_until) == (1, None)
+    assert sign_in(world, "fay2", PASSWORD, later + timedelta(seconds=1)).login == "fay2"
+    step = (window - timedelta(seconds=5)) / (users.MAX_FAILED - 1)
+    start = later + timedelta(minutes=1)
+    for i in range(users.MAX_FAILED):
+        with pytest.raises(PermissionDenied):
+            sign_in(world, "fay2", WRONG, start + step * i)
+    assert world.read(lambda ctx: users.by_login(ctx, "fay2")).locked_until is not None
+
+
 def test_parallel_guesses_each_count_and_all_get_the_same_answer(world):
     """Guesses sent at once must not be lost (a brute force would get more tries than five) nor end in a
     different error that tells the login exists; the admin's view of the user does not go stale either."""
