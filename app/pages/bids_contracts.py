@@ -300,9 +300,7 @@ with tab_contracts:
 
     c = ui.read(contract_detail, cid)
     # saves carry the version the person first read; "Reload" shows what others changed since
-    if f"bc-seen-{cid}" not in st.session_state:
-        st.session_state[f"bc-seen-{cid}"] = c["version"]
-    version = st.session_state[f"bc-seen-{cid}"]
+    version = st.session_state.setdefault(f"bc-seen-{cid}", c["version"])
 
     def fresh(record: int) -> None:
         """Forget what the person read and typed about this contract: the next run reads it afresh."""

@@ -96,9 +96,7 @@ if opp_id is None:
 d = ui.read(opportunity_detail, opp_id)
 # Saves carry the version the person first read, not the one re-read on the submit run: a change someone
 # else made in between is refused by core, and "Reload" shows it.
-if f"initiation-seen-{opp_id}" not in st.session_state:
-    st.session_state[f"initiation-seen-{opp_id}"] = d["version"]
-version = st.session_state[f"initiation-seen-{opp_id}"]
+version = st.session_state.setdefault(f"initiation-seen-{opp_id}", d["version"])
 
 
 def fresh(record: int) -> None:
