@@ -24,6 +24,7 @@ from core import permissions
 from core.db import new_session
 from core.errors import NotFound, PermissionDenied, StaleVersionError
 from core.models import AuditEvent, StageChange, User
+from core.models.people import roles_in
 
 
 @dataclass(frozen=True)
@@ -81,8 +82,7 @@ class Context:
         known = self.session.info.setdefault("current_roles", {})
         if self.actor.id not in known:
             row = self.session.exec(select(User.active, User.roles).where(User.id == self.actor.id)).first()
-            known[self.actor.id] = (self.actor.roles & frozenset(r for r in row[1].split(",") if r)
-                                    if row is not None and row[0] else None)
+            known[self.actor.id] = self.actor.roles & roles_in(row[1]) if row is not None and row[0] else None
         return known[self.actor.id]
 
     # -- loading ----------------------------------------------------------
@@ -94,7 +94,7 @@ class Context:
         usable = isinstance(id_, Integral) and not isinstance(id_, bool) and 0 < id_ <= MAX_ID   # numpy ints too
         row = self.session.get(model, int(id_)) if usable else None
         if row is None:
-            raise NotFound(f"{what} {id_!r} not found" if not usable else f"{what} {id_} not found")
+            raise NotFound(f"{what} {int(id_) if usable else repr(id_)} not found")
         if version is not None and getattr(row, "version", version) != version:
             raise StaleVersionError(self._stale_message(what, row, version))
         return row

@@ -25,7 +25,12 @@ class User(Versioned, SQLModel, table=True):
 
     @property
     def role_set(self) -> frozenset[str]:
-        return frozenset(r for r in self.roles.split(",") if r)
+        return roles_in(self.roles)
+
+
+def roles_in(text: str) -> frozenset[str]:
+    """The roles a user row's comma-separated `roles` column holds."""
+    return frozenset(r for r in text.split(",") if r)
 
 
 class Account(Versioned, SQLModel, table=True):
