@@ -10,7 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from app.i18n import t as _t
-from core import permissions
+from core import permissions, validate
 from core.context import Actor, perform, unit_of_work
 from core.errors import LtcError
 from core.exports import CSV_LINE_END, neutralise
@@ -74,22 +74,63 @@ def read(fn: Callable, *args, **kwargs) -> Any:
         return fn(ctx, *args, **kwargs)
 
 
-def act(fn: Callable, *args, success: str | None = None, **kwargs) -> Any:
-    """Run a service on submit; a refusal is shown as the core wrote it and changes nothing."""
+def act(fn: Callable, *args, success: str | None = None, where: str | None = None,
+        request_key: str | None = None, labels: dict[str, str] | None = None, **kwargs) -> Any:
+    """Run a service on submit; a refusal is shown as the core wrote it and changes nothing. `where` names the
+    place the person acted (a form), so the message appears there and survives the rerun after a save;
+    `request_key` makes the write happen once however often the submit arrives (core.idempotency). A form's
+    every refused field is shown at once, each named by its label (`labels`: field -> label shown)."""
     try:
-        result = perform(actor(), fn, *args, **kwargs)
+        result = perform(actor(), fn, *args, request_key=request_key, **kwargs)
     except LtcError as exc:
-        st.error(str(exc))
+        for error in getattr(exc, "errors", None) or [exc]:
+            say(where, "error", refusal(error, labels or {}))
         return None
-    st.session_state["flash"] = success or t("saved")
+    say(where, "success", success or t("saved"))
     return result if result is not None else True
 
 
-def flash() -> None:
-    """Show the message of the last successful action once (after the rerun that re-reads the view)."""
-    message = st.session_state.pop("flash", None)
-    if message:
-        st.success(message)
+def refusal(error: LtcError, labels: dict[str, str]) -> str:
+    """Core's message, its field named as the form labels it ('amount: ...' → 'Amount received: ...')."""
+    text = str(error)
+    field = getattr(error, "field", None)
+    if field and field in labels and text.startswith(f"{field}: "):
+        return f"{labels[field]}: {text[len(field) + 2:]}"
+    return text
+
+
+def limit(field: str) -> int:
+    """The longest text core takes for the field: inputs are limited to it (max_chars)."""
+    return validate.limit(field)
+
+
+def say(where: str | None, kind: str, text: str) -> None:
+    """A message for the place `where` (None: the top of the page), shown by `flash(where)` on this run or,
+    after a save's rerun, on the next one."""
+    box = st.session_state.get("flash")
+    if not isinstance(box, dict):
+        box = st.session_state["flash"] = {}
+    box.setdefault(where or "", []).append((kind, text))
+    if kind == "error":   # a refusal is shown now; the page does not rerun after it
+        flash(where)
+
+
+def flash(where: str | None = None) -> None:
+    """Show the messages kept for this place once."""
+    box = st.session_state.get("flash")
+    if isinstance(box, str):   # a page that set its message by hand
+        st.session_state.pop("flash")
+        box = {"": [("success", box)]}
+    if not isinstance(box, dict):
+        return
+    for kind, text in box.pop(where or "", []):
+        getattr(st, kind)(text)
+
+
+def reachable_pages() -> set[str]:
+    from app.nav import pages_for
+
+    return {p.path for p in pages_for(actor().roles)}
 
 
 def downloads(df: pd.DataFrame, name: str, key: str | None = None) -> None:
@@ -164,6 +205,8 @@ def save_edits(before: pd.DataFrame, after: pd.DataFrame, save: Callable[[Any, i
     for rid, changes in changed_rows(before, after, id_col):
         version = int(before.set_index(id_col).at[rid, version_col])
         changes.pop(version_col, None)
-        if act(save, int(rid), version, changes):
+        # the version is passed by name: perform never re-runs a save whose version the person gave
+        if act(lambda ctx, rid, *, version, changes: save(ctx, rid, version, changes), int(rid),
+               version=version, changes=changes):
             saved += 1
     return saved

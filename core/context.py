@@ -17,6 +17,7 @@ from numbers import Integral
 from typing import Any, Callable, Iterator
 
 from sqlalchemy import event
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session, SQLModel, select
 
@@ -196,18 +197,35 @@ def unit_of_work(actor: Actor, source: str = "app", *, url: str | None = None,
 
 
 def perform(actor: Actor, fn: Callable, *args, source: str = "app", url: str | None = None, attempts: int = 5,
-            **kwargs):
-    """Run one service in its own unit of work, as a page or the sync does.
+            request_key: str | None = None, **kwargs):
+    """Run one service in its own unit of work, as a page, the sync and the CLI do.
 
     Refused as stale although the person gave no `version` (so nothing they had read went stale), the service
     met a concurrent change to a record it read itself, e.g. two clerks' payments allocated to the same
     invoice: it runs again on fresh data, every rule checked again. A stale `version` the person gave is
-    theirs to see and is never retried."""
+    theirs to see and is never retried.
+
+    With a `request_key` (one per form shown, per API request, per sheet row), the write happens once: a second
+    run of the key (a double click, a retry, a rerun) returns the first run's result and changes nothing."""
+    from core import idempotency
+
+    key = idempotency.check(request_key) if request_key is not None else None
+    name = getattr(fn, "action", getattr(fn, "__name__", "action"))
     for attempt in range(1, attempts + 1):
         try:
             with unit_of_work(actor, source, url=url) as ctx:
-                return fn(ctx, *args, **kwargs)
+                if key is not None:
+                    kept = idempotency.recall(ctx, key, name)
+                    if not idempotency.is_missing(kept):
+                        return kept
+                result = fn(ctx, *args, **kwargs)
+                if key is not None:
+                    idempotency.remember(ctx, key, name, result)
+                return result
         except StaleVersionError:
             if kwargs.get("version") is not None or attempt == attempts:
                 raise
             time.sleep(random.uniform(0, 0.02 * attempt))   # let the other writer finish; no lock-step retries
+        except IntegrityError:
+            if key is None or attempt == attempts:   # only the key's own race is run again: it finds the key
+                raise

@@ -21,12 +21,65 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-
 _LINE_BREAK = re.compile(r"[\t\n\r\u2028\u2029]")
 _NOT_TEXT = (bool, bytes, bytearray, list, tuple, dict, set, frozenset)
 MULTILINE_FROM = 201   # a field this long or longer is a note: it may hold line breaks and tabs
+DEFAULT_LEN = 200
+# The longest text each field takes, by field name: services check it (validate.text reads it when no max_len is
+# given) and pages limit their inputs to it (app.ui.limit), so the rule is written once.
+LIMITS = {
+    "rationale": 4000, "scope": 4000, "new_scope": 4000, "went_well": 4000, "went_badly": 4000,
+    "lessons": 4000, "value_proposition": 4000, "pain_points": 4000, "need_text": 2000,
+    "description": 1000, "competitors": 1000, "loss_reason": 1000, "note": 500, "certificate_ref": 500,
+    "reference": 200, "title": 200, "name": 200, "company": 200, "contact": 200, "winner": 200,
+    "chain_role": 100, "region": 64, "industry": 64, "number": 64, "phone": 64, "owner": 64, "category": 64,
+    "login": 64, "email": 254,
+}
 
 
-def text(field: str, value, *, max_len: int = 200, required: bool = False, multiline: bool | None = None) -> str:
+def limit(field: str) -> int:
+    return LIMITS.get(field, DEFAULT_LEN)
+
+
+class ValidationErrors(ValidationError):
+    """Several fields refused at once (a form shows them all): `.errors` holds one ValidationError per field."""
+
+    def __init__(self, errors: list[ValidationError]):
+        super().__init__("; ".join(e.message for e in errors), field=errors[0].field if errors else None)
+        self.errors = errors
+
+
+class Collect:
+    """Check every field of a form and refuse once with all that failed:
+
+        with validate.Collect() as check:
+            amount = check(validate.amount, "amount", amount)
+            reference = check(validate.text, "reference", reference)
+    A refused field's value is None inside the block; leaving it raises ValidationErrors."""
+
+    def __init__(self):
+        self.errors: list[ValidationError] = []
+
+    def __call__(self, fn, *args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except ValidationErrors as exc:
+            self.errors.extend(exc.errors)
+        except ValidationError as exc:
+            self.errors.append(exc)
+        return None
+
+    def __enter__(self) -> "Collect":
+        return self
+
+    def __exit__(self, kind, exc, tb) -> None:
+        if kind is None and self.errors:
+            raise ValidationErrors(self.errors)
+
+
+def text(field: str, value, *, max_len: int | None = None, required: bool = False, multiline: bool | None = None) -> str:
     """Text, NFC-normalised and stripped. Refused: other types than text and numbers, control and
     direction-override characters, line breaks and tabs in a one-line field (`multiline` defaults to
-    max_len >= MULTILINE_FROM), more than max_len characters. Never truncated."""
+    max_len >= MULTILINE_FROM), more than max_len characters (default: the field's LIMITS). Never truncated."""
+    if max_len is None:
+        max_len = limit(field)
     if isinstance(value, _NOT_TEXT):
         raise ValidationError(f"{field}: must be text, not {type(value).__name__}", field=field)
     s = unicodedata.normalize("NFC", "" if value is None else str(value))

@@ -7,12 +7,12 @@ from core.models.contracts import ChangeOrder, Contract, PaymentTerm
 from core.models.delivery import Acceptance, CostEntry, Milestone
 from core.models.billing import Allocation, Invoice, Payment
 from core.models.finance import Baseline, ClosureReview
-from core.models.system import AuditEvent, Setting
+from core.models.system import AuditEvent, RequestKey, Setting
 from core.models.sync import SyncConflict, SyncCreated, SyncLock, SyncRun, SyncSnapshot
 
 __all__ = [
     "Account", "Contact", "User", "Lead", "GateDecision", "Opportunity", "Stakeholder", "StageChange",
     "Bid", "ChangeOrder", "Contract", "PaymentTerm", "Acceptance", "CostEntry", "Milestone",
-    "Allocation", "Invoice", "Payment", "Baseline", "ClosureReview", "AuditEvent", "Setting",
+    "Allocation", "Invoice", "Payment", "Baseline", "ClosureReview", "AuditEvent", "RequestKey", "Setting",
     "SyncConflict", "SyncCreated", "SyncLock", "SyncRun", "SyncSnapshot",
 ]

@@ -28,3 +28,14 @@ class Setting(SQLModel, table=True):
     key: str = Field(primary_key=True, max_length=100)
     value: str = Field(default="", max_length=4000)
     updated_at: datetime = Field(default_factory=utcnow)
+
+
+class RequestKey(SQLModel, table=True):
+    """A write that people or systems may repeat (a double click, a browser or API retry, a sheet row read twice)
+    carries a one-time key: the first run's result is kept here, and the same key never records twice."""
+    __tablename__ = "request_key"
+    key: str = Field(primary_key=True, max_length=64)
+    action: str = Field(max_length=64)
+    user_login: str = Field(default="", max_length=64)
+    result_json: str = Field(default="null", max_length=4000)
+    at: datetime = Field(default_factory=utcnow)

@@ -16,6 +16,7 @@ from core import gates, validate
 from core.context import Context, snapshot
 from core.enums import BidStatus, Decision, GateKind, Role, Stage
 from core.errors import AmountError, GateError, ValidationError
+from core.lifecycle import Lifecycle, Step, register
 from core.models import Bid, Opportunity
 from core.services import action
 from core.services.opportunities import OPEN_BID
@@ -35,23 +36,61 @@ def _label(bid: Bid) -> str:
     return f"bid {bid.id} '{bid.title}'"
 
 
-def _require_open_opp(opp: Opportunity, doing: str) -> None:
+def _open_opp_reason(opp: Opportunity, doing: str) -> str | None:
     if opp.stage not in BID_STAGES:
         why = "it needs an ATI go decision first" if opp.stage in (Stage.INITIATION, Stage.ON_HOLD) else \
             "it is closed"
-        raise GateError(f"bid: opportunity {opp.id} '{opp.name}' is {opp.stage.value}; cannot {doing} ({why})")
+        return f"bid: opportunity {opp.id} '{opp.name}' is {opp.stage.value}; cannot {doing} ({why})"
+    return None
 
 
-def _require_status(bid: Bid, allowed: tuple[BidStatus, ...], doing: str) -> None:
-    if bid.status not in allowed:
-        names = " or ".join(s.value for s in allowed)
-        raise GateError(f"bid: {_label(bid)} is {bid.status.value}; only a {names} bid can {doing}")
+def _require_open_opp(opp: Opportunity, doing: str) -> None:
+    reason = _open_opp_reason(opp, doing)
+    if reason:
+        raise GateError(reason)
 
 
 def _require_before_deadline(bid: Bid, on: date, doing: str) -> None:
     if on > bid.deadline:
         raise GateError(f"bid: the deadline of {_label(bid)} was {bid.deadline:%Y-%m-%d}; cannot {doing} on "
                         f"{on:%Y-%m-%d}")
+
+
+# -- the bid's lifecycle: which action starts from which status, and its guards ------------------------
+
+def _only(doing: str):
+    def wrong(bid: Bid, allowed) -> str:
+        if doing == "request ATB" and bid.status == BidStatus.ATB_PENDING:
+            return f"ATB: {_label(bid)} already has an ATB request pending; wait for the leader's decision"
+        if doing == "be submitted" and bid.status in (BidStatus.DRAFT, BidStatus.ATB_PENDING):
+            wait = "request ATB first" if bid.status == BidStatus.DRAFT else "the ATB decision is still pending"
+            return f"ATB: {_label(bid)} is not approved to bid ({wait})"
+        if doing == "decide ATB":
+            return f"ATB: {_label(bid)} has no pending ATB request to decide (status {bid.status.value})"
+        names = " or ".join(s.value for s in allowed)
+        return f"bid: {_label(bid)} is {bid.status.value}; only a {names} bid can {doing}"
+    return wrong
+
+
+def _opp_open(doing: str):
+    return lambda ctx, bid: _open_opp_reason(ctx.get(Opportunity, bid.opportunity_id, what="opportunity"), doing)
+
+
+def _deadline_ahead(ctx: Context, bid: Bid) -> str | None:
+    if ctx.today() > bid.deadline:
+        return f"bid: the deadline of {_label(bid)} was {bid.deadline:%Y-%m-%d}; cannot request ATB on " \
+               f"{ctx.today():%Y-%m-%d}"
+    return None
+
+
+LIFECYCLE = register(Lifecycle("bid", "status", _label, {
+    "bid.update": Step(UNSUBMITTED, (_opp_open("edit its bid"),), _only("be edited")),
+    "atb.request": Step((BidStatus.DRAFT, BidStatus.APPROVED), (_opp_open("request ATB"), _deadline_ahead),
+                        _only("request ATB")),
+    "atb.decide": Step((BidStatus.ATB_PENDING,), (_opp_open("decide ATB"),), _only("decide ATB")),
+    "bid.submit": Step((BidStatus.APPROVED,), (_opp_open("submit its bid"),), _only("be submitted")),
+    "bid.result": Step((BidStatus.SUBMITTED,), (_opp_open("record a bid result"),), _only("get a result")),
+}))
 
 
 @action("bid.create")
@@ -81,8 +120,7 @@ def update_bid(ctx: Context, bid_id: int, *, version: int | None = None, title=N
                competitors=None) -> None:
     """Edit a bid not yet submitted; None leaves a field as it is."""
     bid, opp = _bid(ctx, bid_id, version)
-    _require_status(bid, UNSUBMITTED, "be edited")
-    _require_open_opp(opp, "edit its bid")
+    LIFECYCLE.require(ctx, "bid.update", bid)
     before = snapshot(bid)
     if title is not None:
         bid.title = validate.text("title", title, required=True)
@@ -109,11 +147,7 @@ def request_atb(ctx: Context, bid_id: int, *, proposed_price, proposed_floor) ->
     if floor > price:
         raise AmountError(f"proposed_floor: {fmt_money(floor)} is above the proposed price {fmt_money(price)}",
                           field="proposed_floor")
-    if bid.status == BidStatus.ATB_PENDING:
-        raise GateError(f"ATB: {_label(bid)} already has an ATB request pending; wait for the leader's decision")
-    _require_status(bid, (BidStatus.DRAFT, BidStatus.APPROVED), "request ATB")
-    _require_open_opp(opp, "request ATB")
-    _require_before_deadline(bid, ctx.today(), "request ATB")
+    LIFECYCLE.require(ctx, "atb.request", bid)
     gate = gates.request(ctx, GateKind.ATB, SUBJECT, bid.id, reviewer_role=Role.LEADER.value,
                          price_floor=floor, amount=price)
     before = snapshot(bid)
@@ -129,10 +163,10 @@ def decide_atb(ctx: Context, bid_id: int, decision, *, price_floor=None, rationa
     choice = gates.parse_decision(GateKind.ATB, decision)
     rationale = validate.text("rationale", rationale, max_len=4000, required=True)
     floor = validate.amount("price_floor", price_floor) if choice == Decision.APPROVE else None
+    LIFECYCLE.require(ctx, "atb.decide", bid)
     gate = gates.pending(ctx, GateKind.ATB, SUBJECT, bid.id)
-    if gate is None or bid.status != BidStatus.ATB_PENDING:
+    if gate is None:
         raise GateError(f"ATB: {_label(bid)} has no pending ATB request to decide (status {bid.status.value})")
-    _require_open_opp(opp, "decide ATB")
     gates.decide(ctx, gate, choice, rationale=rationale, price_floor=floor)
     before = snapshot(bid)
     bid.price_floor = floor
@@ -148,11 +182,7 @@ def submit_bid(ctx: Context, bid_id: int, *, quoted_price, submitted_on=None) ->
     on = validate.day("submitted_on", submitted_on, required=False) or ctx.today()
     if on > ctx.today():
         raise ValidationError(f"submitted_on: {on:%Y-%m-%d} is in the future", field="submitted_on")
-    if bid.status in (BidStatus.DRAFT, BidStatus.ATB_PENDING):
-        wait = "request ATB first" if bid.status == BidStatus.DRAFT else "the ATB decision is still pending"
-        raise GateError(f"ATB: {_label(bid)} is not approved to bid ({wait})")
-    _require_status(bid, (BidStatus.APPROVED,), "be submitted")
-    _require_open_opp(opp, "submit its bid")
+    LIFECYCLE.require(ctx, "bid.submit", bid)
     _require_before_deadline(bid, on, "submit it")
     if bid.price_floor is not None and quote < bid.price_floor:
         raise GateError(f"ATB: quote {fmt_money(quote)} for {_label(bid)} is under the approved price floor "
@@ -173,8 +203,7 @@ def record_result(ctx: Context, bid_id: int, *, won: bool, result_on=None, loss_
     on = validate.day("result_on", result_on, required=False) or ctx.today()
     loss_reason = validate.text("loss_reason", loss_reason, max_len=1000, required=not won)
     winner = validate.text("winner", winner)
-    _require_status(bid, (BidStatus.SUBMITTED,), "get a result")
-    _require_open_opp(opp, "record a bid result")
+    LIFECYCLE.require(ctx, "bid.result", bid)
     if on > ctx.today():
         raise ValidationError(f"result_on: {on:%Y-%m-%d} is in the future", field="result_on")
     if bid.submitted_on and on < bid.submitted_on:

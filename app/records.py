@@ -1,0 +1,104 @@
+"""Every record has an address: its page with `?<kind>=<id>` (for example `initiation?opportunity=61`). My work,
+lists (a clicked row), kanban cards, the record history and messages all link to it; a pasted link and the
+browser's back button open the same record. A page reads the address through `opened`/`picker`, never by hand."""
+from __future__ import annotations
+
+from typing import Mapping
+
+import pandas as pd
+import streamlit as st
+
+from app import ui
+
+# kind -> the page that shows it (the query parameter is the kind's name)
+PAGES = {
+    "lead": "pages/leads.py",
+    "opportunity": "pages/initiation.py",
+    "bid": "pages/bids_contracts.py",
+    "contract": "pages/bids_contracts.py",
+    "milestone": "pages/delivery.py",
+    "term": "pages/cash.py",
+    "invoice": "pages/cash.py",
+    "payment": "pages/cash.py",
+    "account": "pages/cash.py",
+}
+
+
+def opened(kind: str) -> int | None:
+    """The record the address names, or None. A malformed id is treated as no address (and said so)."""
+    raw = st.query_params.get(kind)
+    if raw is None or raw == "":
+        return None
+    try:
+        value = int(raw)
+    except ValueError:
+        value = 0
+    if value <= 0:
+        st.warning(ui.t("record.bad_address", kind=ui.t(f"record.kind.{kind}"), value=str(raw)[:40]))
+        del st.query_params[kind]
+        return None
+    return value
+
+
+def go(kind: str, record_id: int | None) -> None:
+    """Put the record into the address (None: take it out), so Reload, back and a copied link keep it."""
+    if record_id is None:
+        st.query_params.pop(kind, None)
+    else:
+        st.query_params[kind] = str(int(record_id))
+
+
+def picker(kind: str, options: Mapping[int, str], *, label: str | None = None, key: str | None = None,
+           where=st) -> int | None:
+    """Choose one record of a kind: nothing is chosen until the person (or the address) chooses; the choice goes
+    into the address. An address naming a record the person cannot see says so and reveals nothing else."""
+    key = key or f"pick-{kind}"
+    wanted = opened(kind)
+    if wanted is not None and st.session_state.get(f"{key}-from") != wanted:
+        st.session_state[f"{key}-from"] = wanted          # follow a new address once, then the person's choice
+        if wanted in options:
+            st.session_state[key] = wanted
+        else:
+            st.warning(ui.t("record.not_visible", kind=ui.t(f"record.kind.{kind}"), id=wanted))
+            st.session_state[key] = None
+    if st.session_state.get(key) not in options:
+        st.session_state[key] = None
+    choice = where.selectbox(label or ui.t(f"record.kind.{kind}"), list(options), key=key, index=None,
+                             placeholder=ui.t("record.choose"), format_func=lambda v: options.get(v, str(v)),
+                             on_change=lambda: _follow(kind, key))
+    return choice
+
+
+def _follow(kind: str, key: str) -> None:
+    value = st.session_state.get(key)
+    st.session_state[f"{key}-from"] = value
+    go(kind, value)
+
+
+def link(kind: str, record_id: int, label: str, *, where=st) -> None:
+    """A link to a record's address, or the label alone when the person may not open its page."""
+    page = PAGES[kind]
+    if page in ui.reachable_pages():
+        where.page_link(page, label=label, query_params={kind: str(int(record_id))},
+                        icon=":material/arrow_forward:")
+    else:
+        where.markdown(label)
+
+
+def clicked(event, df: pd.DataFrame, id_col: str = "ID") -> int | None:
+    """The record of the row a person clicked in a table drawn with on_select='rerun'."""
+    rows = getattr(getattr(event, "selection", None), "rows", None) or []
+    if not rows or df.empty or rows[0] >= len(df):
+        return None
+    return int(df.iloc[rows[0]][id_col])
+
+
+def history(entity: str, record_id: int, *, key: str) -> None:
+    """The record's own history (who, when, what), newest first, for people who may read the audit trail."""
+    from app import tables
+    from core.queries.history import record_history
+
+    if not ui.can("audit.view"):
+        return
+    with st.expander(ui.t("record.history")):
+        tables.table(ui.read(record_history, entity, int(record_id)), "history", key=key)

@@ -1,0 +1,93 @@
+"""Each document's lifecycle in one place: its statuses, the actions that move it, and the guard of each action.
+
+A `Lifecycle` is data: action -> `Step(from_statuses, guard)`. The service runs `require(ctx, action, record)`
+before it acts, and `offers(ctx, record)` answers the pages (and the sheet sync, and the API) which actions this
+person may take on this record now and, for each refused one, why: the same checks, defined once. A page renders
+that answer (allowed actions as buttons, refused ones disabled with the reason) and never decides from a status
+string or a role name itself.
+
+Guards look at the record as it is (status, dates, related records); checks on what the person types (amounts,
+texts) stay in the service, which runs `require` first and then validates the input.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any, Callable
+
+from core import permissions
+from core.errors import GateError
+
+Guard = Callable[[Any, Any], "str | None"]     # (ctx, record) -> why not, or None when allowed
+
+
+@dataclass(frozen=True)
+class Offer:
+    """One action on one record for one person, now: allowed, or refused with the reason (in core's words)."""
+    action: str
+    allowed: bool
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class Step:
+    """An action of a document: the statuses it starts from (empty: any) and further guards, checked in order."""
+    start: tuple[Enum, ...] = ()
+    guards: tuple[Guard, ...] = ()
+    # why the status is wrong, in the document's words: (record, statuses allowed) -> text
+    wrong_status: Callable[[Any, tuple[Enum, ...]], str] | None = None
+
+
+@dataclass
+class Lifecycle:
+    kind: str                                   # the record kind ("bid", "contract", ...)
+    status_attr: str
+    label: Callable[[Any], str]                 # how messages name a record: "bid 7 'Grid'"
+    steps: dict[str, Step] = field(default_factory=dict)
+
+    def why_not(self, ctx, action: str, record) -> str | None:
+        """The reason the record does not allow the action now (the person's permission aside)."""
+        step = self.steps[action]
+        status = getattr(record, self.status_attr)
+        if step.start and status not in step.start:
+            if step.wrong_status is not None:
+                return step.wrong_status(record, step.start)
+            names = " or ".join(s.value for s in step.start)
+            return f"{self.label(record)} is {status.value}; only a {names} {self.kind} allows this"
+        for guard in step.guards:
+            reason = guard(ctx, record)
+            if reason:
+                return reason
+        return None
+
+    def require(self, ctx, action: str, record) -> None:
+        """Refuse (GateError) when the record does not allow the action now; services call this."""
+        reason = self.why_not(ctx, action, record)
+        if reason:
+            raise GateError(reason)
+
+    def offers(self, ctx, record) -> list[Offer]:
+        """Every action of the document for the person acting, allowed or refused with the reason."""
+        roles = ctx.current_roles() or frozenset()
+        out = []
+        for action in self.steps:
+            if not permissions.allowed(roles, action):
+                out.append(Offer(action, False, f"your roles ({', '.join(sorted(roles)) or 'none'}) may not "
+                                                f"perform '{action}'"))
+                continue
+            reason = self.why_not(ctx, action, record)
+            out.append(Offer(action, reason is None, reason or ""))
+        return out
+
+
+REGISTRY: dict[str, Lifecycle] = {}
+
+
+def register(lifecycle: Lifecycle) -> Lifecycle:
+    REGISTRY[lifecycle.kind] = lifecycle
+    return lifecycle
+
+
+def offers_for(ctx, kind: str, record) -> dict[str, Offer]:
+    """{action: Offer} for a loaded record of `kind` (see `core.queries.offers` for the by-id query)."""
+    return {o.action: o for o in REGISTRY[kind].offers(ctx, record)}
