@@ -6,6 +6,7 @@ import os
 import sys
 from pathlib import Path
 
+from config.settings import SettingsError, get_settings
 from core.errors import LtcError
 
 
@@ -108,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
         code = COMMANDS[args.command](args) or 0
         sys.stdout.flush()   # a closed pipe shows here, in the handler below, not as an error at exit
         return code
-    except LtcError as exc:
+    except (LtcError, SettingsError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     except DBAPIError as exc:   # e.g. a database nobody initialised: say what to do instead of a traceback
@@ -122,7 +123,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def cmd_init(args) -> int:
-    from config.settings import get_settings
     from core.db import migrate
 
     settings = get_settings()
@@ -209,12 +209,11 @@ def cmd_sync(args) -> int:
 
     from core.db import migrate
     from sync.backends import backend_name
-    from sync.engine import lock_ttl
     from sync.service import sheet_by_key, sync_all
 
     if args.only:
         sheet_by_key(args.only)
-    lock_ttl()   # a bad LTC_SYNC_LOCK_TTL is refused before any cycle
+    get_settings()   # a bad LTC_SYNC_LOCK_TTL (or any bad variable) is refused before any cycle
     if backend_name() == "off":
         print("LTC_SHEETS_BACKEND is 'off': nothing to sync", file=sys.stderr)
         return 0
@@ -299,7 +298,6 @@ def cmd_metrics(args) -> int:
 
 
 def cmd_backup(args) -> int:
-    from config.settings import get_settings
     from core.backup import backup
 
     report = backup(get_settings().database_url, args.path, force=args.force, progress=_print_progress)
@@ -308,7 +306,6 @@ def cmd_backup(args) -> int:
 
 
 def cmd_restore(args) -> int:
-    from config.settings import get_settings
     from core.backup import restore
 
     def ask(path, db) -> bool:

@@ -1,19 +1,11 @@
 """Which backend the sync uses: LTC_SHEETS_BACKEND = xlsx (default) | gsheets | off."""
 from __future__ import annotations
 
-import os
-
-from core.errors import ValidationError
-
-CHOICES = ("xlsx", "gsheets", "off")
+from config.settings import get_settings
 
 
 def backend_name() -> str:
-    name = os.environ.get("LTC_SHEETS_BACKEND", "xlsx").strip().lower() or "xlsx"
-    if name not in CHOICES:
-        raise ValidationError(f"LTC_SHEETS_BACKEND: {name!r} is not one of {', '.join(CHOICES)}",
-                              field="LTC_SHEETS_BACKEND")
-    return name
+    return get_settings().sheets_backend
 
 
 def make_backend(name: str | None = None, *, url=None):

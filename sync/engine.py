@@ -19,6 +19,7 @@ from sqlalchemy import delete, insert, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
+from config.settings import get_settings
 from core.context import SYSTEM, Actor, perform, unit_of_work
 from core.errors import LtcError, ValidationError
 from core.models import SyncConflict, SyncCreated, SyncLock, SyncRun, SyncSnapshot
@@ -28,7 +29,6 @@ from sync.entities import ADAPTERS
 from sync.mapping import ID, NOTE, Spreadsheet, Tab
 from sync.merge import Plan, SheetRow, plan_tab
 
-LOCK_TTL = timedelta(minutes=10)   # longer than any cycle; LTC_SYNC_LOCK_TTL (seconds) overrides
 ATTEMPTS = 3
 SUMMARY_MAX = SyncRun.__table__.c.summary_json.type.length
 RESTORED = "restored: deleting a row in the sheet does not delete the record"
@@ -78,14 +78,9 @@ def _aware(dt: datetime) -> datetime:
 
 # -- the lock ------------------------------------------------------------------
 def lock_ttl() -> timedelta:
-    """How long a worker's lock lasts: after that a worker that died holding it no longer blocks the sheet."""
-    raw = os.environ.get("LTC_SYNC_LOCK_TTL", "").strip()
-    if not raw:
-        return LOCK_TTL
-    if not raw.isdigit() or not 1 <= int(raw) <= 86400:
-        raise ValidationError(f"LTC_SYNC_LOCK_TTL: {raw!r} is not a whole number of seconds from 1 to 86400",
-                              field="LTC_SYNC_LOCK_TTL")
-    return timedelta(seconds=int(raw))
+    """How long a worker's lock lasts (LTC_SYNC_LOCK_TTL, default 10 minutes): after that a worker that died
+    holding it no longer blocks the sheet."""
+    return timedelta(seconds=get_settings().sync_lock_ttl)
 
 
 def acquire_lock(key: str, holder: str, *, url=None, ttl: timedelta | None = None) -> bool:
@@ -147,7 +142,7 @@ def run_cycle(sheet: Spreadsheet, backend: Backend, *, url=None, holder: str | N
             report.status, report.message = "stopped", " ".join(stopped)
     except BackendError as exc:
         report.status, report.message = "failed", str(exc)
-    except Exception as exc:   # a bug: report it and free the lock rather than block the sheet for LOCK_TTL
+    except Exception as exc:   # a bug: report it and free the lock rather than block the sheet for lock_ttl()
         report.status, report.message = "failed", f"{type(exc).__name__}: {exc}"
     report.requests = backend.requests - start_requests
     _finish(run_id, report, url)

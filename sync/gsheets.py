@@ -8,7 +8,6 @@ jittered exponential backoff.
 """
 from __future__ import annotations
 
-import os
 import random
 import re
 import time
@@ -18,6 +17,7 @@ import requests
 from gspread.exceptions import APIError
 from gspread.http_client import HTTPClient
 
+from config.settings import get_settings, load
 from sync import gsheets_client
 from sync.backend import BackendError, Changed, Grid, WritePlan
 from sync.mapping import Spreadsheet, Tab
@@ -33,7 +33,7 @@ class RetryingHTTPClient(HTTPClient):
     """gspread's HTTP client, counting requests and retrying 429 / 5xx with capped, jittered backoff."""
 
     attempts = 6
-    base = float(os.environ.get("LTC_SYNC_BACKOFF_BASE", "0.5"))   # seconds; tests make it small
+    base: float | None = None   # seconds; None: LTC_SYNC_BACKOFF_BASE, read when a retry waits (tests set it small)
     cap = 30.0
     counter = None     # a callable counting each request sent
 
@@ -49,14 +49,14 @@ class RetryingHTTPClient(HTTPClient):
             except requests.ConnectionError:
                 if attempt == self.attempts - 1:
                     raise
-            time.sleep(min(self.cap, self.base * 2 ** attempt) * random.uniform(0.5, 1.0))
+            base = get_settings().sync_backoff_base if self.base is None else self.base
+            time.sleep(min(self.cap, base * 2 ** attempt) * random.uniform(0.5, 1.0))
 
 
 def _credentials_from_config() -> str | None:
     """config/sheets.toml [google] credentials = "path/key.json", used when GOOGLE_APPLICATION_CREDENTIALS
     is not set."""
-    from config.settings import load
-    if os.environ.get(gsheets_client.CREDENTIALS_ENV):
+    if get_settings().google_credentials:
         return None
     return load("sheets").get("google", {}).get("credentials") or None
 
@@ -90,8 +90,7 @@ class GSheetsBackend:
     def __init__(self, keys: dict[str, str] | None = None, share_with: list[str] | None = None):
         self.requests = 0
         self.keys = dict(keys or {})
-        env_share = os.environ.get("LTC_SHEETS_SHARE_WITH", "")
-        self.share_with = share_with if share_with is not None else [e.strip() for e in env_share.split(",") if e.strip()]
+        self.share_with = list(get_settings().sheets_share_with if share_with is None else share_with)
         http = type("CountingClient", (RetryingHTTPClient,), {"counter": staticmethod(self._count)})
         try:
             self.client = gsheets_client.client(_credentials_from_config(), http_client=http)

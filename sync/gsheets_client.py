@@ -23,6 +23,8 @@ from google.auth.credentials import AnonymousCredentials
 from gspread.http_client import HTTPClient, HTTPClientType
 from requests.adapters import HTTPAdapter
 
+from config.settings import get_settings
+
 EMULATOR_ENV = "SHEETS_EMULATOR_HOST"
 CREDENTIALS_ENV = "GOOGLE_APPLICATION_CREDENTIALS"
 GOOGLE_API_ORIGINS = ("https://sheets.googleapis.com", "https://www.googleapis.com")
@@ -84,10 +86,11 @@ def client(credentials_file: str | os.PathLike | None = None, *,
     ``credentials_file`` (or ``GOOGLE_APPLICATION_CREDENTIALS``) is the service account's JSON key;
     share each department's spreadsheet with that account's e-mail address.
     """
-    host = os.environ.get(EMULATOR_ENV, "").strip()
+    settings = get_settings()
+    host = settings.sheets_emulator_host.strip()
     if host:
         return emulator_client(host, http_client=http_client)
-    path = credentials_file or os.environ.get(CREDENTIALS_ENV, "").strip()
+    path = credentials_file or settings.google_credentials.strip()
     if not path:
         raise SheetsConfigError(
             f"No Google Sheets credentials: set {CREDENTIALS_ENV} to a service-account JSON key file "

@@ -29,7 +29,7 @@ DB_FILL = PatternFill("solid", fgColor="EEEEEE")
 
 
 def workbook_dir() -> Path:
-    return Path(os.environ.get("LTC_WORKBOOK_DIR") or get_settings().data_dir / "sheets")
+    return get_settings().workbook_dir
 
 
 def find_tab(titles, tab: Tab) -> str | None:
