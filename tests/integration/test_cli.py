@@ -50,6 +50,11 @@ def test_bad_arguments_exit_non_zero_with_a_message(env):
     assert r.returncode == 1 and "does not exist" in r.stderr
 
 
+def test_a_bad_environment_variable_is_refused_by_name(env):
+    r = run(["init"], {**env, "LTC_SHEETS_BACKEND": "excel"})
+    assert r.returncode == 1 and r.stderr.strip() == "error: LTC_SHEETS_BACKEND: 'excel' is not one of xlsx, gsheets, off"
+
+
 def test_output_piped_into_a_reader_that_stops_early_ends_quietly(env, monkeypatch, capsys):
     """`ltc metrics | head -1`: the reader is gone; the command stops quietly (exit 141 like a shell's SIGPIPE),
     no traceback. A real pipe whose reading end is closed, so every write fails with EPIPE."""
