@@ -2,12 +2,11 @@
 language switch, and a navigation built from the person's roles: a page they may not use is not registered."""
 from __future__ import annotations
 
-import os
-
 import streamlit as st
 
 from app import ui
 from app.nav import pages_for
+from config.settings import get_settings
 from core.context import SYSTEM, unit_of_work
 from core.errors import LtcError
 from core.services import users
@@ -15,7 +14,7 @@ from core.services import users
 st.set_page_config(page_title="LTC 线索到回款", page_icon="💴", layout="wide")
 
 if "lang" not in st.session_state:
-    st.session_state["lang"] = os.environ.get("LTC_LANG", "en")
+    st.session_state["lang"] = get_settings().lang
 st.sidebar.radio(ui.t("language"), ["en", "zh"], key="lang", horizontal=True,
                  format_func=lambda v: "English" if v == "en" else "中文")
 

@@ -3,13 +3,13 @@ and saving edited tables. Pages stay thin: no SQL and no business rules here eit
 from __future__ import annotations
 
 import io
-import os
 from typing import Any, Callable
 
 import pandas as pd
 import streamlit as st
 
 from app.i18n import t as _t
+from config.settings import get_settings
 from core import permissions, validate
 from core.context import Actor, perform, unit_of_work
 from core.errors import LtcError
@@ -17,7 +17,7 @@ from core.exports import CSV_LINE_END, neutralise
 
 
 def lang() -> str:
-    return st.session_state.get("lang") or os.environ.get("LTC_LANG", "en")
+    return st.session_state.get("lang") or get_settings().lang
 
 
 def t(key: str, **kwargs) -> str:
