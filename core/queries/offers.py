@@ -11,6 +11,9 @@ from core.lifecycle import Offer
 # the kind of record -> (its model, the module whose import registers its lifecycle)
 KINDS = {
     "bid": ("core.models:Bid", "core.services.bids"),
+    "term": ("core.models:PaymentTerm", "core.services.billing"),
+    "invoice": ("core.models:Invoice", "core.services.billing"),
+    "payment": ("core.models:Payment", "core.services.billing"),
 }
 
 

@@ -19,6 +19,7 @@ from core import calculations, gates, validate
 from core.context import Context, snapshot
 from core.enums import ContractStatus, Decision, GateKind, InvoiceStatus, Trigger
 from core.errors import AmountError, DuplicateError, GateError, ValidationError
+from core.lifecycle import Lifecycle, Step, register
 from core.models import Account, Allocation, Contract, Invoice, Milestone, Payment, PaymentTerm
 from core.services import action
 from core.services.contracts import label, not_future
@@ -72,6 +73,83 @@ def _trigger_text(ctx: Context, contract: Contract, term: PaymentTerm) -> str:
     return f"the end of warranty{ends}"
 
 
+# -- lifecycles: a term is invoiced; an invoice is corrected, written off (requested, then decided); a payment's
+# unapplied cash is allocated. The services run these guards; core.queries.offers answers the pages with them.
+
+def _contract(ctx: Context, record) -> Contract:
+    return ctx.get(Contract, record.contract_id)
+
+
+def _term_label(term: PaymentTerm) -> str:
+    return f"term '{term.name}'"
+
+
+def _term_signed(ctx: Context, term: PaymentTerm) -> str | None:
+    contract = _contract(ctx, term)
+    if contract.status != ContractStatus.SIGNED:
+        return f"{label(contract)} is {contract.status.value}; invoices are issued only on a signed contract"
+    return None
+
+
+def _term_released(ctx: Context, term: PaymentTerm) -> str | None:
+    if term.released_on is None:
+        contract = _contract(ctx, term)
+        why = "it was replaced by a change order" if not term.active else \
+            f"it becomes billable on {_trigger_text(ctx, contract, term)}"
+        return (f"term '{term.name}' of {label(contract)} is not released, so nothing can be invoiced on "
+                f"it yet: {why}")
+    return None
+
+
+def _invoice_label(invoice: Invoice) -> str:
+    return f"invoice '{invoice.number}'"
+
+
+def _invoice_signed(ctx: Context, invoice: Invoice) -> str | None:
+    contract = _contract(ctx, invoice)
+    if contract.status != ContractStatus.SIGNED:
+        return f"{label(contract)} is {contract.status.value}; its invoices no longer change"
+    return None
+
+
+def _owed(ctx: Context, invoice: Invoice) -> str | None:
+    if outstanding(invoice) <= 0:
+        return f"write-off: invoice '{invoice.number}' has nothing outstanding"
+    return None
+
+
+def _no_request(ctx: Context, invoice: Invoice) -> str | None:
+    if gates.pending(ctx, GateKind.WRITE_OFF, "invoice", invoice.id, "leader") is not None:
+        return (f"WRITE_OFF: invoice {invoice.id} already has a request pending with the leader reviewer; "
+                "wait for that decision")
+    return None
+
+
+def _request_pending(ctx: Context, invoice: Invoice) -> str | None:
+    if gates.pending(ctx, GateKind.WRITE_OFF, "invoice", invoice.id, "leader") is None:
+        return f"write-off: invoice '{invoice.number}' has no write-off request pending"
+    return None
+
+
+def _unapplied(ctx: Context, payment: Payment) -> str | None:
+    if payment.unapplied <= 0:
+        return f"payment {payment.reference or payment.id} is applied in full; nothing is left to allocate"
+    return None
+
+
+TERM_LIFECYCLE = register(Lifecycle("term", "released_on", _term_label, {
+    "invoice.issue": Step((), (_term_signed, _term_released)),
+}))
+LIFECYCLE = register(Lifecycle("invoice", "status", _invoice_label, {
+    "invoice.update": Step((), (_invoice_signed,)),
+    "writeoff.request": Step((), (_owed, _no_request)),
+    "writeoff.decide": Step((), (_request_pending,)),
+}))
+PAYMENT_LIFECYCLE = register(Lifecycle("payment", "unapplied", lambda p: f"payment {p.reference or p.id}", {
+    "payment.allocate": Step((), (_unapplied,)),
+}))
+
+
 # -- numbering -------------------------------------------------------------------------------------
 
 def next_number(ctx: Context, year: int) -> str:
@@ -120,14 +198,7 @@ def issue_invoice(ctx: Context, term_id: int, *, amount, number: str | None = No
     rate = parse_tax_rate(tax_rate)
     term = ctx.get(PaymentTerm, term_id, what="payment term")
     contract = ctx.get(Contract, term.contract_id)
-    if contract.status != ContractStatus.SIGNED:
-        raise GateError(f"{label(contract)} is {contract.status.value}; invoices are issued only on a signed "
-                        "contract")
-    if term.released_on is None:
-        why = "it was replaced by a change order" if not term.active else \
-            f"it becomes billable on {_trigger_text(ctx, contract, term)}"
-        raise GateError(f"term '{term.name}' of {label(contract)} is not released, so nothing can be invoiced on "
-                        f"it yet: {why}")
+    TERM_LIFECYCLE.require(ctx, "invoice.issue", term)
     if issued_on < term.released_on:
         raise ValidationError(f"issued_on: {issued_on.isoformat()} is before term '{term.name}' was released "
                               f"({term.released_on.isoformat()})", field="issued_on")
@@ -159,9 +230,7 @@ def update_invoice(ctx: Context, invoice_id: int, *, version: int | None = None,
                    amount=None) -> None:
     """Correct an invoice: due date, tax rate, or its amount while nothing is paid or written off."""
     invoice = ctx.get(Invoice, invoice_id, version=version)
-    contract = ctx.get(Contract, invoice.contract_id)
-    if contract.status != ContractStatus.SIGNED:
-        raise GateError(f"{label(contract)} is {contract.status.value}; its invoices no longer change")
+    LIFECYCLE.require(ctx, "invoice.update", invoice)
     before = snapshot(invoice)
     if due_on is not None:
         due = validate.day("due_on", due_on)
@@ -274,6 +343,7 @@ def allocate_payment(ctx: Context, payment_id: int, invoice_id: int, amount, *, 
     payment = ctx.get(Payment, payment_id, what="payment")
     invoice = ctx.get(Invoice, invoice_id, what="invoice")
     on = not_future(ctx, "allocated_on", allocated_on)
+    PAYMENT_LIFECYCLE.require(ctx, "payment.allocate", payment)
     if on < payment.received_on:
         raise ValidationError(f"allocated_on: {on.isoformat()} is before the payment was received "
                               f"({payment.received_on.isoformat()})", field="allocated_on")
@@ -293,6 +363,7 @@ def request_write_off(ctx: Context, invoice_id: int, *, amount, reason: str) -> 
     if amount > owed:
         raise AmountError(f"write-off of {fmt_money(amount)} on invoice '{invoice.number}' exceeds what is "
                           f"outstanding on it ({fmt_money(owed)})")
+    LIFECYCLE.require(ctx, "writeoff.request", invoice)
     return gates.request(ctx, GateKind.WRITE_OFF, "invoice", invoice.id, reviewer_role="leader", amount=amount,
                          rationale=reason).id
 
@@ -301,9 +372,8 @@ def request_write_off(ctx: Context, invoice_id: int, *, amount, reason: str) -> 
 def decide_write_off(ctx: Context, invoice_id: int, decision, *, rationale: str) -> int:
     decision = gates.parse_decision(GateKind.WRITE_OFF, decision)
     invoice = ctx.get(Invoice, invoice_id, what="invoice")
+    LIFECYCLE.require(ctx, "writeoff.decide", invoice)
     row = gates.pending(ctx, GateKind.WRITE_OFF, "invoice", invoice.id, "leader")
-    if row is None:
-        raise GateError(f"write-off: invoice '{invoice.number}' has no write-off request pending")
     gates.decide(ctx, row, decision, rationale=rationale)
     if decision == Decision.APPROVE:
         owed = outstanding(invoice)
