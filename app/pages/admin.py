@@ -1,7 +1,11 @@
-"""Admin: users and roles, and an overview of the settings in force."""
+"""Admin: users and roles, and an overview of the settings in force.
+
+The users table keeps the versions the person first saw (ui.seen) until they save or press Reload, so a
+colleague's change in between is refused naming who made it, never silently overwritten."""
+import pandas as pd
 import streamlit as st
 
-from app import ui
+from app import tables, ui
 from core import permissions
 from core.queries.admin import list_users, settings_overview
 from core.services import users
@@ -10,48 +14,99 @@ ui.guard("user.manage")
 st.title(ui.t("page.admin"))
 ui.flash()
 
-tab_users, tab_settings = st.tabs([ui.t("admin.users"), ui.t("admin.settings")])
+EDITOR, SEEN = "admin-users", "admin-users-seen"
+
+
+def role_name(code: str) -> str:
+    return tables.value(code)
+
+
+def load() -> pd.DataFrame:
+    df = ui.read(list_users)
+    df["Roles"] = df["Roles"].map(lambda v: [r for r in str(v or "").split(",") if r])
+    return df
+
+
+def fresh() -> None:
+    """Forget the table as first seen and the person's edits: the next run reads it afresh."""
+    st.session_state.pop(SEEN, None)
+    st.session_state.pop(EDITOR, None)
+
+
+def joined(df: pd.DataFrame) -> pd.DataFrame:
+    """Roles as one comparable text ('ar,leader') so changed_rows compares them as values."""
+    out = df.copy()
+    out["Roles"] = out["Roles"].map(lambda v: ",".join(sorted(str(r) for r in list(v if v is not None else []))))
+    return out
+
+
+def save(ctx, user_id, version, changes):
+    fields = {"name": changes.get("Name"), "email": changes.get("Email"), "active": changes.get("Active")}
+    if "Roles" in changes:
+        fields["roles"] = [r for r in str(changes["Roles"]).split(",") if r]
+    return users.update_user(ctx, user_id, version=version, **{k: v for k, v in fields.items() if v is not None})
+
+
+tab_users, tab_settings = st.tabs([ui.t("admin.users"), ui.t("admin.settings")], key="admin-tab",
+                                  on_change="rerun")
 with tab_users:
-    before = ui.read(list_users)
-    edited = st.data_editor(before, key="admin-users", hide_index=True, width="stretch",
-                            disabled=["ID", "Version", "Login", "Locked"])
-    st.caption(ui.t("admin.roles_hint", roles=", ".join(permissions.ROLES)))
-    if st.button(ui.t("save"), key="admin-users-save"):
-        def save(ctx, user_id, version, changes):
-            fields = {"name": changes.get("Name"), "email": changes.get("Email"), "active": changes.get("Active")}
-            if "Roles" in changes:
-                fields["roles"] = str(changes["Roles"]).split(",")
-            return users.update_user(ctx, user_id, version=version,
-                                     **{k: v for k, v in fields.items() if v is not None})
-        if ui.save_edits(before, edited, save):
+    before = ui.seen(SEEN, EDITOR, load)
+    edited = st.data_editor(
+        before, key=EDITOR, hide_index=True, width="stretch", disabled=["ID", "Version", "Login", "Locked"],
+        column_order=[c for c in before.columns if not tables.internal(c)],
+        column_config={
+            "Login": st.column_config.TextColumn(ui.t("login.login")),
+            "Name": st.column_config.TextColumn(ui.t("admin.name"), max_chars=ui.limit("name")),
+            "Email": st.column_config.TextColumn(ui.t("admin.email"), max_chars=ui.limit("email")),
+            "Roles": st.column_config.MultiselectColumn(ui.t("admin.roles"), options=list(permissions.ROLES),
+                                                        format_func=role_name),
+            "Active": st.column_config.CheckboxColumn(ui.t("admin.active")),
+            "Locked": st.column_config.CheckboxColumn(ui.t("admin.locked")),
+        })
+    st.caption(ui.t("admin.seen_hint"))
+    b1, b2, _ = st.columns([1, 1, 4])
+    if b1.button(ui.t("save"), key="admin-users-save", type="primary"):
+        if ui.save_edits(joined(before), joined(edited), save):
+            fresh()
             st.rerun()
+    b2.button(ui.t("admin.reload"), key="admin-users-reload", on_click=fresh)
 
     with st.form("admin-add-user", clear_on_submit=True):
         st.subheader(ui.t("admin.add"))
         c1, c2 = st.columns(2)
-        login = c1.text_input(ui.t("login.login"), key="admin-new-login")
-        name = c2.text_input(ui.t("admin.name"), key="admin-new-name")
-        email = c1.text_input(ui.t("admin.email"), key="admin-new-email")
-        roles = c2.multiselect(ui.t("admin.roles"), permissions.ROLES, key="admin-new-roles")
+        login = c1.text_input(ui.t("login.login"), key="admin-new-login", max_chars=ui.limit("login"))
+        name = c2.text_input(ui.t("admin.name"), key="admin-new-name", max_chars=ui.limit("name"))
+        email = c1.text_input(ui.t("admin.email"), key="admin-new-email", max_chars=ui.limit("email"))
+        roles = c2.multiselect(ui.t("admin.roles"), permissions.ROLES, key="admin-new-roles", format_func=role_name)
         password = st.text_input(ui.t("login.password"), type="password", key="admin-new-password")
         if st.form_submit_button(ui.t("admin.add")):
             if ui.act(users.create_user, login, name=name, email=email, roles=roles, password=password or None,
-                      success=ui.t("admin.added", login=login)):
+                      success=ui.t("admin.added", login=login), where="admin-add-user"):
+                fresh()
                 st.rerun()
+    ui.flash("admin-add-user")
 
     with st.form("admin-password", clear_on_submit=True):
         st.subheader(ui.t("admin.reset"))
         logins = dict(zip(before["Login"], before["ID"]))
-        who = st.selectbox(ui.t("login.login"), list(logins), key="admin-reset-login")
+        who = st.selectbox(ui.t("login.login"), list(logins), key="admin-reset-login", index=None,
+                           placeholder=ui.t("record.choose"))
         new_pw = st.text_input(ui.t("login.password"), type="password", key="admin-reset-password")
         if st.form_submit_button(ui.t("admin.reset")) and who:
-            if ui.act(users.update_user, int(logins[who]), password=new_pw):
+            if ui.act(users.update_user, int(logins[who]), password=new_pw, where="admin-password"):
                 st.rerun()
+    ui.flash("admin-password")
 
 with tab_settings:
     info = ui.read(settings_overview)
     st.markdown(f"**{ui.t('admin.database')}**: `{info['database']}`  \n"
                 f"**{ui.t('admin.data_dir')}**: `{info['data_dir']}`  \n"
-                f"**{ui.t('language')}**: `{info['language']}`")
-    st.subheader(ui.t("admin.matrix"))
-    st.dataframe(info["matrix"], hide_index=True, width="stretch")
+                f"**{ui.t('language')}**: {ui.t(f"admin.lang.{info['language']}")}")
+    st.subheader(ui.t("admin.matrix"), help=ui.t("admin.matrix_help"))
+    matrix = info["matrix"]
+    matrix.insert(1, "What", matrix["Action"].map(lambda a: ui.t(f"admin.perm.{a}")))
+    st.dataframe(matrix, hide_index=True, width="stretch", key="admin-matrix",
+                 column_config={"Action": st.column_config.TextColumn(ui.t("admin.permission")),
+                                "What": st.column_config.TextColumn(ui.t("admin.what")),
+                                **{r: st.column_config.TextColumn(role_name(r)) for r in permissions.ROLES}},
+                 column_order=["What", *permissions.ROLES])
