@@ -32,7 +32,7 @@ TO_INVOICE_COLUMNS = ["ID", "Contract", "Customer", "Term", "Released on", "Amou
 INVOICE_COLUMNS = ["ID", "Invoice", "Customer", "Contract", "Term", "Issued on", "Due on", "Amount", "Paid",
                    "Written off", "Outstanding", "Status", "Days overdue", "AR", "Version"]
 PAYMENT_COLUMNS = ["ID", "Customer", "Received on", "Amount", "Reference", "Allocated", "Unapplied", "Version"]
-ALLOCATION_COLUMNS = ["ID", "Payment", "Invoice", "Amount", "Allocated on"]
+ALLOCATION_COLUMNS = ["ID", "Payment", "Invoice ID", "Invoice", "Amount", "Allocated on"]
 DUNNING_COLUMNS = ["Level", "Days overdue", "Customer", "Contact", "Phone", "Email", "Invoice", "Due on",
                    "Outstanding", "AR", "ID"]
 LINE_COLUMNS = ["Date", "Type", "Reference", "Debit", "Credit", "Balance"]
@@ -184,7 +184,8 @@ def _allocations(ctx: Context, payment_ids: list[int]) -> pd.DataFrame:
     rows = ctx.session.exec(select(Allocation, Invoice.number).join(Invoice, Invoice.id == Allocation.invoice_id)
                             .where(Allocation.payment_id.in_(payment_ids))
                             .order_by(Allocation.allocated_on, Allocation.id)).all()
-    return pd.DataFrame([{"ID": a.id, "Payment": a.payment_id, "Invoice": number, "Amount": a.amount,
+    return pd.DataFrame([{"ID": a.id, "Payment": a.payment_id, "Invoice ID": a.invoice_id, "Invoice": number,
+                          "Amount": a.amount,
                           "Allocated on": a.allocated_on} for a, number in rows], columns=ALLOCATION_COLUMNS)
 
 
@@ -312,3 +313,39 @@ def pending_write_offs(ctx: Context) -> pd.DataFrame:
                           "Amount": g.amount, "Outstanding": outstanding(inv), "Reason": g.rationale,
                           "Requested by": who or "", "Requested at": g.requested_at}
                          for g, inv, customer, who in rows], columns=WRITE_OFF_COLUMNS)
+
+
+# -- one record ------------------------------------------------------------------------------------
+
+INVOICE_ALLOCATION_COLUMNS = ["ID", "Payment ID", "Payment", "Received on", "Amount", "Allocated on"]
+REQUEST_COLUMNS = ["ID", "Amount", "Decision", "Reason", "Requested by", "Requested at", "Decided by", "Decided at"]
+
+
+@action("billing.view")
+def invoice_detail(ctx: Context, invoice_id: int) -> dict:
+    """One invoice as the invoice list shows it ({ID, Invoice, Customer, ..., Status, Days overdue, AR}) with
+    `allocations` (the payments applied to it) and `write_offs` (its write-off requests and decisions). An
+    invoice of a customer the person may not see is NotFound, like a missing one."""
+    invoice = ctx.get(Invoice, invoice_id, what="invoice")
+    scope = _scope(ctx)
+    if scope is not None and invoice.account_id not in set(ctx.session.exec(scope).all()):
+        raise NotFound(f"invoice {invoice_id} not found among your customers")
+    row = invoices(ctx, account_id=invoice.account_id, limit=0)
+    row = row[row["ID"] == invoice.id].iloc[0].to_dict()
+    allocs = ctx.session.exec(select(Allocation, Payment).join(Payment, Payment.id == Allocation.payment_id)
+                              .where(Allocation.invoice_id == invoice.id)
+                              .order_by(Allocation.allocated_on, Allocation.id)).all()
+    row["allocations"] = pd.DataFrame(
+        [{"ID": a.id, "Payment ID": p.id, "Payment": p.reference or f"#{p.id}", "Received on": p.received_on,
+          "Amount": a.amount, "Allocated on": a.allocated_on} for a, p in allocs], columns=INVOICE_ALLOCATION_COLUMNS)
+    gates_ = ctx.session.exec(select(GateDecision).where(
+        GateDecision.kind == GateKind.WRITE_OFF, GateDecision.subject_type == "invoice",
+        GateDecision.subject_id == invoice.id).order_by(GateDecision.requested_at, GateDecision.id)).all()
+    people = {u.id: u.name for u in ctx.session.exec(select(User).where(User.id.in_(
+        {g.requested_by_id for g in gates_} | {g.decided_by_id for g in gates_}))).all()} if gates_ else {}
+    row["write_offs"] = pd.DataFrame(
+        [{"ID": g.id, "Amount": g.amount, "Decision": g.decision.value, "Reason": g.rationale,
+          "Requested by": people.get(g.requested_by_id, ""), "Requested at": g.requested_at,
+          "Decided by": people.get(g.decided_by_id, ""), "Decided at": g.decided_at} for g in gates_],
+        columns=REQUEST_COLUMNS)
+    return row

@@ -1,0 +1,141 @@
+"""The Payments tab of the invoicing and cash page: recording a payment (once per form shown, however often the
+submit arrives), the payments received, and one payment in full (?payment=<id>): its allocations, history and
+applying its unapplied cash."""
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+import streamlit as st
+
+from app import fmt, forms, records, tables, ui
+from app.views.cash_common import choose, done, invoice_labels, offers, typed
+from core import validate
+from core.errors import LtcError
+from core.queries import cash as q
+from core.services import billing
+
+EARLIEST = date(2000, 1, 1)
+
+
+def up_to(text: str, limit: Decimal, field: str, where: str) -> Decimal | None:
+    """A typed amount, or when left empty the most that can be applied (limit); None after saying why not."""
+    if not str(text or "").strip():
+        return limit
+    try:
+        return validate.amount(field, text)
+    except LtcError as exc:
+        ui.say(where, "error", str(exc))
+        return None
+
+
+def payments_tab(names: dict) -> None:
+    if ui.can("payment.record") and names:
+        st.subheader(ui.t("cash.payment.record"))
+        record_form(names)
+
+    st.subheader(ui.t("cash.payments"))
+    pays = ui.read(q.payments)
+    tables.table(pays, "cash", key="cash-payments", opens="payment", download="payments")
+    options = {int(i): f"{r['Customer']} · {fmt.day(r['Received on'])} · {fmt.text(r['Reference'])} · "
+                       f"{fmt.money(r['Amount'])}" for i, r in pays.set_index("ID").iterrows()}
+    wanted = st.query_params.get("payment")
+    if wanted and str(wanted).isdigit() and int(wanted) not in options:   # an older one, by its address
+        try:
+            one = ui.read(q.payment_result, int(wanted))
+            options[int(wanted)] = f"{one['customer']} · {fmt.day(one['received_on'])} · {fmt.money(one['amount'])}"
+        except LtcError:
+            pass
+    pid = records.picker("payment", options, label=ui.t("cash.payment.open"), key="cash-payment")
+    if pid is not None:
+        payment_view(pid)
+
+
+def record_form(names: dict) -> None:
+    once = forms.Once("cash-pay")          # the customer belongs to the form: a new form chooses none
+    acc = choose(ui.t("cash.customer"), names, key=once.key("customer"))
+    if acc is None:
+        st.caption(ui.t("cash.payment.choose_customer"))
+        ui.flash("cash-pay")
+        return
+    open_inv = ui.read(q.invoices, open_only=True, account_id=int(acc), limit=0)
+    by_inv = open_inv.set_index("ID")
+    labels = {"amount": ui.t("cash.payment.amount"), "received_on": ui.t("cash.payment.received_on"),
+              "reference": ui.t("cash.payment.reference"), "apply_amount": ui.t("cash.payment.apply_amount")}
+    targets = {0: ui.t("cash.payment.oldest_first"), **invoice_labels(open_inv)}
+    with forms.once_form("cash-pay") as f:
+        p1, p2, p3 = st.columns(3)
+        amount = p1.text_input(labels["amount"], key=f.key("amount"), max_chars=32)
+        on = p2.date_input(labels["received_on"], value=date.today(), min_value=EARLIEST, key=f.key("on"))
+        ref = p3.text_input(labels["reference"], key=f.key("reference"), max_chars=ui.limit("reference"))
+        to = st.selectbox(ui.t("cash.payment.apply_to"), list(targets), key=f.key("invoice"),
+                          format_func=targets.get)
+        part = st.text_input(labels["apply_amount"], key=f.key("part"), max_chars=32,
+                             placeholder=ui.t("cash.payment.apply_amount_hint"))
+        if st.form_submit_button(ui.t("cash.payment.submit"), key=f.key("submit")):
+            allocate_to = None
+            if to:
+                try:
+                    paid = validate.amount("amount", amount)
+                except LtcError as exc:
+                    ui.say("cash-pay", "error", f"{labels['amount']}: {str(exc).removeprefix('amount: ')}")
+                    return
+                share = up_to(part, min(paid, Decimal(by_inv.at[to, "Outstanding"])), "apply_amount", "cash-pay")
+                if share is None:
+                    return
+                allocate_to = [(int(to), share)]
+            pid = f.submit(billing.record_payment, account_id=int(acc), amount=amount, received_on=on,
+                           reference=ref, allocate_to=allocate_to, labels=labels,
+                           success=ui.t("cash.payment.done", amount=typed(amount)))
+            if pid:
+                records.go("payment", int(pid))
+                done(pid)
+
+
+def payment_view(pid: int) -> None:
+    """One payment as allocated, with applying what is left of it when core offers that."""
+    try:
+        res = ui.read(q.payment_result, int(pid))
+    except LtcError:
+        st.warning(ui.t("record.not_visible", kind=ui.t("record.kind.payment"), id=pid))
+        return
+    st.markdown(f"#### {ui.t('cash.payment.result', amount=fmt.money(res['amount']), customer=res['customer'])}")
+    st.caption(ui.t("cash.payment.facts", on=fmt.day(res["received_on"]), reference=fmt.text(res["reference"])))
+    tables.table(res["allocations"], "cash", key=f"cash-payment-alloc-{pid}", opens="invoice", id_col="Invoice ID")
+    if res["unapplied"] > 0:
+        st.warning(ui.t("cash.payment.unapplied", amount=fmt.money(res["unapplied"])))
+    else:
+        st.caption(ui.t("cash.payment.fully_applied"))
+    records.history("payments", pid, key=f"cash-payment-history-{pid}")
+    if ui.can("payment.allocate"):
+        enabled, _ = forms.offered(offers("payment", pid), "payment.allocate")
+        if enabled:
+            apply_form(pid, res)
+        else:
+            ui.flash("cash-apply")
+
+
+def apply_form(pid: int, res: dict) -> None:
+    st.markdown(f"**{ui.t('cash.apply')}**")
+    targets = ui.read(q.invoices, open_only=True, limit=0, account_id=res["account_id"])
+    if targets.empty:
+        st.caption(ui.t("cash.apply.nothing_open"))
+        ui.flash("cash-apply")
+        return
+    by_t = targets.set_index("ID")
+    labels = {"amount": ui.t("cash.apply.amount"), "allocated_on": ui.t("cash.apply.on")}
+    with forms.once_form("cash-apply") as f:
+        inv = choose(ui.t("cash.apply.invoice"), invoice_labels(targets), key=f.key("invoice"))
+        a1, a2 = st.columns(2)
+        amount = a1.text_input(labels["amount"], key=f.key("amount"), max_chars=32,
+                               placeholder=ui.t("cash.payment.apply_amount_hint"))
+        on = a2.date_input(labels["allocated_on"], value=date.today(), min_value=EARLIEST, key=f.key("on"))
+        if st.form_submit_button(ui.t("cash.apply.submit"), key=f.key("submit")):
+            if inv is None:
+                ui.say("cash-apply", "error", ui.t("cash.apply.choose_invoice"))
+                return
+            share = up_to(amount, min(Decimal(res["unapplied"]), Decimal(by_t.at[inv, "Outstanding"])), "amount",
+                          "cash-apply")
+            if share is not None and f.submit(billing.allocate_payment, pid, int(inv), share, allocated_on=on,
+                                              labels=labels, success=ui.t("cash.apply.done", amount=fmt.money(share))):
+                done(True)
