@@ -1,21 +1,107 @@
-"""Record history: the audit timeline of any record (from the app, a sheet or an import)."""
+"""Record history: the audit timeline of any record (from the app, a sheet or an import), newest first, on the
+company clock, actions in words, each event's record one click away. `?entity=<table>&id=<n>` opens one
+record's history (a link from anywhere)."""
+import pandas as pd
 import streamlit as st
 
-from app import ui
-from core.queries.history import TABLES, recent_activity, record_history
+from app import records, tables, ui
+from core.queries.history import recent_activity, record_history
 
 ui.guard("audit.view")
 st.title(ui.t("page.history"))
-c1, c2 = st.columns([2, 1])
-entity = c1.selectbox(ui.t("history.entity"), sorted(TABLES), key="history-entity")
-record_id = c2.number_input(ui.t("history.id"), min_value=1, step=1, value=None, key="history-id")
-if record_id:
-    df = ui.read(record_history, entity, int(record_id))
-    if df.empty:
-        st.info(ui.t("nothing"))
+
+# audit entity (table name) -> record kind of app/records.py (the page that shows it)
+KINDS = {"lead": "lead", "opportunity": "opportunity", "bid": "bid", "contract": "contract", "milestone": "milestone",
+         "paymentterm": "term", "invoice": "invoice", "payment": "payment", "account": "account"}
+ENTITIES = ["lead", "opportunity", "bid", "contract", "paymentterm", "milestone", "costentry", "invoice", "payment",
+            "allocation", "account", "stakeholder", "gatedecision", "changeorder", "acceptance", "closurereview",
+            "user"]
+
+
+def entity_name(table: str) -> str:
+    key = f"history.table.{table}"
+    from app.i18n import catalogue
+
+    return ui.t(key) if key in catalogue() else table
+
+
+def source(code) -> str:
+    """Where a change came from: the app, a sheet's tab, an import, the command line."""
+    text = str(code or "")
+    kind, _, tab = text.partition(":")
+    key = f"history.source.{kind}"
+    from app.i18n import catalogue
+
+    if key not in catalogue():
+        return text
+    return ui.t(key, tab=tab) if "{tab}" in catalogue()[key]["en"] else ui.t(key)
+
+
+def follow_address() -> None:
+    """An address ?entity=<table>&id=<n> chooses the record once; then the person's choice wins."""
+    entity, raw = st.query_params.get("entity"), st.query_params.get("id")
+    wanted = (entity, raw)
+    if entity and st.session_state.get("history-from") != wanted:
+        st.session_state["history-from"] = wanted
+        if entity in ENTITIES:
+            st.session_state["history-entity"] = entity
+        try:
+            st.session_state["history-id"] = int(raw) if raw and int(raw) > 0 else None
+        except ValueError:
+            st.warning(ui.t("record.bad_address", kind=entity_name(entity), value=str(raw)[:40]))
+            st.session_state["history-id"] = None
+
+
+def to_address() -> None:
+    entity, rid = st.session_state.get("history-entity"), st.session_state.get("history-id")
+    st.session_state["history-from"] = (entity, None if rid is None else str(int(rid)))
+    if entity and rid:
+        st.query_params["entity"], st.query_params["id"] = entity, str(int(rid))
     else:
-        st.dataframe(df, hide_index=True, width="stretch")
-        ui.downloads(df, f"history-{entity}-{int(record_id)}")
+        st.query_params.pop("entity", None)
+        st.query_params.pop("id", None)
+
+
+def open_record(entity: str, rid: int) -> None:
+    """The record itself, one click away (on its own page), when the app has a page for its kind."""
+    kind = KINDS.get(entity)
+    if kind:
+        records.link(kind, rid, ui.t("history.open", kind=ui.t(f"record.kind.{kind}"), id=rid))
+
+
+def people(df: pd.DataFrame) -> pd.DataFrame:
+    out = df.copy()
+    if "Source" in out.columns:
+        out["Source"] = out["Source"].map(source)
+    if "Entity" in out.columns:
+        out["Record"] = [f"{entity_name(e)} {int(i)}" for e, i in zip(out["Entity"], out["Record ID"])]
+        out = out.drop(columns=["Entity"])
+    return out
+
+
+follow_address()
+c1, c2 = st.columns([2, 1])
+labels = {e: entity_name(e) for e in ENTITIES}   # words fixed at drawing time, in the person's language
+entity = c1.selectbox(ui.t("history.entity"), ENTITIES, key="history-entity", format_func=labels.get,
+                      on_change=to_address)
+record_id = c2.number_input(ui.t("history.id"), min_value=1, step=1, value=None, key="history-id",
+                            on_change=to_address)
+if record_id:
+    open_record(entity, int(record_id))
+    df = ui.read(record_history, entity, int(record_id))
+    tables.table(people(df), "history", key="history-record", download=f"history-{entity}-{int(record_id)}")
 else:
     st.subheader(ui.t("history.recent"))
-    st.dataframe(ui.read(recent_activity), hide_index=True, width="stretch")
+    recent = ui.read(recent_activity)
+    view = tables.shown(people(recent))
+    visible = [c for c in view.columns if not tables.internal(c)]
+    event = st.dataframe(view, hide_index=True, width="stretch", key="history-recent", column_order=visible,
+                         column_config=tables.config(view, "history"), placeholder="—",
+                         on_select="rerun", selection_mode="single-row")
+    st.caption(ui.t("history.click_hint"))
+    rows = getattr(getattr(event, "selection", None), "rows", None) or []
+    if rows and rows[0] < len(recent):
+        row = recent.iloc[rows[0]]   # the address opens that record's history on the rerun
+        st.query_params["entity"], st.query_params["id"] = str(row["Entity"]), str(int(row["Record ID"]))
+        st.session_state.pop("history-from", None)
+        st.rerun()

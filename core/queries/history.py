@@ -1,4 +1,4 @@
-"""The audit timeline of any record: who, when, from where, what changed."""
+"""The audit timeline of any record: who, when, from where, what changed; newest first."""
 from __future__ import annotations
 
 import json
@@ -30,7 +30,7 @@ def _changes(before_json: str, after_json: str) -> str:
 def record_history(ctx: Context, entity: str, entity_id: int) -> pd.DataFrame:
     table = TABLES.get(entity, entity)
     events = ctx.session.exec(select(AuditEvent).where(AuditEvent.entity == table, AuditEvent.entity_id == entity_id)
-                              .order_by(AuditEvent.at, AuditEvent.id)).all()
+                              .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())).all()
     return pd.DataFrame([{"When": e.at, "Who": e.user_login, "Source": e.source, "Action": e.action,
                           "Changes": _changes(e.before_json, e.after_json)} for e in events],
                         columns=["When", "Who", "Source", "Action", "Changes"])
@@ -38,7 +38,9 @@ def record_history(ctx: Context, entity: str, entity_id: int) -> pd.DataFrame:
 
 @action("audit.view")
 def recent_activity(ctx: Context, limit: int = 200) -> pd.DataFrame:
-    events = ctx.session.exec(select(AuditEvent).order_by(AuditEvent.id.desc()).limit(limit)).all()
+    """The latest events, newest first; each names its record by table (`Entity`) and id (`Record ID`)."""
+    events = ctx.session.exec(select(AuditEvent).order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
+                              .limit(limit)).all()
     return pd.DataFrame([{"When": e.at, "Who": e.user_login, "Source": e.source, "Action": e.action,
-                          "Record": f"{e.entity} {e.entity_id}"} for e in events],
-                        columns=["When", "Who", "Source", "Action", "Record"])
+                          "Entity": e.entity, "Record ID": e.entity_id} for e in events],
+                        columns=["When", "Who", "Source", "Action", "Entity", "Record ID"])

@@ -1,0 +1,66 @@
+"""Record history as people read it: newest first, on the company clock without UTC offsets, actions in words,
+the record itself one click away, and an address (?entity=<table>&id=<n>) opening one record's history."""
+from sqlmodel import select
+
+from app import fmt
+from core.context import SYSTEM, unit_of_work
+from core.models import AuditEvent
+from tests.app.conftest import texts
+
+PAGE = "pages/history.py"
+
+
+def _open(page, entity: str, rid: int, lang: str = "en"):
+    at = page("leader", PAGE, lang)
+    at.query_params["entity"] = entity
+    at.query_params["id"] = str(rid)
+    return at.run()
+
+
+def _events(demo_url, entity, rid):
+    with unit_of_work(SYSTEM, "test", url=demo_url) as ctx:
+        return [(e.at, e.action) for e in ctx.session.exec(
+            select(AuditEvent).where(AuditEvent.entity == entity, AuditEvent.entity_id == rid)).all()]
+
+
+def test_one_records_history_opens_from_its_address_newest_first_in_local_time(page, demo_url):
+    events = _events(demo_url, "invoice", 1)
+    assert len(events) >= 2
+    at = _open(page, "invoice", 1)
+    assert not at.exception
+    df = at.dataframe[0].value
+    assert len(df) == len(events)
+    shown = [fmt.moment(w) for w in df["When"]]
+    assert shown == sorted(shown, reverse=True)
+    newest = max(events)[0]
+    assert df["When"].iloc[0].tzinfo is None                      # no UTC offset on screen
+    assert shown[0] == fmt.moment(newest)                         # the company clock, not UTC
+    assert "invoice.issue" not in set(df["Action"]) and "Invoice issued" in set(df["Action"])
+    links = [p for p in at.get("page_link") if "invoice=1" in p.proto.query_string]
+    assert links and links[0].proto.page == "cash"
+
+
+def test_payment_terms_link_to_the_term_and_chinese_has_no_codes(page, demo_url):
+    with unit_of_work(SYSTEM, "test", url=demo_url) as ctx:
+        rid = ctx.session.exec(select(AuditEvent.entity_id).where(AuditEvent.entity == "paymentterm")).first()
+    at = _open(page, "paymentterm", rid, "zh")
+    assert not at.exception
+    df = at.dataframe[0].value
+    assert not any("." in str(a) and str(a).isascii() for a in df["Action"])
+    assert any(f"term={rid}" in p.proto.query_string for p in at.get("page_link"))
+    assert "+00:00" not in texts(at)
+
+
+def test_recent_activity_is_in_words_and_a_row_opens_that_records_history(page):
+    at = page("leader", PAGE, "zh")
+    assert not at.exception
+    df = at.dataframe[0].value
+    assert not any("." in str(a) and str(a).isascii() for a in df["Action"])
+    shown = [fmt.moment(w) for w in df["When"]]
+    assert shown == sorted(shown, reverse=True)
+    first = at.dataframe[0].value.iloc[0]
+    at.session_state["history-recent"] = {"selection": {"rows": [0], "columns": [], "cells": []}}
+    at.run()
+    assert not at.exception
+    assert at.query_params.get("entity") and at.query_params.get("id")
+    assert at.session_state["history-id"] == int(first["Record ID"])
