@@ -10,7 +10,7 @@ from sqlmodel import or_, select
 from config.settings import load
 from core.context import Context
 from core.enums import Authority, Grade, LeadStatus, Need
-from core.models import Lead, User
+from core.models import Lead, Opportunity, User
 from core.services import action
 from core.services import leads as rules
 from core.services.delivery import add_months
@@ -23,7 +23,7 @@ NO_OWNER = "-"          # the owner filter for leads nobody owns yet
 EDITABLE = ("company", "contact", "phone", "email", "source", "region", "industry", "need_text", "budget",
             "authority", "need", "timeline_months")
 COLUMNS = ("ID", "Version", *EDITABLE, "score", "grade", "status", "owner", "captured_on",
-           "duplicates")
+           "duplicates", "owner_name")
 
 
 @action("lead.view")
@@ -72,6 +72,7 @@ def lead_inbox(ctx: Context, *, statuses=OPEN, source: str | None = None, region
     leads = ctx.session.exec(_filtered(select(Lead), **kw).order_by(Lead.score.desc(), Lead.id.desc())
                              .limit(limit)).all()
     logins = _logins(ctx, {x.owner_id for x in leads if x.owner_id})
+    people = _names(ctx, {x.owner_id for x in leads if x.owner_id})
     dups = _duplicates_of(ctx, leads)
     rows = [{"ID": x.id, "Version": x.version, "company": x.company, "contact": x.contact, "phone": x.phone,
              "email": x.email, "source": x.source, "region": x.region, "industry": x.industry,
@@ -79,7 +80,8 @@ def lead_inbox(ctx: Context, *, statuses=OPEN, source: str | None = None, region
              "authority": x.authority.value, "need": x.need.value, "timeline_months": x.timeline_months,
              "score": x.score, "grade": x.grade.value, "status": x.status.value,
              "owner": logins.get(x.owner_id, ""), "captured_on": x.captured_on.date() if x.captured_on else None,
-             "duplicates": ", ".join(str(i) for i in dups.get(x.id, []))} for x in leads]
+             "duplicates": ", ".join(str(i) for i in dups.get(x.id, [])),
+             "owner_name": people.get(x.owner_id, "")} for x in leads]
     df = pd.DataFrame(rows, columns=list(COLUMNS))
     df["timeline_months"] = df["timeline_months"].astype("Int64")
     return {"leads": df, "total": int(total)}
@@ -89,6 +91,21 @@ def _logins(ctx: Context, ids: set[int]) -> dict[int, str]:
     if not ids:
         return {}
     return dict(ctx.session.exec(select(User.id, User.login).where(User.id.in_(sorted(ids)))).all())
+
+
+def _names(ctx: Context, ids: set[int]) -> dict[int, str]:
+    """People by name (their login when they have none), for pages."""
+    if not ids:
+        return {}
+    rows = ctx.session.exec(select(User.id, User.name, User.login).where(User.id.in_(sorted(ids)))).all()
+    return {i: name or login for i, name, login in rows}
+
+
+@action("lead.view")
+def lead_label(ctx: Context, lead_id: int) -> str | None:
+    """How a picker names one lead ("company"), or None when there is no such lead."""
+    lead = ctx.session.get(Lead, lead_id) if isinstance(lead_id, int) and 0 < lead_id < 2**63 else None
+    return None if lead is None else lead.company
 
 
 def _duplicates_of(ctx: Context, leads: list[Lead]) -> dict[int, list[int]]:
@@ -129,14 +146,22 @@ def lead_detail(ctx: Context, lead_id: int) -> dict:
             ids.add(other.id)
     dup_rows = ctx.session.exec(select(Lead).where(Lead.id.in_(sorted(ids))).order_by(Lead.id)).all() if ids else []
     logins = _logins(ctx, {x.owner_id for x in [lead, *dup_rows] if x.owner_id})
+    people = _names(ctx, {x.owner_id for x in [lead, *dup_rows] if x.owner_id})
+    opp = ctx.session.exec(select(Opportunity.id, Opportunity.name).where(Opportunity.lead_id == lead.id)
+                           .order_by(Opportunity.id)).first()
     close: date | None = add_months(ctx.today(), lead.timeline_months) if lead.timeline_months is not None else None
     return {
         "id": lead.id, "version": lead.version, "company": lead.company, "contact": lead.contact,
         "phone": lead.phone, "email": lead.email, "status": lead.status.value, "score": lead.score,
         "grade": lead.grade.value, "owner": logins.get(lead.owner_id, ""), "budget": lead.budget,
         "disqualify_reason": lead.disqualify_reason, "merged_into_id": lead.merged_into_id,
+        "owner_name": people.get(lead.owner_id, ""), "source": lead.source, "region": lead.region,
+        "industry": lead.industry, "need_text": lead.need_text, "authority": lead.authority.value,
+        "need": lead.need.value, "timeline_months": lead.timeline_months, "captured_on": lead.captured_on,
+        "opportunity_id": opp[0] if opp else None, "opportunity_name": opp[1] if opp else None,
         "duplicates": [{"ID": d.id, "company": d.company, "contact": d.contact, "phone": d.phone, "email": d.email,
-                        "status": d.status.value, "score": d.score, "owner": logins.get(d.owner_id, "")}
+                        "status": d.status.value, "score": d.score, "owner": logins.get(d.owner_id, ""),
+                        "owner_name": people.get(d.owner_id, "")}
                        for d in dup_rows],
         "suggested": {"name": lead.company, "amount": lead.budget, "expected_close": close},
     }

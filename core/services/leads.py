@@ -17,7 +17,8 @@ from config.settings import load
 from core import normalise, validate
 from core.context import Context, snapshot
 from core.enums import Authority, Grade, LeadStatus, Need, Role, Stage
-from core.errors import DuplicateError, GateError, ValidationError
+from core.errors import DuplicateError, ValidationError
+from core.lifecycle import Lifecycle, Step, register
 from core.models import Account, Contact, Lead, Opportunity, Setting, StageChange, User
 from core.services import action
 
@@ -30,6 +31,7 @@ FILLABLE = ("contact", "phone", "email", "region", "industry", "need_text", "bud
             "authority")
 _SCORED = {"budget", "authority", "need", "timeline_months"}
 CLOSED = (LeadStatus.CONVERTED, LeadStatus.MERGED)
+REASON_MAX = 500   # the longest disqualification reason (pages limit their input to it)
 
 # Chinese labels people type in sheets and files, read as the stored values.
 _AUTHORITY_LABELS = {"决策者": "decision_maker", "决策人": "decision_maker", "影响者": "influencer",
@@ -112,37 +114,59 @@ def _source(value) -> str:
     return raw
 
 
-def clean_lead(values: Mapping) -> dict:
-    """Validate and normalise a lead's capture fields; adds the normalised keys, score and grade.
-
-    Raises ValidationError naming the first bad field. Used by capture, update and import alike."""
-    get = values.get
-    company = validate.text("company", get("company"), required=True)
+def _company(value) -> tuple[str, str]:
+    company = validate.text("company", value, required=True)
     company_norm = normalise.company(company)[:200]
     if not company_norm:
         raise ValidationError(f"company: {company[:40]!r} has no letters or digits", field="company")
-    phone = validate.text("phone", get("phone"), max_len=64)
-    phone_norm = normalise.phone(phone)
-    if phone and not 5 <= len(phone_norm) <= 20:
+    return company, company_norm
+
+
+def _phone(value) -> str:
+    phone = validate.text("phone", value, max_len=64)
+    if phone and not 5 <= len(normalise.phone(phone)) <= 20:
         raise ValidationError(f"phone: {phone[:40]!r} is not a phone number (5 to 20 digits)", field="phone")
-    email = validate.email("email", get("email"))
+    return phone
+
+
+def _reachable(phone: str, email: str) -> None:
     if not phone and not email:
         raise ValidationError("phone: a phone or an e-mail is required to reach the lead", field="phone")
-    budget = validate.amount("budget", get("budget"), required=False, allow_zero=True)
-    authority = validate.choice("authority", _label(get("authority"), _AUTHORITY_LABELS), Authority,
-                                default=Authority.UNKNOWN)
-    need = validate.choice("need", _label(get("need"), _NEED_LABELS), Need, default=Need.VAGUE)
-    timeline = validate.whole("timeline_months", get("timeline_months"), lo=0, hi=120)
+
+
+def clean_lead(values: Mapping) -> dict:
+    """Validate and normalise a lead's capture fields; adds the normalised keys, score and grade.
+
+    Every bad field is refused at once (validate.ValidationErrors, its `field` the first one, so the import
+    still reports a row by a field). Used by capture, update and import alike."""
+    get = values.get
+    with validate.Collect() as check:
+        named = check(_company, get("company"))
+        phone = check(_phone, get("phone"))
+        email = check(validate.email, "email", get("email"))
+        if phone is not None and email is not None:
+            check(_reachable, phone, email)
+        budget = check(validate.amount, "budget", get("budget"), required=False, allow_zero=True)
+        authority = check(validate.choice, "authority", _label(get("authority"), _AUTHORITY_LABELS), Authority,
+                          default=Authority.UNKNOWN)
+        need = check(validate.choice, "need", _label(get("need"), _NEED_LABELS), Need, default=Need.VAGUE)
+        timeline = check(validate.whole, "timeline_months", get("timeline_months"), lo=0, hi=120)
+        contact = check(validate.text, "contact", get("contact"))
+        source = check(_source, get("source"))
+        region = check(validate.text, "region", get("region"), max_len=64)
+        industry = check(validate.text, "industry", get("industry"), max_len=64)
+        need_text = check(validate.text, "need_text", get("need_text"), max_len=2000)
+    company, company_norm = named
     score, grade = score_lead(budget, authority, need, timeline)
     return {
         "company": company, "company_norm": company_norm,
-        "contact": validate.text("contact", get("contact")),
-        "phone": phone, "phone_norm": phone_norm, "email": email,
+        "contact": contact,
+        "phone": phone, "phone_norm": normalise.phone(phone), "email": email,
         "email_norm": normalise.email(email)[:254],   # NFKC may lengthen it; a key, cut like company_norm
-        "source": _source(get("source")),
-        "region": validate.text("region", get("region"), max_len=64),
-        "industry": validate.text("industry", get("industry"), max_len=64),
-        "need_text": validate.text("need_text", get("need_text"), max_len=2000),
+        "source": source,
+        "region": region,
+        "industry": industry,
+        "need_text": need_text,
         "budget": budget, "authority": authority, "need": need, "timeline_months": timeline,
         "score": score, "grade": grade,
     }
@@ -261,12 +285,51 @@ def _duplicate_error(ctx: Context, dup_id: int, data: Mapping) -> DuplicateError
     return err
 
 
-def _refuse_closed(lead: Lead, verb: str) -> None:
+def _closed_reason(lead: Lead, verb: str) -> str | None:
     if lead.status == LeadStatus.CONVERTED:
-        raise GateError(f"lead {lead.id} is converted: a converted lead cannot be {verb}")
+        return f"lead {lead.id} is converted: a converted lead cannot be {verb}"
     if lead.status == LeadStatus.MERGED:
-        raise GateError(f"lead {lead.id} was merged into lead {lead.merged_into_id}: "
-                        f"a merged lead cannot be {verb}")
+        return f"lead {lead.id} was merged into lead {lead.merged_into_id}: a merged lead cannot be {verb}"
+    return None
+
+
+# -- the lead's lifecycle: which action starts from which status, and its guards ------------------------
+
+ALIVE = (LeadStatus.NEW, LeadStatus.ASSIGNED, LeadStatus.QUALIFIED, LeadStatus.DISQUALIFIED)
+
+
+def _only(verb: str):
+    def wrong(lead: Lead, allowed) -> str:
+        closed = _closed_reason(lead, verb)
+        if closed:
+            return closed
+        if verb == "qualified":
+            return f"lead {lead.id} is already qualified"
+        if verb == "disqualified":
+            return f"lead {lead.id} is already disqualified ({lead.disqualify_reason})"
+        if verb == "converted":
+            return f"convert: only a qualified lead converts to an opportunity; lead {lead.id} is {lead.status.value}"
+        return f"lead {lead.id} is {lead.status.value}; it cannot be {verb}"
+    return wrong
+
+
+def _ar_owner(ctx: Context, lead: Lead) -> str | None:
+    owner = ctx.session.get(User, lead.owner_id) if lead.owner_id else None
+    if owner is None or not owner.active or Role.AR.value not in owner.role_set:
+        who = f"'{owner.login}' is not an active ar user" if owner else "it has no owner"
+        return (f"convert: lead {lead.id} needs an active ar owner to become the opportunity's AR; "
+                f"{who}: assign it first")
+    return None
+
+
+LIFECYCLE = register(Lifecycle("lead", "status", lambda lead: f"lead {lead.id}", {
+    "lead.update": Step(ALIVE, (), _only("edited")),
+    "lead.assign": Step(ALIVE, (), _only("reassigned")),
+    "lead.merge": Step(ALIVE, (), _only("merged")),
+    "lead.qualify": Step((LeadStatus.NEW, LeadStatus.ASSIGNED, LeadStatus.DISQUALIFIED), (), _only("qualified")),
+    "lead.disqualify": Step((LeadStatus.NEW, LeadStatus.ASSIGNED, LeadStatus.QUALIFIED), (), _only("disqualified")),
+    "lead.convert": Step((LeadStatus.QUALIFIED,), (_ar_owner,), _only("converted")),
+}))
 
 
 def _initial_status(ctx: Context, lead: Lead) -> None:
@@ -286,11 +349,12 @@ def capture_lead(ctx: Context, *, company, contact="", phone="", email="", sourc
                  industry="", need_text="", budget=None, authority=Authority.UNKNOWN, need=Need.VAGUE,
                  timeline_months=None, owner: str | None = None, allow_duplicate: bool = False) -> int:
     """Record a lead, scored, and assigned (rule or round-robin) unless `owner` is given."""
-    data = clean_lead(dict(company=company, contact=contact, phone=phone, email=email, source=source,
-                           region=region, industry=industry, need_text=need_text, budget=budget,
-                           authority=authority, need=need, timeline_months=timeline_months))
     ars = ar_users(ctx)
-    chosen = owner_id(ars, owner) if owner not in (None, "") else None
+    with validate.Collect() as check:   # every bad field of the form at once
+        data = check(clean_lead, dict(company=company, contact=contact, phone=phone, email=email, source=source,
+                                      region=region, industry=industry, need_text=need_text, budget=budget,
+                                      authority=authority, need=need, timeline_months=timeline_months))
+        chosen = check(owner_id, ars, owner) if owner not in (None, "") else None
     dups = _duplicate_ids(ctx, data["company_norm"], data["phone_norm"], data["email_norm"])
     if dups and not allow_duplicate:
         raise _duplicate_error(ctx, dups[0], data)
@@ -316,7 +380,7 @@ def update_lead(ctx: Context, lead_id: int, *, version: int | None = None, allow
             raise ValidationError(f"{name}: is not a lead field one can edit "
                                   f"(editable: {', '.join(CAPTURE_FIELDS)})", field=name)
     lead = _load(ctx, lead_id, version)
-    _refuse_closed(lead, "edited")
+    LIFECYCLE.require(ctx, "lead.update", lead)
     before = snapshot(lead)
     data = clean_lead({**{f: before[f] for f in CAPTURE_FIELDS}, **fields})
     if any(data[k] != before[k] for k in ("company_norm", "phone_norm", "email_norm")):
@@ -333,7 +397,7 @@ def update_lead(ctx: Context, lead_id: int, *, version: int | None = None, allow
 def assign_lead(ctx: Context, lead_id: int, owner_login: str, version: int | None = None) -> None:
     """Give the lead to an active ar user; a new lead becomes assigned."""
     lead = _load(ctx, lead_id, version)
-    _refuse_closed(lead, "reassigned")
+    LIFECYCLE.require(ctx, "lead.assign", lead)
     new_owner = owner_id(ar_users(ctx), owner_login)
     before = snapshot(lead)
     lead.owner_id = new_owner
@@ -352,13 +416,14 @@ def find_duplicates(ctx: Context, lead_id: int) -> list[int]:
 
 
 @action("lead.merge")
-def merge_leads(ctx: Context, keep_id: int, drop_id: int) -> None:
-    """Keep one lead: its empty fields are filled from the other, which becomes merged into it."""
+def merge_leads(ctx: Context, keep_id: int, drop_id: int, version: int | None = None) -> None:
+    """Keep one lead: its empty fields are filled from the other, which becomes merged into it (`version`: the
+    kept lead's version the person saw)."""
     if keep_id == drop_id:
         raise ValidationError(f"merge: lead {keep_id} cannot be merged into itself", field="drop_id")
-    keep, drop = _load(ctx, keep_id), _load(ctx, drop_id)
-    _refuse_closed(keep, "merged")
-    _refuse_closed(drop, "merged")
+    keep, drop = _load(ctx, keep_id, version), _load(ctx, drop_id)
+    LIFECYCLE.require(ctx, "lead.merge", keep)
+    LIFECYCLE.require(ctx, "lead.merge", drop)
     before_keep, before_drop = snapshot(keep), snapshot(drop)
     for key, value in fill_empty(before_keep, before_drop).items():
         setattr(keep, key, value)
@@ -375,9 +440,7 @@ def merge_leads(ctx: Context, keep_id: int, drop_id: int) -> None:
 @action("lead.qualify")
 def qualify_lead(ctx: Context, lead_id: int, version: int | None = None) -> None:
     lead = _load(ctx, lead_id, version)
-    _refuse_closed(lead, "qualified")
-    if lead.status == LeadStatus.QUALIFIED:
-        raise GateError(f"lead {lead.id} is already qualified")
+    LIFECYCLE.require(ctx, "lead.qualify", lead)
     before = snapshot(lead)
     lead.disqualify_reason = ""
     ctx.move(lead, "status", LeadStatus.QUALIFIED)
@@ -386,11 +449,9 @@ def qualify_lead(ctx: Context, lead_id: int, version: int | None = None) -> None
 
 @action("lead.disqualify")
 def disqualify_lead(ctx: Context, lead_id: int, reason: str, version: int | None = None) -> None:
-    reason = validate.text("reason", reason, max_len=500, required=True)
+    reason = validate.text("reason", reason, max_len=REASON_MAX, required=True)
     lead = _load(ctx, lead_id, version)
-    _refuse_closed(lead, "disqualified")
-    if lead.status == LeadStatus.DISQUALIFIED:
-        raise GateError(f"lead {lead.id} is already disqualified ({lead.disqualify_reason})")
+    LIFECYCLE.require(ctx, "lead.disqualify", lead)
     before = snapshot(lead)
     lead.disqualify_reason = reason
     ctx.move(lead, "status", LeadStatus.DISQUALIFIED)
@@ -405,18 +466,11 @@ def _add_months(day: date, months: int) -> date:
 
 @action("lead.convert")
 def convert_lead(ctx: Context, lead_id: int, *, opportunity_name: str | None = None, amount=None,
-                 expected_close=None) -> int:
+                 expected_close=None, version: int | None = None) -> int:
     """A qualified lead becomes an opportunity at initiation, owned by the lead's owner as AR; the
     customer account is found by normalised name or created, and the contact added to it."""
-    lead = _load(ctx, lead_id)
-    if lead.status != LeadStatus.QUALIFIED:
-        raise GateError(f"convert: only a qualified lead converts to an opportunity; "
-                        f"lead {lead.id} is {lead.status.value}")
-    owner = ctx.session.get(User, lead.owner_id) if lead.owner_id else None
-    if owner is None or not owner.active or Role.AR.value not in owner.role_set:
-        who = f"'{owner.login}' is not an active ar user" if owner else "it has no owner"
-        raise GateError(f"convert: lead {lead.id} needs an active ar owner to become the opportunity's AR; "
-                        f"{who}: assign it first")
+    lead = _load(ctx, lead_id, version)
+    LIFECYCLE.require(ctx, "lead.convert", lead)
     # blank: the lead's company; a wrong type is refused, not silently replaced by it
     name = validate.text("opportunity_name", opportunity_name) or validate.text("opportunity_name", lead.company)
     amt = validate.amount("amount", amount, required=False, allow_zero=True)
