@@ -11,10 +11,6 @@ from core.lifecycle import Offer
 # the kind of record -> (its model, the module whose import registers its lifecycle)
 KINDS = {
     "bid": ("core.models:Bid", "core.services.bids"),
-    "opportunity": ("core.models:Opportunity", "core.services.opportunities"),
-    "milestone": ("core.models:Milestone", "core.services.delivery"),
-    "contract": ("core.models:Contract", "core.services.contracts"),
-    "change_order": ("core.models:ChangeOrder", "core.services.contracts"),
     "lead": ("core.models:Lead", "core.services.leads"),
     "term": ("core.models:PaymentTerm", "core.services.billing"),
     "invoice": ("core.models:Invoice", "core.services.billing"),
