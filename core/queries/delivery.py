@@ -122,8 +122,11 @@ def payment_terms(ctx: Context, contract_id: int, *, milestone_id: int | None = 
     terms = [t for t in calculations.active_terms(ctx.session, contract_id)
              if milestone_id is None or t.milestone_id == milestone_id]
     invoiced = _invoiced_by_term(ctx, [t.id for t in terms])
+    ms_ids = sorted({t.milestone_id for t in terms if t.milestone_id is not None})
+    names = dict(ctx.session.exec(select(Milestone.id, Milestone.name).where(Milestone.id.in_(ms_ids))).all()) \
+        if ms_ids else {}
     return pd.DataFrame([{"ID": t.id, "Seq": t.seq, "Term": t.name, "Trigger": t.trigger.value,
-                          "Milestone": t.milestone_id, "Amount": t.amount, "Released on": t.released_on,
+                          "Milestone": names.get(t.milestone_id, ""), "Amount": t.amount, "Released on": t.released_on,
                           "Invoiced": invoiced.get(t.id, ZERO)} for t in terms], columns=TERM_COLUMNS)
 
 
@@ -213,3 +216,68 @@ def milestone_terms_released(ctx: Context, milestone_id: int) -> list[dict]:
                              .order_by(PaymentTerm.seq, PaymentTerm.id)).all()
     return [{"term": t.name, "amount": t.amount, "released_on": t.released_on} for t in terms]
 
+
+
+@action("delivery.view")
+def contract_of(ctx: Context, *, contract_id: int | None = None, milestone_id: int | None = None) -> dict | None:
+    """Where an address points: {'contract_id', 'closed'} of the contract (or of the milestone's contract), or
+    None when there is no such record."""
+    from core.errors import NotFound
+
+    try:
+        if milestone_id is not None:
+            contract_id = ctx.get(Milestone, milestone_id, what="milestone").contract_id
+        contract = ctx.get(Contract, contract_id, what="contract")
+    except NotFound:
+        return None
+    return {"contract_id": contract.id, "closed": contract.status == ContractStatus.CLOSED}
+
+
+ACCEPTANCE_COLUMNS = ["ID", "Kind", "Accepted on", "Recorded by", "Certificate", "Certificate ref"]
+
+
+@action("delivery.view")
+def acceptances(ctx: Context, milestone_id: int) -> pd.DataFrame:
+    """The milestone's acceptance certificates in the order recorded: kind, date, who recorded it (by name)
+    and the stored certificate (its reference; the page offers it under its file name)."""
+    ms = ctx.get(Milestone, milestone_id, what="milestone")
+    rows = ctx.session.exec(select(Acceptance, User.name).outerjoin(User, User.id == Acceptance.recorded_by_id)
+                            .where(Acceptance.milestone_id == ms.id).order_by(Acceptance.id)).all()
+    return pd.DataFrame([{"ID": a.id, "Kind": a.kind.value, "Accepted on": a.accepted_on, "Recorded by": who or "",
+                          "Certificate": a.certificate_ref, "Certificate ref": a.certificate_ref}
+                         for a, who in rows], columns=ACCEPTANCE_COLUMNS)
+
+
+@action("delivery.view")
+def milestone_offers(ctx: Context, contract_id: int) -> dict[int, dict]:
+    """{milestone id: {action: Offer}} for every milestone of the contract (core.services.delivery.LIFECYCLE)."""
+    from core.lifecycle import offers_for
+    from core.services import delivery as svc  # registers the milestone's lifecycle
+
+    _contract(ctx, contract_id)
+    return {m.id: offers_for(ctx, "milestone", m) for m in svc.milestones(ctx, contract_id)}
+
+
+@action("delivery.view")
+def contract_offers(ctx: Context, contract_id: int) -> dict:
+    """What this person may do on the contract's delivery now (plan a milestone, record a cost), each refused
+    one with the reason: the checks core.services.delivery runs."""
+    from core import permissions
+    from core.lifecycle import Offer
+    from core.services import delivery as svc
+    from core.services.contracts import label
+
+    contract = _contract(ctx, contract_id)
+    roles = ctx.current_roles() or frozenset()
+    out = {}
+    for action_, doing in (("milestone.plan", "milestones are planned"), ("cost.record", "costs are recorded")):
+        if not permissions.allowed(roles, action_):
+            out[action_] = Offer(action_, False, f"your roles ({', '.join(sorted(roles)) or 'none'}) may not "
+                                                 f"perform '{action_}'")
+        elif contract.status not in svc.OPEN:
+            names = " or ".join(s.value for s in svc.OPEN)
+            out[action_] = Offer(action_, False, f"{label(contract)} is {contract.status.value}; {doing} only "
+                                                 f"while it is {names}")
+        else:
+            out[action_] = Offer(action_, True)
+    return out

@@ -11,11 +11,12 @@ from datetime import date
 from sqlalchemy import func
 from sqlmodel import select
 
-from core import validate
+from core import permissions, validate
 from core.calculations import active_terms
 from core.context import Context, snapshot
 from core.enums import AcceptanceKind, ContractStatus, MilestoneStatus, Trigger
 from core.errors import GateError, ValidationError
+from core.lifecycle import Lifecycle, Offer, Step, register
 from core.models import Acceptance, Contract, CostEntry, Milestone
 from core.services import action
 from core.services.contracts import label, not_future, require_status
@@ -47,13 +48,75 @@ def _release(ctx: Context, terms, on: date) -> list[int]:
     return released
 
 
+# -- the milestone's lifecycle: PLANNED --accept preliminary--> PRELIMINARY --accept final--> ACCEPTED
+# (a final acceptance may come without a preliminary one); plans and forecasts change until it is accepted.
+
+ACCEPT_PRELIMINARY, ACCEPT_FINAL = "milestone.accept.preliminary", "milestone.accept.final"
+OPEN_MS = (MilestoneStatus.PLANNED, MilestoneStatus.PRELIMINARY)
+
+
+def _ms_label(ms: Milestone) -> str:
+    return f"milestone '{ms.name}'"
+
+
+def _contract_status(allowed, doing: str):
+    def guard(ctx: Context, ms: Milestone) -> str | None:
+        contract = ctx.get(Contract, ms.contract_id)
+        if contract.status not in allowed:
+            names = " or ".join(s.value for s in allowed)
+            return f"{label(contract)} is {contract.status.value}; {doing} only while it is {names}"
+        return None
+    return guard
+
+
+def _wrong(ms: Milestone, allowed) -> str:
+    if ms.status == MilestoneStatus.ACCEPTED:
+        return f"{_ms_label(ms)} was already finally accepted on {ms.accepted_on.isoformat()}"
+    if ms.status == MilestoneStatus.PRELIMINARY:
+        return f"{_ms_label(ms)} already has its preliminary acceptance"
+    names = " or ".join(s.value for s in allowed)
+    return f"{_ms_label(ms)} is {ms.status.value}; only a {names} milestone allows this"
+
+
+def _dates_fixed(ms: Milestone, allowed) -> str:
+    return f"{_ms_label(ms)} was finally accepted on {ms.accepted_on.isoformat()}; its dates no longer change"
+
+
+class MilestoneLifecycle(Lifecycle):
+    """Both acceptances are one permission (milestone.accept): each step names the permission it needs."""
+    PERMISSION = {ACCEPT_PRELIMINARY: "milestone.accept", ACCEPT_FINAL: "milestone.accept"}
+
+    def offers(self, ctx, record) -> list[Offer]:
+        roles = ctx.current_roles() or frozenset()
+        out = []
+        for step in self.steps:
+            needed = self.PERMISSION.get(step, step)
+            if not permissions.allowed(roles, needed):
+                out.append(Offer(step, False, f"your roles ({', '.join(sorted(roles)) or 'none'}) may not "
+                                              f"perform '{needed}'"))
+                continue
+            reason = self.why_not(ctx, step, record)
+            out.append(Offer(step, reason is None, reason or ""))
+        return out
+
+
+LIFECYCLE = register(MilestoneLifecycle("milestone", "status", _ms_label, {
+    "milestone.plan": Step((), (_contract_status(OPEN, "milestones are changed"),)),
+    "milestone.forecast": Step(OPEN_MS, (_contract_status(OPEN, "milestones are changed"),), _dates_fixed),
+    ACCEPT_PRELIMINARY: Step((MilestoneStatus.PLANNED,),
+                             (_contract_status((ContractStatus.SIGNED,), "milestones are accepted"),), _wrong),
+    ACCEPT_FINAL: Step(OPEN_MS, (_contract_status((ContractStatus.SIGNED,), "milestones are accepted"),), _wrong),
+}))
+
+
 # -- milestones ------------------------------------------------------------------------------------
 
 @action("milestone.plan")
 def plan_milestone(ctx: Context, contract_id: int, *, name: str, planned_on, forecast_on=None) -> int:
-    name = validate.text("name", name, required=True)
-    planned_on = validate.day("planned_on", planned_on)
-    forecast_on = validate.day("forecast_on", forecast_on, required=False)
+    with validate.Collect() as check:
+        name = check(validate.text, "name", name, required=True)
+        planned_on = check(validate.day, "planned_on", planned_on)
+        forecast_on = check(validate.day, "forecast_on", forecast_on, required=False)
     contract = ctx.get(Contract, contract_id)
     require_status(contract, OPEN, "milestones are planned")
     if contract.warranty_ends_on is not None:
@@ -84,11 +147,9 @@ def update_milestone(ctx: Context, milestone_id: int, *, version: int | None = N
 def _update_milestone(ctx: Context, milestone_id: int, *, version, name=None, planned_on=None,
                       forecast_on=None) -> None:
     ms = ctx.get(Milestone, milestone_id, version=version)
-    contract = ctx.get(Contract, ms.contract_id)
-    require_status(contract, OPEN, "milestones are changed")
-    if ms.status == MilestoneStatus.ACCEPTED and (planned_on is not None or forecast_on is not None):
-        raise GateError(f"milestone '{ms.name}' was finally accepted on {ms.accepted_on.isoformat()}; its dates "
-                        "no longer change")
+    LIFECYCLE.require(ctx, "milestone.plan", ms)
+    if planned_on is not None or forecast_on is not None:
+        LIFECYCLE.require(ctx, "milestone.forecast", ms)   # dates change only until the final acceptance
     before = snapshot(ms)
     if name is not None:
         ms.name = validate.text("name", name, required=True)
@@ -109,19 +170,16 @@ def forecast_milestone(ctx: Context, milestone_id: int, *, forecast_on, version:
 def accept_milestone(ctx: Context, milestone_id: int, *, kind, accepted_on=None, certificate_ref: str = "") -> int:
     """Record a preliminary (初验) or final (终验) acceptance certificate. Final acceptance releases the
     milestone's acceptance terms and, once it is the last milestone, starts the warranty."""
-    kind = validate.choice("kind", kind, AcceptanceKind)
-    accepted_on = not_future(ctx, "accepted_on", accepted_on)
-    certificate_ref = validate.text("certificate_ref", certificate_ref, max_len=500)
+    with validate.Collect() as check:
+        kind = check(validate.choice, "kind", kind, AcceptanceKind)
+        accepted_on = check(not_future, ctx, "accepted_on", accepted_on)
+        certificate_ref = check(validate.text, "certificate_ref", certificate_ref, max_len=500)
     ms = ctx.get(Milestone, milestone_id)
     contract = ctx.get(Contract, ms.contract_id)
-    require_status(contract, (ContractStatus.SIGNED,), "milestones are accepted")
+    LIFECYCLE.require(ctx, ACCEPT_PRELIMINARY if kind == AcceptanceKind.PRELIMINARY else ACCEPT_FINAL, ms)
     if accepted_on < contract.signed_on:
         raise ValidationError(f"accepted_on: {accepted_on.isoformat()} is before {label(contract)} was signed "
                               f"({contract.signed_on.isoformat()})", field="accepted_on")
-    if ms.status == MilestoneStatus.ACCEPTED:
-        raise GateError(f"milestone '{ms.name}' was already finally accepted on {ms.accepted_on.isoformat()}")
-    if kind == AcceptanceKind.PRELIMINARY and ms.status == MilestoneStatus.PRELIMINARY:
-        raise GateError(f"milestone '{ms.name}' already has its preliminary acceptance")
     prelim = ctx.session.exec(select(Acceptance).where(Acceptance.milestone_id == ms.id,
                                                        Acceptance.kind == AcceptanceKind.PRELIMINARY)).first()
     if kind == AcceptanceKind.FINAL and prelim is not None and accepted_on < prelim.accepted_on:
@@ -179,10 +237,11 @@ def _category(value) -> str:
 
 @action("cost.record")
 def record_cost(ctx: Context, contract_id: int, *, spent_on, category, amount, description: str = "") -> int:
-    spent_on = not_future(ctx, "spent_on", validate.day("spent_on", spent_on))
-    category = _category(category)
-    amount = validate.amount("amount", amount)
-    description = validate.text("description", description, max_len=1000)
+    with validate.Collect() as check:
+        spent_on = check(lambda: not_future(ctx, "spent_on", validate.day("spent_on", spent_on)))
+        category = check(_category, category)
+        amount = check(validate.amount, "amount", amount)
+        description = check(validate.text, "description", description, max_len=1000)
     contract = ctx.get(Contract, contract_id)
     require_status(contract, OPEN, "costs are recorded")
     row = CostEntry(contract_id=contract.id, spent_on=spent_on, category=category, amount=amount,

@@ -63,6 +63,24 @@ def submit(at: AppTest, form: str) -> AppTest:
     return at
 
 
+def field(widgets, prefix: str):
+    """The widget of a form field: once-forms key their widgets `<form>-<field>-<one-time key>`."""
+    return next(w for w in widgets if w.key and w.key.startswith(f"{prefix}-"))
+
+
+def accept(at: AppTest, milestone: int, kind: str = "preliminary", *, on=None, upload=None) -> AppTest:
+    """Open the milestone in the Acceptance tab and press the button of the acceptance core offers."""
+    at.selectbox(key="delivery-milestone").select(milestone).run()
+    if on is not None:
+        field(at.date_input, "delivery-accept-on").set_value(on)
+    if upload is not None:
+        field(at.get("file_uploader"), "delivery-accept-cert").upload(*upload)
+    label = {"preliminary": "Accept preliminary (初验)", "final": "Accept final (终验)"}[kind]
+    next(b for b in at.button if b.label == label).click().run()
+    assert not at.exception
+    return at
+
+
 def editor_state(rows: dict[int, dict]) -> dict:
     return {"edited_rows": rows, "added_rows": [], "deleted_rows": []}
 
@@ -170,8 +188,8 @@ def test_a_stale_forecast_edit_is_refused_naming_who_changed_the_milestone(page,
 
 def test_plan_a_new_milestone(page, demo_url, deal):
     at = open_contract(page("ar", PAGE), deal["contract"])
-    at.text_input(key="delivery-plan-name").input("Training 培训")
-    at.date_input(key="delivery-plan-planned").set_value(days(120))
+    field(at.text_input, "delivery-plan-name").input("Training 培训")
+    field(at.date_input, "delivery-plan-planned").set_value(days(120))
     submit(at, "delivery-plan")
     rows = db(demo_url, lambda ctx: [(m.name, m.planned_on, m.seq) for m in ctx.session.exec(
         select(Milestone).where(Milestone.contract_id == deal["contract"]).order_by(Milestone.seq)).all()])
@@ -181,9 +199,9 @@ def test_plan_a_new_milestone(page, demo_url, deal):
 
 def test_planning_without_a_date_shows_the_core_refusal_and_changes_nothing(page, demo_url, deal):
     at = open_contract(page("fr", PAGE), deal["contract"])
-    at.text_input(key="delivery-plan-name").input("No date")
+    field(at.text_input, "delivery-plan-name").input("No date")
     submit(at, "delivery-plan")
-    assert at.error[0].value == "planned_on: is required"
+    assert at.error[0].value == "Planned on: is required"   # named by the form's label
     assert db(demo_url, lambda ctx: len(ctx.session.exec(select(Milestone).where(
         Milestone.contract_id == deal["contract"])).all())) == 1
 
@@ -197,11 +215,7 @@ def certificates(demo_url_dir) -> list:
 
 def test_final_acceptance_with_a_certificate_releases_the_payment_terms(page, demo_url, deal, tmp_path):
     at = show(open_contract(page("fr", PAGE), deal["contract"]), "Acceptance")
-    at.selectbox(key="delivery-accept-ms").select(deal["m1"])
-    at.radio(key="delivery-accept-kind").set_value("final")
-    at.date_input(key="delivery-accept-on").set_value(days(-2))
-    at.file_uploader(key="delivery-accept-cert").upload("终验证书 final.pdf", PDF, "application/pdf")
-    submit(at, "delivery-accept")
+    accept(at, deal["m1"], "final", on=days(-2), upload=("终验证书 final.pdf", PDF, "application/pdf"))
     assert not at.error
     ms = db(demo_url, lambda ctx: ctx.session.get(Milestone, deal["m1"]))
     assert (ms.status, ms.accepted_on) == (MilestoneStatus.ACCEPTED, days(-2))
@@ -217,10 +231,7 @@ def test_final_acceptance_with_a_certificate_releases_the_payment_terms(page, de
 
 def test_an_exe_renamed_pdf_is_refused_and_nothing_is_accepted_or_stored(page, demo_url, deal, tmp_path):
     at = show(open_contract(page("fr", PAGE), deal["contract"]), "Acceptance")
-    at.selectbox(key="delivery-accept-ms").select(deal["m1"])
-    at.radio(key="delivery-accept-kind").set_value("final")
-    at.file_uploader(key="delivery-accept-cert").upload("certificate.pdf", EXE, "application/pdf")
-    submit(at, "delivery-accept")
+    accept(at, deal["m1"], "final", upload=("certificate.pdf", EXE, "application/pdf"))
     assert "'certificate.pdf' is named .pdf but its content is not a PDF document" in at.error[0].value
     assert db(demo_url, lambda ctx: ctx.session.get(Milestone, deal["m1"]).status) == MilestoneStatus.PLANNED
     assert db(demo_url, lambda ctx: ctx.session.exec(select(Acceptance).where(
@@ -231,11 +242,8 @@ def test_an_exe_renamed_pdf_is_refused_and_nothing_is_accepted_or_stored(page, d
 def test_a_refused_acceptance_shows_the_core_message_and_keeps_no_certificate(page, demo_url, deal, tmp_path):
     signed_on = db(demo_url, lambda ctx: ctx.session.get(Contract, deal["contract"]).signed_on)
     at = show(open_contract(page("fr", PAGE), deal["contract"]), "Acceptance")
-    at.selectbox(key="delivery-accept-ms").select(deal["m1"])
-    at.radio(key="delivery-accept-kind").set_value("preliminary")
-    at.date_input(key="delivery-accept-on").set_value(signed_on - timedelta(days=1))
-    at.file_uploader(key="delivery-accept-cert").upload("prelim.pdf", PDF, "application/pdf")
-    submit(at, "delivery-accept")
+    accept(at, deal["m1"], "preliminary", on=signed_on - timedelta(days=1),
+           upload=("prelim.pdf", PDF, "application/pdf"))
     assert "is before contract 'HT-TEST-0001' was signed" in at.error[0].value
     assert db(demo_url, lambda ctx: ctx.session.get(Milestone, deal["m1"]).status) == MilestoneStatus.PLANNED
     assert certificates(tmp_path / "data") == []
@@ -243,8 +251,7 @@ def test_a_refused_acceptance_shows_the_core_message_and_keeps_no_certificate(pa
 
 def test_preliminary_acceptance_without_a_certificate(page, demo_url, deal):
     at = show(open_contract(page("fr", PAGE), deal["contract"]), "Acceptance")
-    at.selectbox(key="delivery-accept-ms").select(deal["m1"])
-    submit(at, "delivery-accept")          # preliminary, today, no file
+    accept(at, deal["m1"])          # preliminary, today, no file
     assert db(demo_url, lambda ctx: ctx.session.get(Milestone, deal["m1"]).status) == MilestoneStatus.PRELIMINARY
     assert db(demo_url, lambda ctx: ctx.session.get(PaymentTerm, deal["final"]).released_on) is None
     assert "Acceptance of 'Go-live' recorded." in texts(at)
@@ -258,9 +265,9 @@ def test_finance_records_a_cost_and_it_shows_in_the_list_and_the_actuals(page, d
     at = open_contract(page("finance", PAGE), deal["contract"])
     assert not [b for b in show(at, "Acceptance").button if b.key and b.key.startswith("FormSubmitter:")]
     show(at, "Costs")
-    at.selectbox(key="delivery-cost-category").select("hardware")
-    at.text_input(key="delivery-cost-amount").input("12,500.50")
-    at.text_input(key="delivery-cost-description").input("servers")
+    field(at.selectbox, "delivery-cost-category").select("hardware")
+    field(at.text_input, "delivery-cost-amount").input("12,500.50")
+    field(at.text_input, "delivery-cost-description").input("servers")
     submit(at, "delivery-cost")
     rows = db(demo_url, lambda ctx: [(c.category, c.amount, c.description) for c in ctx.session.exec(
         select(CostEntry).where(CostEntry.contract_id == deal["contract"])).all()])
@@ -272,9 +279,9 @@ def test_finance_records_a_cost_and_it_shows_in_the_list_and_the_actuals(page, d
 
 def test_a_bad_cost_amount_shows_the_core_refusal_and_changes_nothing(page, demo_url, deal):
     at = show(open_contract(page("fr", PAGE), deal["contract"]), "Costs")
-    at.text_input(key="delivery-cost-amount").input("a lot")
+    field(at.text_input, "delivery-cost-amount").input("a lot")
     submit(at, "delivery-cost")
-    assert at.error[0].value == "amount: 'a lot' is not an amount"
+    assert at.error[0].value == "Amount: 'a lot' is not an amount"
     assert db(demo_url, lambda ctx: ctx.session.exec(select(CostEntry).where(
         CostEntry.contract_id == deal["contract"])).all()) == []
 

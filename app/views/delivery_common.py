@@ -1,0 +1,27 @@
+"""What the delivery acceptance views share."""
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from core import uploads
+
+
+def forget() -> None:
+    """Drop the tables kept as the person saw them (after a change they are read again)."""
+    for k in [k for k in st.session_state if str(k).startswith("delivery-seen-") or
+              str(k).startswith("delivery-ms-editor-")]:
+        del st.session_state[k]
+
+
+def certificate_names(df: pd.DataFrame) -> pd.DataFrame:
+    """A certificate is shown by its file name, never by where it is stored."""
+    if "Certificate" in df.columns and not df.empty:
+        df = df.assign(Certificate=[file_name(r) for r in df["Certificate"]])
+    return df
+
+
+def file_name(ref) -> str:
+    """A stored certificate's file name; a reference typed elsewhere (a sheet, an import) as it is."""
+    ref = "" if ref is None else str(ref)
+    return uploads.download_name(ref) if ref.startswith(uploads.FOLDER + "/") else ref
