@@ -192,10 +192,11 @@ def _claim(ctx: Context, term: PaymentTerm) -> None:
 @action("invoice.issue")
 def issue_invoice(ctx: Context, term_id: int, *, amount, number: str | None = None, issued_on=None,
                   tax_rate=None) -> int:
-    amount = validate.amount("amount", amount)
-    number = validate.text("number", number, max_len=64) or None
-    issued_on = not_future(ctx, "issued_on", issued_on)
-    rate = parse_tax_rate(tax_rate)
+    with validate.Collect() as check:   # every bad field of the form at once
+        amount = check(validate.amount, "amount", amount)
+        number = check(validate.text, "number", number, max_len=64) or None
+        issued_on = check(not_future, ctx, "issued_on", issued_on)
+        rate = check(parse_tax_rate, tax_rate)
     term = ctx.get(PaymentTerm, term_id, what="payment term")
     contract = ctx.get(Contract, term.contract_id)
     TERM_LIFECYCLE.require(ctx, "invoice.issue", term)
@@ -299,9 +300,10 @@ def record_payment(ctx: Context, *, account_id: int, amount, received_on=None, r
                    allocate_to: list[tuple[int, object]] | None = None) -> int:
     """Record cash received. Allocated oldest due first among the account's open invoices unless
     `allocate_to` [(invoice_id, amount), ...] says otherwise; what is left stays unapplied."""
-    amount = validate.amount("amount", amount)
-    received_on = not_future(ctx, "received_on", received_on)
-    reference = validate.text("reference", reference, max_len=200)
+    with validate.Collect() as check:   # every bad field of the form at once
+        amount = check(validate.amount, "amount", amount)
+        received_on = check(not_future, ctx, "received_on", received_on)
+        reference = check(validate.text, "reference", reference, max_len=200)
     account = ctx.get(Account, account_id, what="account")
     plan: list[tuple[Invoice, Decimal]] | None = None
     if allocate_to is not None:
@@ -343,7 +345,7 @@ def allocate_payment(ctx: Context, payment_id: int, invoice_id: int, amount, *, 
     payment = ctx.get(Payment, payment_id, what="payment")
     invoice = ctx.get(Invoice, invoice_id, what="invoice")
     on = not_future(ctx, "allocated_on", allocated_on)
-    PAYMENT_LIFECYCLE.require(ctx, "payment.allocate", payment)
+    # nothing unapplied (PAYMENT_LIFECYCLE's guard) is refused by _allocate naming the figures, as an AmountError
     if on < payment.received_on:
         raise ValidationError(f"allocated_on: {on.isoformat()} is before the payment was received "
                               f"({payment.received_on.isoformat()})", field="allocated_on")

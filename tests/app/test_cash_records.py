@@ -149,3 +149,19 @@ def test_tables_hide_internal_columns_and_show_statuses_in_words(page, demo_url)
     assert "Customer ID" not in list(ageing.proto.column_order)
     for m in at.metric:                                         # every tile the same way: money with separators
         assert m.value == fmt.money(D(m.value.replace(",", "")))
+
+
+def test_every_bad_field_of_the_payment_form_is_refused_at_once_with_its_label(page, demo_url):
+    from datetime import timedelta
+    from tests.integration.money_fixtures import TODAY
+    account = open_invoices(demo_url)[0].account_id
+    at = show(page("finance", PAGE), "Payments")
+    before = db(demo_url, lambda ctx: len(ctx.session.exec(select(Payment)).all()))
+    field(at, "selectbox", "cash-pay", "customer").select(account).run()
+    field(at, "text_input", "cash-pay", "amount").input("-5")
+    field(at, "date_input", "cash-pay", "on").set_value(TODAY + timedelta(days=3))   # typed, not dropped
+    submit(at, "cash-pay")
+    errors = [e.value for e in at.error]
+    assert any(e.startswith("Amount received:") for e in errors)
+    assert any(e.startswith("Received on:") for e in errors)
+    assert db(demo_url, lambda ctx: len(ctx.session.exec(select(Payment)).all())) == before
