@@ -86,7 +86,7 @@ def _triage(d: dict, sel: int, version: int, offer: dict, names: dict[str, str],
             enabled, why = forms.offered(offer, "lead.assign")
             if st.form_submit_button(ui.t("leads.assign.submit"), disabled=not enabled, help=why):
                 _done(ui.act(leads.assign_lead, sel, new_owner, version=version, where=HERE,
-                             success=ui.t("leads.assign.done", id=sel, owner=names.get(new_owner, new_owner)),
+                             success=ui.t("leads.assign.done", id=sel, owner=names.get(new_owner or "", new_owner)),
                              labels={"owner": ui.t("leads.assign.owner")}))
     if ui.can("lead.qualify"):
         if forms.action_button(offer, "lead.qualify", ui.t("leads.qualify"), key=f"leads-qualify-{sel}",

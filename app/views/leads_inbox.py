@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from decimal import Decimal
+from typing import Any
 
 import pandas as pd
 import streamlit as st
@@ -47,10 +48,10 @@ def filters(who, opts: dict) -> dict:
 def _config(opts: dict) -> dict:
     label = {name: ui.t(f"leads.col.{name}") for name in ORDER}
 
-    def pick(name: str, options) -> dict:
-        return st.column_config.SelectboxColumn(label[name], options=options,
-                                                format_func=lambda v, p=CODES[name]: coded(p, v))
-    config = {name: st.column_config.Column(text) for name, text in label.items()}
+    def pick(name: str, options) -> Any:
+        prefix = CODES[name]
+        return st.column_config.SelectboxColumn(label[name], options=options, format_func=lambda v: coded(prefix, v))
+    config: dict[str, Any] = {name: st.column_config.Column(text) for name, text in label.items()}
     config.update({
         "source": pick("source", opts["sources"]), "authority": pick("authority", opts["authorities"]),
         "need": pick("need", opts["needs"]), "status": pick("status", opts["statuses"]),
@@ -101,7 +102,7 @@ def _editor(df: pd.DataFrame, flt: dict, opts: dict) -> None:
         changed = ui.changed_rows(before, edited)
         if not changed:
             st.info(ui.t("leads.nothing_changed"))
-        elif ui.save_edits(before, edited, _save) == len(changed):
+        elif ui.save_edits(before, edited, _save) == len(changed):  # type: ignore[arg-type]  # ui's hint lacks the version
             _fresh_editor()
         else:
             st.caption(ui.t("leads.reload_hint"))

@@ -14,7 +14,7 @@ from core.models import Lead, Opportunity, User
 from core.services import action
 from core.services import leads as rules
 from core.services.delivery import add_months
-from core.services.leads import _duplicate_ids as duplicate_ids   # the one duplicate rule, for one lead
+from core.services.leads import _duplicate_ids as duplicate_ids  # the one duplicate rule, for one lead
 
 OPEN = (LeadStatus.NEW, LeadStatus.ASSIGNED, LeadStatus.QUALIFIED)
 LIMIT = 500

@@ -7,9 +7,9 @@ Config: config/leads.toml (scorecard, grades, assignment rules, sources).
 from __future__ import annotations
 
 from calendar import monthrange
+from collections.abc import Mapping
 from datetime import date
 from decimal import Decimal
-from typing import Mapping
 
 from sqlmodel import or_, select
 

@@ -8,8 +8,7 @@ from streamlit.testing.v1 import AppTest
 from core import validate
 from core.models import Lead, Opportunity
 from core.services import leads
-from tests.app.test_leads import (PAGE, act_as, button, db, field, first_own_open, lead, links, select_lead,
-                                  table)
+from tests.app.test_leads import PAGE, act_as, button, db, field, first_own_open, lead, links, select_lead, table
 
 
 def count(url) -> int:
