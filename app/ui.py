@@ -197,7 +197,7 @@ def _same(a, b) -> bool:
     return bool(a == b)
 
 
-def save_edits(before: pd.DataFrame, after: pd.DataFrame, save: Callable[[Any, int, dict], Any],
+def save_edits(before: pd.DataFrame, after: pd.DataFrame, save: Callable[[Any, int, int, dict], Any],
                id_col: str = "ID", version_col: str = "Version") -> int:
     """Save each changed row through `save(ctx, id, version_seen, changes)` with the version the person saw;
     a stale row is refused with the core's message (naming who changed it). Returns rows saved."""
