@@ -1,7 +1,7 @@
 """Overview: how many records each stage of the chain holds."""
 import streamlit as st
 
-from app import ui
+from app import fmt, ui
 from core.queries.overview import overview_counts
 
 ui.guard("work.view")
@@ -9,4 +9,4 @@ st.title(ui.t("app.title"))
 st.subheader(ui.t("home.chain"))
 counts = ui.read(overview_counts)
 for col, (key, value) in zip(st.columns(len(counts)), counts.items()):
-    col.metric(ui.t(f"count.{key}"), f"{value:,}")
+    col.metric(ui.t(f"count.{key}"), fmt.number(value))

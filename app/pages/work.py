@@ -1,72 +1,90 @@
-"""My work (我的待办): what waits on the signed-in person, each item linked to the page where it is done."""
+"""My work (我的待办): what waits on the signed-in person, each item linked to its record's address (the record's
+page opens it selected: `records.link`), numbers, dates and people as people read them."""
 import pandas as pd
 import streamlit as st
 
-from app import ui
-from app.nav import pages_for
+from app import fmt, records, tables, ui
 from core.queries.work import LISTS, my_work
-from core.types import fmt_money
 
 SHOWN = 25   # links per list; the rest are in a table below it
 
-# where each kind of item is done, and which record the link names (query parameter, item key)
-GATE_PAGE = {"ati": "pages/initiation.py", "atb": "pages/bids_contracts.py", "atc": "pages/bids_contracts.py",
-             "change_order": "pages/bids_contracts.py", "write_off": "pages/cash.py", "closure": "pages/delivery.py"}
-LIST_PAGE = {"bids_due": ("pages/bids_contracts.py", "bid", "id"),
-             "milestones": ("pages/delivery.py", "milestone", "milestone_id"),
-             "terms_to_invoice": ("pages/cash.py", "term", "term_id"),
-             "overdue_invoices": ("pages/cash.py", "invoice", "invoice_id"),
-             "holds": ("pages/initiation.py", "opportunity", "opportunity_id")}
+# which record each list's item names: (kind, item key) — the kind is the address's parameter
+LIST_RECORD = {"bids_due": ("bid", "id"), "milestones": ("milestone", "milestone_id"),
+               "terms_to_invoice": ("term", "term_id"), "overdue_invoices": ("invoice", "invoice_id"),
+               "holds": ("opportunity", "opportunity_id")}
+# a decision's subject -> the record opened (a change order is decided on its contract)
+SUBJECT_RECORD = {"opportunity": ("opportunity", "subject_id"), "bid": ("bid", "subject_id"),
+                  "contract": ("contract", "subject_id"), "change_order": ("contract", "contract_id"),
+                  "invoice": ("invoice", "subject_id")}
+# the columns of each list's full table: item key -> column (headers: work.col.<slug>)
+COLUMNS = {
+    "decisions": {"kind": "Kind", "subject": "Subject", "opportunity": "Opportunity",
+                  "requested_on": "Requested on", "requested_by_name": "Requested by"},
+    "bids_due": {"title": "Bid", "opportunity": "Opportunity", "deadline": "Deadline", "days_left": "Days left"},
+    "milestones": {"name": "Milestone", "contract": "Contract", "opportunity": "Opportunity", "due_on": "Due on",
+                   "days_late": "Days late"},
+    "terms_to_invoice": {"name": "Term", "contract": "Contract", "account": "Customer",
+                         "open_amount": "Not invoiced", "released_on": "Released on"},
+    "overdue_invoices": {"number": "Invoice", "account": "Customer", "outstanding": "Outstanding",
+                         "due_on": "Due on", "days_overdue": "Days overdue"},
+    "holds": {"opportunity": "Opportunity", "account": "Customer", "review_on": "Review on",
+              "days_past": "Days past"},
+}
+MONEY = ("Not invoiced", "Outstanding")
 _MD = str.maketrans({c: "\\" + c for c in "\\`*_[]<>~$|#"})
 
 
 def _md(value) -> str:
     """Record names go into Markdown labels: show them as typed."""
-    return str(value if value is not None else "").translate(_MD)
+    return fmt.text(value).translate(_MD)
 
 
 def _label(name: str, item: dict) -> str:
-    t = ui.t
+    t, day, n = ui.t, fmt.day, fmt.number
     if name == "decisions":
-        kind = t(f"work.kind.{item['kind']}")
         where = f" ({_md(item['opportunity'])})" if item["opportunity"] and item["opportunity"] != item["subject"] \
             else ""
-        return t("work.item.decision", kind=kind, subject=_md(item["subject"]), where=where,
-                 on=item["requested_on"] or "", by=_md(item["requested_by"]))
+        return t("work.item.decision", kind=t(f"work.kind.{item['kind']}"), subject=_md(item["subject"]),
+                 where=where, on=day(item["requested_on"]), by=_md(item.get("requested_by_name")))
     if name == "bids_due":
         return t("work.item.bid", title=_md(item["title"]), opportunity=_md(item["opportunity"]),
-                 deadline=item["deadline"], days=item["days_left"])
+                 deadline=day(item["deadline"]), days=n(item["days_left"]))
     if name == "milestones":
         return t("work.item.milestone", name=_md(item["name"]), contract=_md(item["contract"]),
-                 opportunity=_md(item["opportunity"]), due=item["due_on"], days=item["days_late"])
+                 opportunity=_md(item["opportunity"]), due=day(item["due_on"]), days=n(item["days_late"]))
     if name == "terms_to_invoice":
         return t("work.item.term", name=_md(item["name"]), contract=_md(item["contract"]),
-                 account=_md(item["account"]), amount=fmt_money(item["open_amount"]), released=item["released_on"])
+                 account=_md(item["account"]), amount=fmt.money(item["open_amount"]), released=day(item["released_on"]))
     if name == "overdue_invoices":
         return t("work.item.invoice", number=_md(item["number"]), account=_md(item["account"]),
-                 amount=fmt_money(item["outstanding"]), days=item["days_overdue"])
+                 amount=fmt.money(item["outstanding"]), days=n(item["days_overdue"]))
     where = f" ({_md(item['account'])})" if item["account"] != item["opportunity"] else ""
-    return t("work.item.hold", opportunity=_md(item["opportunity"]), where=where, review=item["review_on"],
-             days=item["days_past"])
+    return t("work.item.hold", opportunity=_md(item["opportunity"]), where=where, review=day(item["review_on"]),
+             days=n(item["days_past"]))
 
 
-def _target(name: str, item: dict) -> tuple[str, dict]:
+def record_of(name: str, item: dict) -> tuple[str, int] | None:
+    """The record an item opens: (kind, id), or None when it names none."""
+    kind, key = SUBJECT_RECORD.get(item["subject_type"], (None, None)) if name == "decisions" else LIST_RECORD[name]
+    rid = item.get(key) if kind else None
+    return (kind, int(rid)) if rid else None
+
+
+def full_table(name: str, items: list[dict]) -> pd.DataFrame:
+    cols = COLUMNS[name]
+    df = pd.DataFrame([{col: item.get(k) for k, col in cols.items()} for item in items], columns=list(cols.values()))
     if name == "decisions":
-        param = {"opportunity": "opportunity", "bid": "bid", "contract": "contract",
-                 "change_order": "change_order", "invoice": "invoice"}.get(item["subject_type"], "id")
-        return GATE_PAGE[item["kind"]], {param: str(item["subject_id"])}
-    page, param, key = LIST_PAGE[name]
-    return page, {param: str(item[key])}
+        df["Kind"] = [ui.t(f"work.kind.{k}") for k in df["Kind"]]
+    return df
 
 
 who = ui.guard("work.view")
 st.title(ui.t("page.work"))
 ui.flash()
 work = ui.read(my_work)
-reachable = {p.path for p in pages_for(who.roles)}
 
 for col, name in zip(st.columns(len(LISTS)), LISTS):
-    col.metric(ui.t(f"work.{name}"), f"{len(work[name]):,}")
+    col.metric(ui.t(f"work.{name}"), fmt.number(len(work[name])))
 if not any(work.values()):
     st.success(ui.t("work.all_clear"))
 
@@ -74,17 +92,15 @@ for name in LISTS:
     items = work[name]
     if not items:
         continue
-    st.subheader(f"{ui.t(f'work.{name}')} ({len(items):,})")
-    for i, item in enumerate(items[:SHOWN]):
-        label = _label(name, item)
-        page, params = _target(name, item)
-        if page in reachable:
-            st.page_link(page, label=label, query_params=params, icon=":material/arrow_forward:")
-        else:   # a page the person cannot open: name the item without a dead link
+    st.subheader(f"{ui.t(f'work.{name}')} ({fmt.number(len(items))})")
+    for item in items[:SHOWN]:
+        label, target = _label(name, item), record_of(name, item)
+        if target:
+            records.link(*target, label)
+        else:
             st.markdown(label)
     if len(items) > SHOWN:
-        st.caption(ui.t("work.more", n=len(items) - SHOWN))
-        with st.expander(ui.t("work.all", n=len(items))):
-            df = pd.DataFrame(items)
-            st.dataframe(df, hide_index=True, width="stretch", key=f"work-table-{name}")
-            ui.downloads(df, f"work-{name}", key=f"work-dl-{name}")
+        st.caption(ui.t("work.more", n=fmt.number(len(items) - SHOWN)))
+        with st.expander(ui.t("work.all", n=fmt.number(len(items)))):
+            tables.table(full_table(name, items), "work", key=f"work-table-{name}", money=MONEY,
+                         download=f"work-{name}")

@@ -60,9 +60,9 @@ def _decisions(ctx: Context, roles: frozenset[str]) -> list[dict]:
     wanted: dict[tuple[GateKind, str], set[int]] = {}
     for g in rows:
         wanted.setdefault((GateKind(g.kind), g.subject_type), set()).add(g.subject_id)
-    wanted = {k: sorted(v) for k, v in wanted.items()}
-    subjects = _subjects(ctx, wanted)
-    requesters = _logins(ctx, {g.requested_by_id for g in rows if g.requested_by_id})
+    subjects = _subjects(ctx, {k: sorted(v) for k, v in wanted.items()})
+    ids = {g.requested_by_id for g in rows if g.requested_by_id}
+    requesters, names = _logins(ctx, ids), _names(ctx, ids)
     out = []
     for g in rows:
         subject = subjects.get((GateKind(g.kind), g.subject_type, g.subject_id))
@@ -72,6 +72,7 @@ def _decisions(ctx: Context, roles: frozenset[str]) -> list[dict]:
                     "subject_type": g.subject_type, "subject_id": g.subject_id,
                     "requested_on": g.requested_at.date() if g.requested_at else None,
                     "requested_by": requesters.get(g.requested_by_id, ""),
+                    "requested_by_name": names.get(g.requested_by_id) or requesters.get(g.requested_by_id, ""),
                     "amount": g.amount, **subject})
     return out
 
@@ -127,6 +128,14 @@ def _logins(ctx: Context, ids: set[int]) -> dict[int, str]:
     if not ids:
         return {}
     return dict(ctx.session.exec(select(User.id, User.login).where(User.id.in_(sorted(ids)))).all())
+
+
+def _names(ctx: Context, ids: set[int]) -> dict[int, str]:
+    """People as people know them: their names (the login only where no name is kept)."""
+    if not ids:
+        return {}
+    return {i: name or login for i, name, login in ctx.session.exec(
+        select(User.id, User.name, User.login).where(User.id.in_(sorted(ids)))).all()}
 
 
 # -- bids, milestones, terms, invoices, holds -------------------------------------------------------
