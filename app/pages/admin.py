@@ -99,9 +99,10 @@ with tab_users:
 
 with tab_settings:
     info = ui.read(settings_overview)
+    language = ui.t(f"admin.lang.{info['language']}")
     st.markdown(f"**{ui.t('admin.database')}**: `{info['database']}`  \n"
                 f"**{ui.t('admin.data_dir')}**: `{info['data_dir']}`  \n"
-                f"**{ui.t('language')}**: {ui.t(f"admin.lang.{info['language']}")}")
+                f"**{ui.t('language')}**: {language}")
     st.subheader(ui.t("admin.matrix"), help=ui.t("admin.matrix_help"))
     matrix = info["matrix"]
     matrix.insert(1, "What", matrix["Action"].map(lambda a: ui.t(f"admin.perm.{a}")))

@@ -82,8 +82,8 @@ def people(df: pd.DataFrame) -> pd.DataFrame:
 follow_address()
 c1, c2 = st.columns([2, 1])
 labels = {e: entity_name(e) for e in ENTITIES}   # words fixed at drawing time, in the person's language
-entity = c1.selectbox(ui.t("history.entity"), ENTITIES, key="history-entity", format_func=labels.get,
-                      on_change=to_address)
+entity = c1.selectbox(ui.t("history.entity"), ENTITIES, key="history-entity",
+                      format_func=lambda v: labels.get(v, v), on_change=to_address)
 record_id = c2.number_input(ui.t("history.id"), min_value=1, step=1, value=None, key="history-id",
                             on_change=to_address)
 if record_id:

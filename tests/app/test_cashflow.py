@@ -34,7 +34,7 @@ def test_a_leader_sees_every_tab_and_each_renders(page):
     at.session_state["cf-tab"] = "Funnel and pipeline"
     at.run()
     funnel = at.dataframe[0].value
-    assert list(funnel["step"]) == ["lead", "qualified", "opportunity", "initiated", "bid", "won", "signed"]
+    assert list(funnel["step"]) == ["Lead", "Qualified", "Opportunity", "Initiated", "Bid", "Won", "Signed"]
 
 
 def test_finance_sees_the_cash_tabs_only(page):
