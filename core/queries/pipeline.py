@@ -16,7 +16,7 @@ from core.enums import OPEN_STAGES, Calculation, Decision, GateKind, Role, Stage
 from core.models import Account, Baseline, GateDecision, Opportunity, Stakeholder, StageChange, User
 from core.queries.people import display_names
 from core.services import action
-from core.services.opportunities import ati_missing
+from core.services.opportunities import ati_missing, move_targets
 
 SUBJECT = "opportunity"
 BOARD_LIMIT = 30          # cards per column; the rest is counted as "+N more"
@@ -93,13 +93,18 @@ def board(ctx: Context, *, ar_login: str | None = None, region: str | None = Non
 
 @action("opportunity.view")
 def opportunity_options(ctx: Context, *, ar_login: str | None = None, region: str | None = None,
-                        industry: str | None = None) -> list[dict]:
-    """Every open opportunity matching the filters, for picking one: id, name, customer, stage."""
+                        industry: str | None = None, also: int | None = None) -> list[dict]:
+    """Every open opportunity matching the filters, for picking one: id, name, customer, stage; `also` adds
+    one opportunity whatever its stage (the one an address names: a won or lost deal opens too)."""
+    from sqlalchemy import and_, or_
+
+    wanted = and_(Opportunity.stage.in_(OPEN_STAGES), *_where(ar_login, region, industry))
+    if also is not None:
+        wanted = or_(wanted, Opportunity.id == also)
     rows = ctx.session.exec(
         select(Opportunity.id, Opportunity.name, Opportunity.stage, Account.name)
         .join(Account, Account.id == Opportunity.account_id)
-        .where(Opportunity.stage.in_(OPEN_STAGES), *_where(ar_login, region, industry))
-        .order_by(Opportunity.name, Opportunity.id)).all()
+        .where(wanted).order_by(Opportunity.name, Opportunity.id)).all()
     return [dict(id=oid, name=name, stage=stage.value, customer=customer) for oid, name, stage, customer in rows]
 
 
@@ -121,9 +126,10 @@ def opportunity_detail(ctx: Context, opp_id: int) -> dict:
     chain, estimates, ATI gate history (what is still missing before ATI may be requested) and stage moves."""
     opp = ctx.get(Opportunity, opp_id, what="opportunity")
     account = ctx.session.get(Account, opp.account_id)
-    team = ctx.session.exec(select(User.id, User.login).where(
+    team = ctx.session.exec(select(User.id, User.login, User.name).where(
         User.id.in_([i for i in (opp.ar_id, opp.sr_id, opp.fr_id) if i is not None]))).all()
-    login = dict(team)
+    login = {uid: lg for uid, lg, _ in team}
+    person = {uid: nm or lg for uid, lg, nm in team}
     today = ctx.today()
 
     stakeholders = ctx.session.exec(select(Stakeholder).where(Stakeholder.opportunity_id == opp.id)
@@ -147,6 +153,9 @@ def opportunity_detail(ctx: Context, opp_id: int) -> dict:
         "hold_overdue": opp.stage == Stage.ON_HOLD and opp.hold_review_on is not None and opp.hold_review_on <= today,
         "lost_reason": opp.lost_reason,
         "team": {"ar": login.get(opp.ar_id, ""), "sr": login.get(opp.sr_id, ""), "fr": login.get(opp.fr_id, "")},
+        "team_names": {"ar": person.get(opp.ar_id, ""), "sr": person.get(opp.sr_id, ""),
+                       "fr": person.get(opp.fr_id, "")},
+        "move_targets": move_targets(opp),
         "pain_points": opp.pain_points, "value_proposition": opp.value_proposition,
         "stakeholders": pd.DataFrame(
             [{"ID": s.id, "Name": s.name, "Title": s.title, "Chain role": s.chain_role, "Stance": s.stance.value,

@@ -15,7 +15,9 @@ from config.settings import load
 from core import gates, normalise, validate
 from core.context import Context, snapshot
 from core.enums import BidStatus, Calculation, ContractStatus, Decision, GateKind, Role, Stage, Stance
+from core.enums import OPEN_STAGES
 from core.errors import GateError, ValidationError
+from core.lifecycle import Lifecycle, Step, register
 from core.models import Account, Baseline, Bid, Contract, Opportunity, Stakeholder, User
 from core.services import action
 from core.types import money
@@ -73,6 +75,55 @@ def _account(ctx: Context, name: str, region: str, industry: str) -> Account:
     return acc
 
 
+# -- the opportunity's lifecycle: which action is open in which stage, and its guards -------------------
+
+def _closed(doing: str):
+    return lambda opp, allowed: f"{_label(opp)} is {opp.stage.value}; it can no longer {doing}"
+
+
+def _no_signed_contract(ctx: Context, opp: Opportunity) -> str | None:
+    contract = signed_contract(ctx, opp.id)
+    if contract is not None:
+        return (f"estimate: {_label(opp)} has signed contract '{contract.number}'; the estimate (概算) "
+                "can no longer change, the budget (预算) is the baseline now")
+    return None
+
+
+def _open(doing: str):
+    return lambda ctx, opp: None if opp.stage not in CLOSED else _closed(doing)(opp, ())
+
+
+def _ati_requestable(ctx: Context, opp: Opportunity) -> str | None:
+    missing = ati_missing(ctx, opp)
+    return f"ATI: {_label(opp)} cannot be put to the ATI decision: {'; '.join(missing)}" if missing else None
+
+
+def _ati_decidable(ctx: Context, opp: Opportunity) -> str | None:
+    if gates.pending(ctx, GateKind.ATI, SUBJECT, opp.id) is None:
+        return f"ATI: {_label(opp)} has no pending ATI request to decide"
+    if opp.stage not in PRE_ATI:
+        return (f"ATI: {_label(opp)} is {opp.stage.value}; only an opportunity in initiation or on_hold "
+                "can be decided")
+    return None
+
+
+LIFECYCLE = register(Lifecycle("opportunity", "stage", lambda opp: _label(opp), {
+    "opportunity.update": Step(OPEN_STAGES, (), _closed("be edited")),
+    "opportunity.team": Step(OPEN_STAGES + (Stage.WON,), (), _closed("change its team")),
+    "opportunity.guidance": Step(OPEN_STAGES, (), _closed("change its guidance")),
+    "opportunity.estimate": Step((), (_no_signed_contract, _open("be estimated"))),
+    "ati.request": Step((), (_ati_requestable,)),
+    "ati.decide": Step((), (_ati_decidable,)),
+}))
+
+
+def move_targets(opp: Opportunity) -> list[str]:
+    """The stages a person may move the opportunity to by hand now (lost from every open stage)."""
+    if opp.stage in CLOSED:
+        return []
+    return [s.value for s in MANUAL_MOVES.get(opp.stage, ())] + [Stage.LOST.value]
+
+
 def latest_estimate(ctx: Context, opp_id: int) -> Baseline | None:
     return ctx.session.exec(select(Baseline).where(Baseline.opportunity_id == opp_id,
                                                    Baseline.kind == Calculation.ESTIMATE)
@@ -126,18 +177,25 @@ def update_opportunity(ctx: Context, opp_id: int, *, version: int | None = None,
                        expected_close=None, region=None, industry=None) -> None:
     """Edit the basics; None leaves a field as it is. Refused once won, lost or killed."""
     opp = _opp(ctx, opp_id, version)
-    _refuse_closed(opp, "be edited")
+    LIFECYCLE.require(ctx, "opportunity.update", opp)
+    given = {}
+    with validate.Collect() as check:   # every bad field refused at once, nothing changed
+        if name is not None:
+            given["name"] = check(validate.text, "name", name, required=True)
+        if amount is not None:
+            given["amount"] = check(validate.amount, "amount", amount)
+        if expected_close is not None:
+            given["expected_close"] = check(validate.day, "expected_close", expected_close, required=False)
+        if region is not None:
+            given["region"] = check(validate.text, "region", region, max_len=64)
+        if industry is not None:
+            given["industry"] = check(validate.text, "industry", industry, max_len=64)
+    changes = {k: v for k, v in given.items() if getattr(opp, k) != v}
+    if not changes:
+        return   # nothing changed: no new version, no audit record
     before = snapshot(opp)
-    if name is not None:
-        opp.name = validate.text("name", name, required=True)
-    if amount is not None:
-        opp.amount = validate.amount("amount", amount)
-    if expected_close is not None:
-        opp.expected_close = validate.day("expected_close", expected_close, required=False)
-    if region is not None:
-        opp.region = validate.text("region", region, max_len=64)
-    if industry is not None:
-        opp.industry = validate.text("industry", industry, max_len=64)
+    for k, v in changes.items():
+        setattr(opp, k, v)
     ctx.audit("opportunity.update", opp, before=before)
 
 
@@ -146,7 +204,7 @@ def set_team(ctx: Context, opp_id: int, *, ar_login, sr_login, fr_login, version
     """Assign the iron triangle (铁三角); an empty login leaves that seat unassigned. Each person must be an
     active user holding the seat's role. Allowed after WON too: the team owns the deal until cash."""
     opp = _opp(ctx, opp_id, version)
-    _refuse_closed(opp, "change its team", closed=(Stage.LOST, Stage.KILLED))
+    LIFECYCLE.require(ctx, "opportunity.team", opp)
     ar_id = _user_with_role(ctx, "ar_login", ar_login, Role.AR)
     sr_id = _user_with_role(ctx, "sr_login", sr_login, Role.SR)
     fr_id = _user_with_role(ctx, "fr_login", fr_login, Role.FR)
@@ -158,7 +216,7 @@ def set_team(ctx: Context, opp_id: int, *, ar_login, sr_login, fr_login, version
 @action("opportunity.guidance")
 def set_guidance(ctx: Context, opp_id: int, *, pain_points, value_proposition, version: int | None = None) -> None:
     opp = _opp(ctx, opp_id, version)
-    _refuse_closed(opp, "change its guidance")
+    LIFECYCLE.require(ctx, "opportunity.guidance", opp)
     before = snapshot(opp)
     opp.pain_points = validate.text("pain_points", pain_points, max_len=4000)
     opp.value_proposition = validate.text("value_proposition", value_proposition, max_len=4000)
@@ -220,11 +278,7 @@ def set_estimate(ctx: Context, opp_id: int, *, revenue, cost, note="") -> int:
     revenue = validate.amount("revenue", revenue)
     cost = validate.amount("cost", cost, allow_zero=True)
     note = validate.text("note", note, max_len=500)
-    contract = signed_contract(ctx, opp.id)
-    if contract is not None:
-        raise GateError(f"estimate: {_label(opp)} has signed contract '{contract.number}'; the estimate (概算) "
-                        "can no longer change, the budget (预算) is the baseline now")
-    _refuse_closed(opp, "be estimated")
+    LIFECYCLE.require(ctx, "opportunity.estimate", opp)
     row = Baseline(opportunity_id=opp.id, kind=Calculation.ESTIMATE, revenue=revenue, cost=cost, note=note,
                    created_at=ctx.now())
     ctx.audit("opportunity.estimate", row)
@@ -257,9 +311,7 @@ def ati_missing(ctx: Context, opp: Opportunity) -> list[str]:
 def request_ati(ctx: Context, opp_id: int) -> int:
     """Ask the leader for the ATI decision; returns the GateDecision id."""
     opp = _opp(ctx, opp_id)
-    missing = ati_missing(ctx, opp)
-    if missing:
-        raise GateError(f"ATI: {_label(opp)} cannot be put to the ATI decision: {'; '.join(missing)}")
+    LIFECYCLE.require(ctx, "ati.request", opp)
     gate = gates.request(ctx, GateKind.ATI, SUBJECT, opp.id, reviewer_role=Role.LEADER.value)
     return gate.id
 
@@ -269,8 +321,9 @@ def decide_ati(ctx: Context, opp_id: int, decision, *, rationale, review_date=No
     """go -> GUIDANCE, kill -> KILLED, hold -> ON_HOLD until review_date (required, after today)."""
     opp = _opp(ctx, opp_id)
     choice = gates.parse_decision(GateKind.ATI, decision)
-    rationale = validate.text("rationale", rationale, max_len=4000, required=True)
-    review = validate.day("review_date", review_date, required=False)
+    with validate.Collect() as check:
+        rationale = check(validate.text, "rationale", rationale, max_len=4000, required=True)
+        review = check(validate.day, "review_date", review_date, required=False)
     if choice == Decision.HOLD:
         if review is None:
             raise ValidationError("review_date: a hold needs a review date", field="review_date")
@@ -279,12 +332,8 @@ def decide_ati(ctx: Context, opp_id: int, decision, *, rationale, review_date=No
                                   field="review_date")
     else:
         review = None
+    LIFECYCLE.require(ctx, "ati.decide", opp)
     gate = gates.pending(ctx, GateKind.ATI, SUBJECT, opp.id)
-    if gate is None:
-        raise GateError(f"ATI: {_label(opp)} has no pending ATI request to decide")
-    if opp.stage not in PRE_ATI:
-        raise GateError(f"ATI: {_label(opp)} is {opp.stage.value}; only an opportunity in initiation or on_hold "
-                        "can be decided")
     if choice == Decision.GO:   # the team may have been changed since the request
         missing = _ati_prerequisites(ctx, opp)
         if missing:

@@ -12,7 +12,7 @@ from streamlit.testing.v1 import AppTest
 from app.i18n import catalogue
 from core.context import SYSTEM, unit_of_work
 from core.enums import OPEN_STAGES, Calculation, Decision, GateKind, Stage, Stance
-from core.errors import PermissionDenied
+from core.errors import GateError, PermissionDenied
 from core.models import Baseline, GateDecision, Opportunity, Stakeholder, User
 from core.services import opportunities, users
 from tests.app.conftest import assert_unreachable, texts
@@ -55,6 +55,14 @@ def with_stakeholders(url) -> int:
     """An opportunity in guidance with its decision chain (two stakeholders in the demo)."""
     return read(url, lambda ctx: ctx.session.exec(select(Opportunity.id).where(
         Opportunity.stage == Stage.GUIDANCE).order_by(Opportunity.id)).first())
+
+
+def widget(elements, prefix: str):
+    """The one element whose key starts with `prefix`: edit forms are keyed by the version they were built on,
+    record forms by their one-time key."""
+    found = [e for e in elements if (e.key or "").startswith(prefix)]
+    assert len(found) == 1, (prefix, [e.key for e in elements])
+    return found[0]
 
 
 def open_opp(page, login, opp_id, lang="en") -> AppTest:
@@ -117,7 +125,7 @@ def test_board_counts_each_open_stage_and_flags_holds_past_review(page, demo_url
     overdue = read(demo_url, lambda ctx: ctx.session.exec(select(Opportunity.name, Opportunity.hold_review_on).where(
         Opportunity.stage == Stage.ON_HOLD, Opportunity.hold_review_on <= today)).all())
     assert overdue, "the demo has holds past their review date"
-    shown = texts(at)
+    shown = texts(at) + "\n".join(b.label for b in at.button)   # a card's name is the button that opens it
     for name, review in overdue:
         assert name in shown and f"hold review date {review} has passed" in shown
     holds = at.dataframe[0].value
@@ -131,11 +139,11 @@ def test_filter_by_ar_shows_only_their_opportunities(page, demo_url):
     mine, theirs = read(demo_url, lambda ctx: [set(ctx.session.exec(select(Opportunity.name).join(
         User, User.id == Opportunity.ar_id).where(User.login == login, Opportunity.stage.in_(OPEN_STAGES))).all())
         for login in ("ar2", "ar")])
-    options = at.selectbox(key="initiation-opp").options
-    assert len(options) == len(mine) + 1
-    shown = texts(at)
-    assert all(name in shown for name in mine)
-    assert not any(f"**{name}**" in shown for name in theirs - mine)
+    options = at.selectbox(key="initiation-opp").options   # nothing preselected: no empty entry
+    assert len(options) == len(mine)
+    cards = {b.label for b in at.button if (b.key or "").startswith("initiation-card-")}
+    assert cards and cards <= mine
+    assert not cards & (theirs - mine)
 
 
 # -- ATI --------------------------------------------------------------------------------------------
@@ -143,9 +151,9 @@ def test_filter_by_ar_shows_only_their_opportunities(page, demo_url):
 def test_leader_decides_go_and_the_database_shows_it(page, demo_url):
     opp_id = pending_ati(demo_url)
     at = open_opp(page, "leader", opp_id)
-    at.radio(key=f"initiation-ati-decision-{opp_id}").set_value("go")
-    at.text_area(key=f"initiation-ati-rationale-{opp_id}").input("Fits our ERP line")
-    at.button(key=f"initiation-ati-decide-save-{opp_id}").click().run()
+    widget(at.radio, f"initiation-ati-decide-{opp_id}-decision").set_value("go")
+    widget(at.text_area, f"initiation-ati-decide-{opp_id}-rationale").input("Fits our ERP line")
+    widget(at.button, f"initiation-ati-decide-{opp_id}-submit").click().run()
     assert not at.exception and not at.error
     assert "ATI decided: go." in [s.value for s in at.success]
     opp, gate = read(demo_url, lambda ctx: (ctx.session.get(Opportunity, opp_id), ctx.session.exec(
@@ -159,15 +167,15 @@ def test_leader_decides_go_and_the_database_shows_it(page, demo_url):
 def test_a_hold_without_review_date_shows_cores_refusal_and_changes_nothing(page, demo_url):
     opp_id = pending_ati(demo_url)
     at = open_opp(page, "leader", opp_id)
-    at.radio(key=f"initiation-ati-decision-{opp_id}").set_value("hold")
-    at.text_area(key=f"initiation-ati-rationale-{opp_id}").input("Budget not approved")
-    at.button(key=f"initiation-ati-decide-save-{opp_id}").click().run()
-    assert "review_date: a hold needs a review date" in at.error[0].value
+    widget(at.radio, f"initiation-ati-decide-{opp_id}-decision").set_value("hold")
+    widget(at.text_area, f"initiation-ati-decide-{opp_id}-rationale").input("Budget not approved")
+    widget(at.button, f"initiation-ati-decide-{opp_id}-submit").click().run()
+    assert "Review date (for a hold): a hold needs a review date" in at.error[0].value   # core's words, labelled
     assert read(demo_url, lambda ctx: ctx.session.get(Opportunity, opp_id).stage) == Stage.INITIATION
     # with a review date the hold is recorded
     review = date.today() + timedelta(days=30)
-    at.date_input(key=f"initiation-ati-review-{opp_id}").set_value(review)
-    at.button(key=f"initiation-ati-decide-save-{opp_id}").click().run()
+    widget(at.date_input, f"initiation-ati-decide-{opp_id}-review").set_value(review)
+    widget(at.button, f"initiation-ati-decide-{opp_id}-submit").click().run()
     assert not at.error
     opp = read(demo_url, lambda ctx: ctx.session.get(Opportunity, opp_id))
     assert (opp.stage, opp.hold_review_on) == (Stage.ON_HOLD, review)
@@ -177,8 +185,7 @@ def test_a_hold_without_review_date_shows_cores_refusal_and_changes_nothing(page
 def test_others_do_not_see_the_decision_form_and_core_refuses_them(page, demo_url, role):
     opp_id = pending_ati(demo_url)
     at = open_opp(page, role, opp_id)
-    keys = {b.key for b in at.button}
-    assert f"initiation-ati-decide-save-{opp_id}" not in keys
+    assert not [b for b in at.button if (b.key or "").startswith(f"initiation-ati-decide-{opp_id}")]
     assert "An ATI request is waiting for the leader's decision." in [i.value for i in at.info]
     with pytest.raises(PermissionDenied, match="may not perform 'ati.decide'"):
         act(demo_url, role, opportunities.decide_ati, opp_id, "go", rationale="let us go")
@@ -188,22 +195,23 @@ def test_others_do_not_see_the_decision_form_and_core_refuses_them(page, demo_ur
 def test_ar_builds_the_team_and_estimate_then_requests_ati(page, demo_url):
     opp_id = bare_initiation(demo_url)
     at = open_opp(page, "ar", opp_id)
-    assert "iron triangle incomplete" in texts(at)
-    # the ATI request is refused by core while the team and estimate are missing
-    at.button(key=f"initiation-ati-request-{opp_id}").click().run()
-    assert "iron triangle incomplete" in at.error[0].value and "no estimate" in at.error[0].value
+    # the ATI request is not offered while the team and estimate are missing: the button says why, core refuses
+    request = at.button(key=f"initiation-ati-request-{opp_id}")
+    assert request.disabled and "iron triangle incomplete" in request.help and "no estimate" in request.help
+    with pytest.raises(GateError, match="iron triangle incomplete.*no estimate"):
+        act(demo_url, "ar", opportunities.request_ati, opp_id)
     assert read(demo_url, lambda ctx: ctx.session.exec(select(func.count()).select_from(GateDecision).where(
         GateDecision.kind == GateKind.ATI, GateDecision.subject_id == opp_id)).one()) == 0
 
-    at.selectbox(key=f"initiation-team-ar-{opp_id}").set_value("ar")
-    at.selectbox(key=f"initiation-team-sr-{opp_id}").set_value("sr")
-    at.selectbox(key=f"initiation-team-fr-{opp_id}").set_value("fr")
-    at.button(key=f"initiation-team-save-{opp_id}").click().run()
+    widget(at.selectbox, f"initiation-team-ar-{opp_id}-").set_value("ar")
+    widget(at.selectbox, f"initiation-team-sr-{opp_id}-").set_value("sr")
+    widget(at.selectbox, f"initiation-team-fr-{opp_id}-").set_value("fr")
+    widget(at.button, f"initiation-team-save-{opp_id}-").click().run()
     assert not at.error and "Iron triangle saved." in [s.value for s in at.success]
 
-    at.text_input(key=f"initiation-est-revenue-{opp_id}").input("1,200,000")
-    at.text_input(key=f"initiation-est-cost-{opp_id}").input("780000")
-    at.button(key=f"initiation-est-save-{opp_id}").click().run()
+    widget(at.text_input, f"initiation-est-{opp_id}-revenue").input("1,200,000")
+    widget(at.text_input, f"initiation-est-{opp_id}-cost").input("780000")
+    widget(at.button, f"initiation-est-{opp_id}-save").click().run()
     assert not at.error
 
     at.button(key=f"initiation-ati-request-{opp_id}").click().run()
@@ -223,10 +231,10 @@ def test_ar_builds_the_team_and_estimate_then_requests_ati(page, demo_url):
 def test_a_bad_estimate_shows_cores_message_and_records_nothing(page, demo_url):
     opp_id = bare_initiation(demo_url)
     at = open_opp(page, "sr", opp_id)
-    at.text_input(key=f"initiation-est-revenue-{opp_id}").input("1,000,000")
-    at.text_input(key=f"initiation-est-cost-{opp_id}").input("lots")
-    at.button(key=f"initiation-est-save-{opp_id}").click().run()
-    assert "cost: 'lots' is not an amount" in at.error[0].value
+    widget(at.text_input, f"initiation-est-{opp_id}-revenue").input("1,000,000")
+    widget(at.text_input, f"initiation-est-{opp_id}-cost").input("lots")
+    widget(at.button, f"initiation-est-{opp_id}-save").click().run()
+    assert "Cost: 'lots' is not an amount" in at.error[0].value   # core's words, the field as labelled
     assert read(demo_url, lambda ctx: ctx.session.exec(select(func.count()).select_from(Baseline).where(
         Baseline.opportunity_id == opp_id)).one()) == 0
 
@@ -236,9 +244,9 @@ def test_a_bad_estimate_shows_cores_message_and_records_nothing(page, demo_url):
 def test_ar_edits_amount_and_expected_close(page, demo_url):
     opp_id = bare_initiation(demo_url)
     at = open_opp(page, "ar", opp_id)
-    at.text_input(key=f"initiation-edit-amount-{opp_id}").input("2,345,000.50")
-    at.date_input(key=f"initiation-edit-close-{opp_id}").set_value(date(2031, 3, 31))
-    at.button(key=f"initiation-edit-save-{opp_id}").click().run()
+    widget(at.text_input, f"initiation-edit-amount-{opp_id}-").input("2,345,000.50")
+    widget(at.date_input, f"initiation-edit-close-{opp_id}-").set_value(date(2031, 3, 31))
+    widget(at.button, f"initiation-edit-save-{opp_id}-").click().run()
     assert not at.error
     opp = read(demo_url, lambda ctx: ctx.session.get(Opportunity, opp_id))
     assert (opp.amount, opp.expected_close) == (Decimal("2345000.50"), date(2031, 3, 31))
@@ -248,8 +256,8 @@ def test_a_stale_edit_of_the_opportunity_is_refused_naming_who_changed_it(page, 
     opp_id = bare_initiation(demo_url)
     at = open_opp(page, "ar", opp_id)
     act(demo_url, "leader", opportunities.update_opportunity, opp_id, amount="999000")   # meanwhile
-    at.text_input(key=f"initiation-edit-amount-{opp_id}").input("1,111,000")
-    at.button(key=f"initiation-edit-save-{opp_id}").click().run()
+    widget(at.text_input, f"initiation-edit-amount-{opp_id}-").input("1,111,000")
+    widget(at.button, f"initiation-edit-save-{opp_id}-").click().run()
     assert "stale" in at.error[0].value and "'leader'" in at.error[0].value
     assert read(demo_url, lambda ctx: ctx.session.get(Opportunity, opp_id).amount) == Decimal("999000.00")
 
@@ -257,11 +265,11 @@ def test_a_stale_edit_of_the_opportunity_is_refused_naming_who_changed_it(page, 
 def test_lost_needs_a_reason(page, demo_url):
     opp_id = with_stakeholders(demo_url)
     at = open_opp(page, "ar", opp_id)
-    at.selectbox(key=f"initiation-move-to-{opp_id}").set_value("lost")
-    at.button(key=f"initiation-move-save-{opp_id}").click().run()
-    assert "reason: is required" in at.error[0].value
-    at.text_input(key=f"initiation-move-reason-{opp_id}").input("Budget moved to next year")
-    at.button(key=f"initiation-move-save-{opp_id}").click().run()
+    widget(at.selectbox, f"initiation-move-{opp_id}-to").set_value("lost")
+    widget(at.button, f"initiation-move-{opp_id}-submit").click().run()
+    assert "Reason (required when lost): is required" in at.error[0].value
+    widget(at.text_input, f"initiation-move-{opp_id}-reason").input("Budget moved to next year")
+    widget(at.button, f"initiation-move-{opp_id}-submit").click().run()
     assert not at.error
     opp = read(demo_url, lambda ctx: ctx.session.get(Opportunity, opp_id))
     assert (opp.stage, opp.lost_reason) == (Stage.LOST, "Budget moved to next year")
@@ -277,8 +285,8 @@ def chain(url, opp_id):
 def test_guidance_text_is_saved(page, demo_url):
     opp_id = with_stakeholders(demo_url)
     at = open_opp(page, "sr", opp_id)
-    at.text_area(key=f"initiation-pains-{opp_id}").input("Month-end takes ten days")
-    at.button(key=f"initiation-guidance-save-{opp_id}").click().run()
+    widget(at.text_area, f"initiation-pains-{opp_id}-").input("Month-end takes ten days")
+    widget(at.button, f"initiation-guidance-save-{opp_id}-").click().run()
     assert not at.error
     assert read(demo_url, lambda ctx: ctx.session.get(Opportunity, opp_id).pain_points) == "Month-end takes ten days"
 
