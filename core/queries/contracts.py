@@ -320,3 +320,9 @@ def contract_timeline(ctx: Context, contract_id: int) -> pd.DataFrame:
     return pd.DataFrame([{"Date": d, "Time": ts.strftime("%H:%M") if ts else "", "Kind": kind, "Event": text,
                           "By": names.get(by, "")} for d, ts, kind, text, by in events],
                         columns=["Date", "Time", "Kind", "Event", "By"])
+
+
+@action("contract.view")
+def change_order_contract(ctx: Context, change_id: int) -> int:
+    """The contract a change order amends (a link to a change order opens its contract's Changes)."""
+    return ctx.get(ChangeOrder, change_id, what="change order").contract_id

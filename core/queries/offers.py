@@ -11,6 +11,8 @@ from core.lifecycle import Offer
 # the kind of record -> (its model, the module whose import registers its lifecycle)
 KINDS = {
     "bid": ("core.models:Bid", "core.services.bids"),
+    "contract": ("core.models:Contract", "core.services.contracts"),
+    "change_order": ("core.models:ChangeOrder", "core.services.contracts"),
     "opportunity": ("core.models:Opportunity", "core.services.opportunities"),
     "lead": ("core.models:Lead", "core.services.leads"),
     "term": ("core.models:PaymentTerm", "core.services.billing"),

@@ -22,6 +22,7 @@ from core.context import Context, snapshot
 from core.enums import (Calculation, ChangeStatus, ContractStatus, Decision, GateKind, MilestoneStatus, Stage,
                         Trigger)
 from core.errors import AmountError, DuplicateError, GateError, ValidationError
+from core.lifecycle import Lifecycle, Step, register
 from core.models import Baseline, ChangeOrder, Contract, Milestone, Opportunity, PaymentTerm
 from core.services import action
 from core.types import CENT, fmt_money
@@ -29,6 +30,7 @@ from core.types import CENT, fmt_money
 REVIEWERS = ("legal", "finance")                  # ATC and change orders: one review each
 PAST_ATI = (Stage.GUIDANCE, Stage.BIDDING, Stage.NEGOTIATION)
 EDITABLE = (ContractStatus.DRAFT, ContractStatus.ATC_PENDING)
+PLANNABLE = (ContractStatus.DRAFT, ContractStatus.ATC_PENDING, ContractStatus.SIGNED)   # milestones planned
 MAX_PLAN_JSON = ChangeOrder.__table__.c.new_terms_json.type.length
 
 
@@ -152,6 +154,130 @@ def _reset_atc(ctx: Context, contract: Contract) -> None:
                           rationale="terms edited after the review: review again")
 
 
+# -- the contract's and the change order's lifecycles: which action starts from which status, and its guards --
+
+def _only_while(doing: str):
+    """The wrong-status message require_status gives: "contract 'X' is signed; <doing> only while it is ..."."""
+    def wrong(contract: Contract, allowed) -> str:
+        names = " or ".join(s.value for s in allowed)
+        return f"{label(contract)} is {contract.status.value}; {doing} only while it is {names}"
+    return wrong
+
+
+def _atc_request_wrong(contract: Contract, allowed) -> str:
+    if contract.status == ContractStatus.ATC_PENDING:
+        return f"ATC: {label(contract)} already awaits its legal and finance review"
+    return _only_while("ATC is requested")(contract, allowed)
+
+
+def _sign_wrong(contract: Contract, allowed) -> str:
+    if contract.status == ContractStatus.DRAFT:
+        return (f"ATC: {label(contract)} cannot be signed before ATC is requested and approved by legal and "
+                "finance")
+    return _only_while("it may be signed")(contract, allowed)
+
+
+def _terms_add_up(ctx: Context, contract: Contract) -> str | None:
+    amounts = [t.amount for t in active_terms(ctx.session, contract.id)]
+    total = sum(amounts, ZERO)
+    if not amounts or total != contract.amount:
+        return (f"payment terms of {label(contract)} add up to {fmt_money(total)}, not the contract amount "
+                f"{fmt_money(contract.amount)} ({len(amounts)} term(s))")
+    return None
+
+
+def _atc_review_open(role: str):
+    def guard(ctx: Context, contract: Contract) -> str | None:
+        if gates.pending(ctx, GateKind.ATC, "contract", contract.id, role) is None:
+            done = gates.latest(ctx, GateKind.ATC, "contract", contract.id, role)
+            return (f"ATC: the {role} review of {label(contract)} is already decided "
+                    f"({done.decision.value if done else 'not requested'})")
+        return None
+    return guard
+
+
+def _atc_approved(ctx: Context, contract: Contract) -> str | None:
+    state = review_state(ctx, GateKind.ATC, "contract", contract.id)
+    if any(v != Decision.APPROVE.value for v in state.values()):
+        return (f"ATC: {label(contract)} is signed only after legal and finance both approve "
+                f"(legal: {state['legal']}, finance: {state['finance']})")
+    return None
+
+
+def _opp_can_win(ctx: Context, contract: Contract) -> str | None:
+    opp = ctx.get(Opportunity, contract.opportunity_id, what="opportunity")
+    if opp.stage not in PAST_ATI + (Stage.WON,):
+        return f"{label(contract)}: its opportunity '{opp.name}' is {opp.stage.value}; it cannot be won"
+    return None
+
+
+def _no_pending_change(ctx: Context, contract: Contract) -> str | None:
+    open_ = ctx.session.exec(select(ChangeOrder).where(ChangeOrder.contract_id == contract.id,
+                                                       ChangeOrder.status == ChangeStatus.PENDING)).first()
+    if open_ is not None:
+        return (f"change order: {label(contract)} already has change order '{open_.number}' awaiting review; "
+                "decide that one first")
+    return None
+
+
+def _retention_not_released(ctx: Context, contract: Contract) -> str | None:
+    if contract.warranty_ends_on is not None:
+        warranty = [t for t in active_terms(ctx.session, contract.id) if t.trigger == Trigger.WARRANTY]
+        if any(t.released_on for t in warranty):
+            return (f"{label(contract)}: its warranty ended on {contract.warranty_ends_on.isoformat()} and the "
+                    "retention is released; no milestone can be added")
+    return None
+
+
+LIFECYCLE = register(Lifecycle("contract", "status", label, {
+    "contract.draft": Step(EDITABLE, (), _only_while("its draft may be edited")),     # edit the draft
+    "contract.terms": Step(EDITABLE, (), _only_while("payment terms are set")),
+    "milestone.plan": Step(PLANNABLE, (_retention_not_released,), _only_while("milestones are planned")),
+    "atc.request": Step((ContractStatus.DRAFT,), (_terms_add_up,), _atc_request_wrong),
+    "atc.review_legal": Step((ContractStatus.ATC_PENDING,), (_atc_review_open("legal"),),
+                             _only_while("ATC is reviewed by legal")),
+    "atc.review_finance": Step((ContractStatus.ATC_PENDING,), (_atc_review_open("finance"),),
+                               _only_while("ATC is reviewed by finance")),
+    "contract.sign": Step((ContractStatus.ATC_PENDING,), (_atc_approved, _terms_add_up, _opp_can_win), _sign_wrong),
+    "change.request": Step((ContractStatus.SIGNED,), (_no_pending_change,),
+                           _only_while("a change order may be requested")),
+}))
+
+AMOUNT_GUARDS = (_terms_add_up,)   # a plan that does not add up is an amount error, not a gate
+
+
+def require(ctx: Context, action_name: str, contract: Contract) -> None:
+    """LIFECYCLE.require, refusing a plan that does not add up as the AmountError it is."""
+    reason = LIFECYCLE.why_not(ctx, action_name, contract)
+    if reason is None:
+        return
+    if any(guard(ctx, contract) == reason for guard in AMOUNT_GUARDS):
+        raise AmountError(reason)
+    raise GateError(reason)
+
+
+def change_label(change: ChangeOrder) -> str:
+    return f"change order '{change.number}'"
+
+
+def _change_wrong(change: ChangeOrder, allowed) -> str:
+    return f"change order '{change.number}' is already {change.status.value}"
+
+
+def _change_review_open(role: str):
+    def guard(ctx: Context, change: ChangeOrder) -> str | None:
+        if gates.pending(ctx, GateKind.CHANGE_ORDER, "change_order", change.id, role) is None:
+            return f"change order '{change.number}': the {role} review is already decided"
+        return None
+    return guard
+
+
+CHANGE_LIFECYCLE = register(Lifecycle("change_order", "status", change_label, {
+    "change.review_legal": Step((ChangeStatus.PENDING,), (_change_review_open("legal"),), _change_wrong),
+    "change.review_finance": Step((ChangeStatus.PENDING,), (_change_review_open("finance"),), _change_wrong),
+}))
+
+
 # -- contract --------------------------------------------------------------------------------------
 
 @action("contract.draft")
@@ -179,7 +305,7 @@ def update_contract(ctx: Context, contract_id: int, *, version: int | None = Non
                     amount=None, scope: str | None = None, warranty_months: int | None = None) -> None:
     """Edit a contract before signing; percent terms follow a new amount and pending ATC reviews restart."""
     contract = ctx.get(Contract, contract_id, version=version)
-    require_status(contract, EDITABLE, "its draft may be edited")
+    require(ctx, "contract.draft", contract)
     before = snapshot(contract)
     if name is not None:
         contract.name = validate.text("name", name, required=True)
@@ -214,7 +340,7 @@ def set_payment_terms(ctx: Context, contract_id: int, terms: list[dict], version
     A plan may be built up in steps (ATC checks the total); `complete=True` (a page saving a whole plan at
     once) refuses one that does not add up to the contract amount."""
     contract = ctx.get(Contract, contract_id, version=version)
-    require_status(contract, EDITABLE, "payment terms are set")
+    require(ctx, "contract.terms", contract)
     plan = parse_terms(ctx, contract, terms, base=contract.amount, target=contract.amount)
     if complete:
         _require_total(contract, [t["amount"] for t in plan])
@@ -234,10 +360,7 @@ def set_payment_terms(ctx: Context, contract_id: int, terms: list[dict], version
 @action("atc.request")
 def request_atc(ctx: Context, contract_id: int) -> None:
     contract = ctx.get(Contract, contract_id)
-    if contract.status == ContractStatus.ATC_PENDING:
-        raise GateError(f"ATC: {label(contract)} already awaits its legal and finance review")
-    require_status(contract, (ContractStatus.DRAFT,), "ATC is requested")
-    check_terms_add_up(ctx, contract)
+    require(ctx, "atc.request", contract)   # a draft whose terms add up
     for role in REVIEWERS:
         # a review left pending by a rejected round simply carries on
         if gates.pending(ctx, GateKind.ATC, "contract", contract.id, role) is None:
@@ -251,12 +374,8 @@ def _review_atc(ctx: Context, contract_id: int, decision, rationale: str, role: 
     decision = gates.parse_decision(GateKind.ATC, decision)
     rationale = validate.text("rationale", rationale, max_len=4000, required=True)
     contract = ctx.get(Contract, contract_id)
-    require_status(contract, (ContractStatus.ATC_PENDING,), f"ATC is reviewed by {role}")
+    require(ctx, f"atc.review_{role}", contract)   # awaiting ATC, this review still pending
     row = gates.pending(ctx, GateKind.ATC, "contract", contract.id, role)
-    if row is None:
-        done = gates.latest(ctx, GateKind.ATC, "contract", contract.id, role)
-        raise GateError(f"ATC: the {role} review of {label(contract)} is already decided "
-                        f"({done.decision.value if done else 'not requested'})")
     gates.decide(ctx, row, decision, rationale=rationale)
     if decision == Decision.REJECT:
         before = snapshot(contract)
@@ -299,18 +418,8 @@ def sign_contract(ctx: Context, contract_id: int, *, signed_on=None, budget_cost
     contract = ctx.get(Contract, contract_id)
     signed_on = not_future(ctx, "signed_on", signed_on)
     budget_cost = validate.amount("budget_cost", budget_cost, required=False, allow_zero=True)
-    if contract.status == ContractStatus.DRAFT:
-        raise GateError(f"ATC: {label(contract)} cannot be signed before ATC is requested and approved by "
-                        "legal and finance")
-    require_status(contract, (ContractStatus.ATC_PENDING,), "it may be signed")
-    state = review_state(ctx, GateKind.ATC, "contract", contract.id)
-    if any(v != Decision.APPROVE.value for v in state.values()):
-        raise GateError(f"ATC: {label(contract)} is signed only after legal and finance both approve "
-                        f"(legal: {state['legal']}, finance: {state['finance']})")
-    check_terms_add_up(ctx, contract)
+    require(ctx, "contract.sign", contract)   # ATC approved by legal and finance, terms add up, deal winnable
     opp = ctx.get(Opportunity, contract.opportunity_id, what="opportunity")
-    if opp.stage not in PAST_ATI + (Stage.WON,):
-        raise GateError(f"{label(contract)}: its opportunity '{opp.name}' is {opp.stage.value}; it cannot be won")
 
     before = snapshot(contract)
     contract.signed_on = signed_on
@@ -365,15 +474,10 @@ def request_change(ctx: Context, contract_id: int, *, number: str, reason: str, 
     new_cost = validate.amount("new_cost", new_cost, required=False, allow_zero=True)
     contract = ctx.get(Contract, contract_id)
     new_scope = contract.scope if new_scope is None else validate.text("new_scope", new_scope, max_len=4000)
-    require_status(contract, (ContractStatus.SIGNED,), "a change order may be requested")
     if ctx.session.exec(select(ChangeOrder.id).where(ChangeOrder.contract_id == contract.id,
                                                      ChangeOrder.number == number)).first() is not None:
         raise DuplicateError(f"number: {label(contract)} already has a change order '{number}'", field="number")
-    open_ = ctx.session.exec(select(ChangeOrder).where(ChangeOrder.contract_id == contract.id,
-                                                       ChangeOrder.status == ChangeStatus.PENDING)).first()
-    if open_ is not None:
-        raise GateError(f"change order: {label(contract)} already has change order '{open_.number}' awaiting "
-                        "review; decide that one first")
+    require(ctx, "change.request", contract)   # signed, no other change order awaiting review
     released, unreleased = _released(ctx, contract)
     released_total = sum((t.amount for t in released), ZERO)
     if new_terms is None:
@@ -400,11 +504,8 @@ def _review_change(ctx: Context, change_id: int, decision, rationale: str, role:
     decision = gates.parse_decision(GateKind.CHANGE_ORDER, decision)
     rationale = validate.text("rationale", rationale, max_len=4000, required=True)
     change = ctx.get(ChangeOrder, change_id, what="change order")
-    if change.status != ChangeStatus.PENDING:
-        raise GateError(f"change order '{change.number}' is already {change.status.value}")
+    CHANGE_LIFECYCLE.require(ctx, f"change.review_{role}", change)   # pending, this review not yet decided
     row = gates.pending(ctx, GateKind.CHANGE_ORDER, "change_order", change.id, role)
-    if row is None:
-        raise GateError(f"change order '{change.number}': the {role} review is already decided")
     gates.decide(ctx, row, decision, rationale=rationale)
     before = snapshot(change)
     if decision == Decision.REJECT:

@@ -94,6 +94,18 @@ def successes(at) -> list[str]:
     return [s.value for s in at.success]
 
 
+def w(at, kind: str, form: str, field: str):
+    """A widget of a one-time form (forms.once_form keys its widgets `<form>-<field>-<one-time key>`)."""
+    for e in getattr(at, kind):
+        if (e.key or "").startswith(f"{form}-{field}-"):
+            return e
+    raise KeyError(f"{form}-{field}")
+
+
+def keys(at) -> set[str]:
+    return {b.key for b in at.button}
+
+
 # -- access -----------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("role", WITH)
@@ -162,12 +174,12 @@ def test_open_bids_with_countdown_and_overdue_flag(page, demo_url):
 def test_sr_creates_a_bid_and_requests_atb(page, demo_url):
     opp_id = guidance_opps(demo_url)[0]
     at = page("sr", PAGE)
-    at.selectbox(key="bc-bid-new-opp").set_value(opp_id)
-    at.text_input(key="bc-bid-new-title").input("Smart grid tender")
-    at.date_input(key="bc-bid-new-deadline").set_value(TODAY + timedelta(days=21))
-    at.text_input(key="bc-bid-new-bond").input("50,000")
-    at.text_input(key="bc-bid-new-competitors").input("Inspur, Neusoft")
-    at.button(key="bc-bid-new-submit").click().run()
+    w(at, "selectbox", "bc-bid-new", "opp").set_value(opp_id)
+    w(at, "text_input", "bc-bid-new", "title").input("Smart grid tender")
+    w(at, "date_input", "bc-bid-new", "deadline").set_value(TODAY + timedelta(days=21))
+    w(at, "text_input", "bc-bid-new", "bond").input("50,000")
+    w(at, "text_input", "bc-bid-new", "competitors").input("Inspur, Neusoft")
+    w(at, "button", "bc-bid-new", "submit").click().run()
     assert not at.error and "Bid created." in successes(at)
     bid = read(demo_url, lambda ctx: ctx.session.exec(select(Bid).where(Bid.title == "Smart grid tender")).one())
     assert (bid.opportunity_id, bid.status, bid.bid_bond, bid.deadline) == (
@@ -175,13 +187,14 @@ def test_sr_creates_a_bid_and_requests_atb(page, demo_url):
     assert read(demo_url, lambda ctx: ctx.session.get(Opportunity, opp_id).stage) == Stage.BIDDING
 
     at.selectbox(key="bc-bid").set_value(bid.id).run()
-    at.text_input(key=f"bc-atb-price-{bid.id}").input("1,000,000")
-    at.text_input(key=f"bc-atb-floor-{bid.id}").input("1,200,000")
-    at.button(key=f"bc-atb-request-submit-{bid.id}").click().run()
-    assert "proposed_floor: 1,200,000.00 is above the proposed price 1,000,000.00" in at.error[0].value
+    form = f"bc-atb-request-{bid.id}"
+    w(at, "text_input", form, "price").input("1,000,000")
+    w(at, "text_input", form, "floor").input("1,200,000")
+    w(at, "button", form, "submit").click().run()
+    assert "Proposed price floor: 1,200,000.00 is above the proposed price 1,000,000.00" in at.error[0].value
     assert read(demo_url, lambda ctx: ctx.session.get(Bid, bid.id).status) == BidStatus.DRAFT
-    at.text_input(key=f"bc-atb-floor-{bid.id}").input("850,000")
-    at.button(key=f"bc-atb-request-submit-{bid.id}").click().run()
+    w(at, "text_input", form, "floor").input("850,000")
+    w(at, "button", form, "submit").click().run()
     assert not at.error
     gate = read(demo_url, lambda ctx: ctx.session.exec(select(GateDecision).where(
         GateDecision.kind == GateKind.ATB, GateDecision.subject_id == bid.id)).one())
@@ -193,10 +206,11 @@ def test_leader_approves_atb_with_a_floor(page, demo_url):
     bid_id = new_bid(demo_url, guidance_opps(demo_url)[0])
     act(demo_url, "sr", bids.request_atb, bid_id, proposed_price="1000000", proposed_floor="850000")
     at = open_bid(page, "leader", bid_id)
-    assert at.text_input(key=f"bc-atb-approved-{bid_id}").value == "850000.00"   # the proposed floor
-    at.text_input(key=f"bc-atb-approved-{bid_id}").input("900,000")
-    at.text_area(key=f"bc-atb-rationale-{bid_id}").input("30% margin at the floor")
-    at.button(key=f"bc-atb-decide-submit-{bid_id}").click().run()
+    form = f"bc-atb-decide-{bid_id}"
+    assert w(at, "text_input", form, "floor").value == "850000.00"   # the proposed floor
+    w(at, "text_input", form, "floor").input("900,000")
+    w(at, "text_area", form, "rationale").input("30% margin at the floor")
+    w(at, "button", form, "submit").click().run()
     assert not at.error
     bid = read(demo_url, lambda ctx: ctx.session.get(Bid, bid_id))
     assert (bid.status, bid.price_floor) == (BidStatus.APPROVED, Decimal("900000.00"))
@@ -207,7 +221,7 @@ def test_others_do_not_see_the_atb_decision_and_core_refuses_them(page, demo_url
     bid_id = new_bid(demo_url, guidance_opps(demo_url)[0])
     act(demo_url, "sr", bids.request_atb, bid_id, proposed_price="1000000", proposed_floor="850000")
     at = open_bid(page, role, bid_id)
-    assert f"bc-atb-decide-submit-{bid_id}" not in {b.key for b in at.button}
+    assert not [k for k in keys(at) if k.startswith(f"bc-atb-decide-{bid_id}-")]
     assert "ATB pending: price 1,000,000.00, floor 850,000.00." in [i.value for i in at.info]
     with pytest.raises(PermissionDenied, match="may not perform 'atb.decide'"):
         act(demo_url, role, bids.decide_atb, bid_id, "approve", price_floor="850000", rationale="fine")
@@ -218,25 +232,27 @@ def test_a_quote_under_the_floor_is_refused_then_submitted_and_lost(page, demo_u
     opp_id = guidance_opps(demo_url)[0]
     bid_id = approved_bid(demo_url, opp_id, floor="900000")
     at = open_bid(page, "sr", bid_id)
-    at.text_input(key=f"bc-submit-quote-{bid_id}").input("850,000")
-    at.button(key=f"bc-submit-submit-{bid_id}").click().run()
+    form = f"bc-submit-{bid_id}"
+    w(at, "text_input", form, "quote").input("850,000")
+    w(at, "button", form, "submit").click().run()
     assert "under the approved price floor 900,000.00" in at.error[0].value
     bid = read(demo_url, lambda ctx: ctx.session.get(Bid, bid_id))
     assert (bid.status, bid.quoted_price) == (BidStatus.APPROVED, None)
 
-    at.text_input(key=f"bc-submit-quote-{bid_id}").input("950,000")
-    at.button(key=f"bc-submit-submit-{bid_id}").click().run()
+    w(at, "text_input", form, "quote").input("950,000")
+    w(at, "button", form, "submit").click().run()
     assert not at.error and "Bid submitted." in successes(at)
     bid = read(demo_url, lambda ctx: ctx.session.get(Bid, bid_id))
     assert (bid.status, bid.quoted_price, bid.submitted_on) == (BidStatus.SUBMITTED, Decimal("950000.00"), TODAY)
 
     at = open_bid(page, "ar", bid_id)
-    at.radio(key=f"bc-result-won-{bid_id}").set_value("lost")
-    at.button(key=f"bc-result-submit-{bid_id}").click().run()
-    assert "loss_reason: is required" in at.error[0].value
-    at.text_input(key=f"bc-result-reason-{bid_id}").input("Price 8% above the winner")
-    at.text_input(key=f"bc-result-winner-{bid_id}").input("Huawei")
-    at.button(key=f"bc-result-submit-{bid_id}").click().run()
+    form = f"bc-result-{bid_id}"
+    w(at, "radio", form, "outcome").set_value(False)   # lost
+    w(at, "button", form, "submit").click().run()
+    assert "Loss reason: is required" in at.error[0].value   # the field named as the form labels it
+    w(at, "text_input", form, "reason").input("Price 8% above the winner")
+    w(at, "text_input", form, "winner").input("Huawei")
+    w(at, "button", form, "submit").click().run()
     assert not at.error
     bid = read(demo_url, lambda ctx: ctx.session.get(Bid, bid_id))
     assert (bid.status, bid.loss_reason, bid.winner) == (BidStatus.LOST, "Price 8% above the winner", "Huawei")
@@ -287,13 +303,13 @@ def terms_of(url, cid):
 def test_ar_drafts_a_contract_from_an_opportunity(page, demo_url):
     opp_id = guidance_opps(demo_url)[0]
     at = page("ar", PAGE)
-    at.selectbox(key="bc-draft-opp").set_value(opp_id)
-    at.text_input(key="bc-draft-number").input("HT-NEW-0001")
-    at.text_input(key="bc-draft-name").input("Data platform")
-    at.text_input(key="bc-draft-amount").input("1,000,000")
-    at.number_input(key="bc-draft-warranty").set_value(24)
-    at.text_area(key="bc-draft-scope").input("Platform and two years of support")
-    at.button(key="bc-draft-submit").click().run()
+    w(at, "selectbox", "bc-draft", "opp").set_value(opp_id)
+    w(at, "text_input", "bc-draft", "number").input("HT-NEW-0001")
+    w(at, "text_input", "bc-draft", "name").input("Data platform")
+    w(at, "text_input", "bc-draft", "amount").input("1,000,000")
+    w(at, "number_input", "bc-draft", "warranty").set_value(24)
+    w(at, "text_area", "bc-draft", "scope").input("Platform and two years of support")
+    w(at, "button", "bc-draft", "submit").click().run()
     assert not at.exception and not at.error
     c = read(demo_url, lambda ctx: ctx.session.exec(select(Contract).where(Contract.number == "HT-NEW-0001")).one())
     assert (c.opportunity_id, c.amount, c.warranty_months, c.status) == (
@@ -301,24 +317,26 @@ def test_ar_drafts_a_contract_from_an_opportunity(page, demo_url):
     assert at.selectbox(key="bc-contract").value == c.id   # the new draft is opened
 
     # a second draft with the same number is refused by core
-    at.text_input(key="bc-draft-number").input("HT-NEW-0001")
-    at.text_input(key="bc-draft-name").input("Again")
-    at.text_input(key="bc-draft-amount").input("5")
-    at.button(key="bc-draft-submit").click().run()
+    w(at, "selectbox", "bc-draft", "opp").set_value(opp_id)
+    w(at, "text_input", "bc-draft", "number").input("HT-NEW-0001")
+    w(at, "text_input", "bc-draft", "name").input("Again")
+    w(at, "text_input", "bc-draft", "amount").input("5")
+    w(at, "button", "bc-draft", "submit").click().run()
     assert "contract number 'HT-NEW-0001' is already used" in at.error[0].value
 
 
 def test_terms_that_do_not_add_up_are_refused_with_cores_message(page, demo_url):
     cid = draft(demo_url, guidance_opps(demo_url)[0])
     at = open_contract(page, "ar", cid)
-    at.button(key=f"bc-atc-request-{cid}").click().run()   # no terms yet: ATC refused
-    assert "payment terms of contract 'HT-TEST-0001' add up to 0.00, not the contract amount" in at.error[0].value
+    request = at.button(key=f"bc-atc-request-{cid}")   # no terms yet: core refuses ATC and says why
+    assert request.disabled
+    assert "payment terms of contract 'HT-TEST-0001' add up to 0.00, not the contract amount" in request.help
 
     at.session_state[f"bc-terms-{cid}"] = {"edited_rows": {}, "deleted_rows": [], "added_rows": [
         {"Name": "Advance", "Percent": "30%", "Trigger": "signing", "Due days": 15},
         {"Name": "Retention", "Percent": "60%", "Trigger": "warranty", "Due days": 30}]}
     at.run()
-    assert "Payment terms add up to 900,000.00 of 1,000,000.00 (90.00%). Difference: -100,000.00." in \
+    assert "Payment terms add up to 900,000.00 of 1,000,000.00 (90.0%). Difference: -100,000.00." in \
         [w.value for w in at.warning]
     at.button(key=f"bc-terms-save-{cid}").click().run()
     assert ("payment terms of contract 'HT-TEST-0001' add up to 900,000.00, not the contract amount "
@@ -329,7 +347,7 @@ def test_terms_that_do_not_add_up_are_refused_with_cores_message(page, demo_url)
         {"Name": "Advance", "Percent": "30%", "Trigger": "signing", "Due days": 15},
         {"Name": "Retention", "Percent": "", "Amount": "700,000", "Trigger": "warranty", "Due days": 30}]}
     at.run()
-    assert "Payment terms add up to 1,000,000.00 of 1,000,000.00 (100.00%)." in successes(at)
+    assert "Payment terms add up to 1,000,000.00 of 1,000,000.00 (100.0%)." in successes(at)
     at.button(key=f"bc-terms-save-{cid}").click().run()
     assert not at.error and "Payment terms saved." in successes(at)
     assert terms_of(demo_url, cid) == [("Advance", Decimal("300000.00"), "signing"),
@@ -351,28 +369,31 @@ def test_legal_then_finance_approve_atc_and_ar_signs(page, demo_url):
     opp_id = guidance_opps(demo_url)[0]
     cid = atc_pending(demo_url, opp_id)
     at = open_contract(page, "legal", cid)
-    keys = {b.key for b in at.button}
-    assert f"bc-atc-legal-{cid}-submit" in keys and f"bc-atc-finance-{cid}-submit" not in keys
-    at.text_area(key=f"bc-atc-legal-{cid}-rationale").input("Liability capped at 100%")
-    at.button(key=f"bc-atc-legal-{cid}-submit").click().run()
+    legal, finance = f"bc-atc-legal-{cid}", f"bc-atc-finance-{cid}"
+    w(at, "button", legal, "submit")
+    assert not [k for k in keys(at) if k.startswith(finance)]
+    w(at, "text_area", legal, "rationale").input("Liability capped at 100%")
+    w(at, "button", legal, "submit").click().run()
     assert not at.error
     assert atc_rows(demo_url, cid) == {"legal": Decision.APPROVE, "finance": Decision.PENDING}
-    assert f"bc-atc-legal-{cid}-submit" not in {b.key for b in at.button}   # decided: the form is gone
+    with pytest.raises(KeyError):   # decided: the form is gone, core says why
+        w(at, "button", legal, "submit")
+    assert "already decided" in at.button(key=f"{legal}-refused").help
 
     at = open_contract(page, "ar", cid)
-    at.button(key=f"bc-sign-submit-{cid}").click().run()   # finance has not approved yet
-    assert "legal: approve, finance: pending" in at.error[0].value
+    sign = at.button(key=f"bc-sign-{cid}-refused")   # finance has not approved yet: core refuses signing
+    assert sign.disabled and "legal: approve, finance: pending" in sign.help
 
     at = open_contract(page, "finance", cid)
-    assert f"bc-atc-legal-{cid}-submit" not in {b.key for b in at.button}
-    at.radio(key=f"bc-atc-finance-{cid}-decision").set_value("approve")
-    at.text_area(key=f"bc-atc-finance-{cid}-rationale").input("Plan acceptable")
-    at.button(key=f"bc-atc-finance-{cid}-submit").click().run()
+    assert not [k for k in keys(at) if k.startswith(legal)]
+    w(at, "radio", finance, "decision").set_value("approve")
+    w(at, "text_area", finance, "rationale").input("Plan acceptable")
+    w(at, "button", finance, "submit").click().run()
     assert not at.error
     assert atc_rows(demo_url, cid) == {"legal": Decision.APPROVE, "finance": Decision.APPROVE}
 
     at = open_contract(page, "ar", cid)
-    at.button(key=f"bc-sign-submit-{cid}").click().run()
+    w(at, "button", f"bc-sign-{cid}", "submit").click().run()
     assert not at.error and "Contract HT-TEST-0001 signed." in successes(at)
     c = read(demo_url, lambda ctx: ctx.session.get(Contract, cid))
     assert (c.status, c.signed_on) == (ContractStatus.SIGNED, TODAY)
@@ -382,12 +403,13 @@ def test_legal_then_finance_approve_atc_and_ar_signs(page, demo_url):
 def test_a_legal_rejection_needs_a_rationale_and_sends_the_draft_back(page, demo_url):
     cid = atc_pending(demo_url, guidance_opps(demo_url)[0])
     at = open_contract(page, "legal", cid)
-    at.radio(key=f"bc-atc-legal-{cid}-decision").set_value("reject")
-    at.button(key=f"bc-atc-legal-{cid}-submit").click().run()
+    legal = f"bc-atc-legal-{cid}"
+    w(at, "radio", legal, "decision").set_value("reject")
+    w(at, "button", legal, "submit").click().run()
     assert "rationale: is required" in at.error[0].value
     assert atc_rows(demo_url, cid)["legal"] == Decision.PENDING
-    at.text_area(key=f"bc-atc-legal-{cid}-rationale").input("No liability cap")
-    at.button(key=f"bc-atc-legal-{cid}-submit").click().run()
+    w(at, "text_area", legal, "rationale").input("No liability cap")
+    w(at, "button", legal, "submit").click().run()
     assert not at.error
     assert read(demo_url, lambda ctx: ctx.session.get(Contract, cid).status) == ContractStatus.DRAFT
 
@@ -412,26 +434,27 @@ def test_ar_requests_a_change_order_and_legal_reviews_it(page, demo_url):
     cid = signed_with_open_terms(demo_url)
     amount = read(demo_url, lambda ctx: ctx.session.get(Contract, cid).amount)
     at = open_contract(page, "ar", cid)
-    at.text_input(key=f"bc-change-number-{cid}").input("CO-TEST-01")
-    at.text_input(key=f"bc-change-reason-{cid}").input("Second site")
-    at.text_area(key=f"bc-change-scope-{cid}").input("Two sites")
-    at.text_input(key=f"bc-change-amount-{cid}").input(f"{amount + 100000:f}")
-    at.button(key=f"bc-change-submit-{cid}").click().run()   # terms kept: they no longer add up
+    form = f"bc-change-{cid}"
+    w(at, "text_input", form, "number").input("CO-TEST-01")
+    w(at, "text_input", form, "reason").input("Second site")
+    w(at, "text_area", form, "scope").input("Two sites")
+    w(at, "text_input", form, "amount").input(f"{amount + 100000:f}")
+    w(at, "button", form, "submit").click().run()   # terms kept: they no longer add up
     assert "payment terms add up to" in at.error[0].value and "not the new amount" in at.error[0].value
     assert read(demo_url, lambda ctx: ctx.session.exec(select(ChangeOrder).where(
         ChangeOrder.number == "CO-TEST-01")).first()) is None
 
-    at.text_input(key=f"bc-change-amount-{cid}").input(f"{amount:f}")
-    at.button(key=f"bc-change-submit-{cid}").click().run()
+    w(at, "text_input", form, "amount").input(f"{amount:f}")
+    w(at, "button", form, "submit").click().run()
     assert not at.error and "Change order CO-TEST-01 requested." in successes(at)
     change = read(demo_url, lambda ctx: ctx.session.exec(select(ChangeOrder).where(
         ChangeOrder.number == "CO-TEST-01")).one())
     assert (change.status, change.new_scope, change.new_amount) == (ChangeStatus.PENDING, "Two sites", amount)
 
     at = open_contract(page, "legal", cid)
-    assert f"bc-change-finance-{change.id}-submit" not in {b.key for b in at.button}
-    at.text_area(key=f"bc-change-legal-{change.id}-rationale").input("Same terms")
-    at.button(key=f"bc-change-legal-{change.id}-submit").click().run()
+    assert not [k for k in keys(at) if k.startswith(f"bc-change-finance-{change.id}")]
+    w(at, "text_area", f"bc-change-legal-{change.id}", "rationale").input("Same terms")
+    w(at, "button", f"bc-change-legal-{change.id}", "submit").click().run()
     assert not at.error
     rows = read(demo_url, lambda ctx: {g.reviewer_role: g.decision for g in ctx.session.exec(select(GateDecision).where(
         GateDecision.kind == GateKind.CHANGE_ORDER, GateDecision.subject_id == change.id)).all()})

@@ -31,7 +31,7 @@ def test_sync_now_runs_every_spreadsheet(page, demo_url, workbooks):
     assert {r.spreadsheet for r in runs} == {"marketing", "sales", "contracts", "delivery", "finance"}
     assert all(r.status == "ok" for r in runs)
     shown = [df.value for df in at.dataframe if "Spreadsheet" in df.value.columns and "Requests" in df.value.columns]
-    assert len(shown) == 1 and set(shown[0]["Spreadsheet"]) == {r.spreadsheet for r in runs}
+    assert len(shown) == 1 and set(shown[0]["Spreadsheet"]) == {r.spreadsheet.title() for r in runs}   # in words
 
 
 def _conflict(demo_url):
@@ -79,3 +79,19 @@ def test_access_follows_the_matrix(page, role):
     else:
         with pytest.raises(Exception):
             at.switch_page("pages/sync.py").run()
+
+
+def test_in_chinese_the_page_names_no_variable_and_its_tables_are_in_words(page, demo_url, workbooks):
+    import json
+    import re
+
+    at = page("finance", "pages/sync.py", "zh")
+    at.button(key="sync-now").click().run()
+    assert not at.exception
+    assert "LTC_" not in texts(at) and "config/" not in texts(at)
+    runs = [df for df in at.dataframe if "Requests" in df.value.columns]
+    assert len(runs) == 1
+    config = json.loads(runs[0].proto.columns)
+    shown = [c for c in runs[0].proto.column_order if not config.get(c, {}).get("hidden")]
+    assert shown and all(re.search(r"[\u4e00-\u9fff]", config[c]["label"]) for c in shown), config
+    assert "ok" not in set(runs[0].value["Status"]) and "xlsx" not in set(runs[0].value["Backend"])

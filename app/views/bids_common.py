@@ -1,0 +1,61 @@
+"""What the bids and the contracts views share: labels of coded values, deal names and the rule for drawing an
+action's form from core's offers (allowed: the form; refused: a disabled button with core's reason)."""
+from __future__ import annotations
+
+import streamlit as st
+
+from app import forms, ui
+
+PREFIX = "bids_contracts"
+TAB_KEY = "bc-tab"                # the page's tabs: bids, contracts
+CONTRACT_TAB_KEY = "bc-ctab"      # a contract's tabs: terms, ATC, changes, timeline
+
+
+def status_label(status: str) -> str:
+    return ui.t(f"bids_contracts.status.{status}")   # bid and contract statuses, as this page names them
+
+
+def decision_label(decision: str) -> str:
+    return ui.t(f"bids_contracts.decision.{decision.replace(' ', '_')}")
+
+
+def stage_label(stage: str) -> str:
+    return ui.t(f"bids_contracts.stage.{stage}")
+
+
+def deal_names(deals: list[dict]) -> dict[int, str]:
+    return {o["id"]: f"{o['name']} · {stage_label(o['stage'])} (#{o['id']})" for o in deals}
+
+
+def approve_reject() -> dict[str, str]:
+    return {v: decision_label(v) for v in ("approve", "reject")}
+
+
+def offered(offers: dict, action: str, name: str, label: str) -> bool:
+    """Whether to draw the form `name` of an action: True when core offers it now. When core refuses it, a
+    disabled button with core's reason stands in its place (with the form's messages: a save that just moved
+    the record on says so here); an action the person's roles do not have is not shown at all."""
+    if action not in offers or not ui.can(action):
+        return False
+    if offers[action].allowed:
+        return True
+    forms.action_button(offers, action, label, key=f"{name}-refused")
+    ui.flash(name)
+    return False
+
+
+def open_tab(key: str, label: str) -> None:
+    """Open a tab of `st.tabs(key=key)` on the next draw (a link names a record shown in that tab)."""
+    st.session_state[key] = label
+
+
+def tabs(key: str, labels: list[str]):
+    """Tabs that stay open across reruns (a save does not jump back to the first)."""
+    if st.session_state.get(key) not in labels:   # e.g. the language changed
+        st.session_state.pop(key, None)
+    return st.tabs(labels, key=key, on_change="rerun")
+
+
+def choose_first(where: str, label: str) -> None:
+    """A form submitted without choosing its record (nothing is preselected): say so at the form."""
+    ui.say(where, "error", ui.t("bids_contracts.choose_first", what=label))

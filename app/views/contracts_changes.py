@@ -1,0 +1,67 @@
+"""A contract's change orders: the list, the pending one with its legal and finance reviews (offers of the
+change order's lifecycle), and the change request form (offered while the contract is signed with none
+pending)."""
+from __future__ import annotations
+
+import streamlit as st
+
+from app import fmt, forms, tables, ui
+from app.views import contracts_terms as terms
+from app.views.bids_common import PREFIX, approve_reject, decision_label, offered
+from core.queries.contracts import terms_preview
+from core.queries.offers import offers as offers_of
+from core.services import contracts
+
+
+def _pending(c: dict, done) -> None:
+    pending = c["pending_change"]
+    st.info(ui.t("bids_contracts.change.pending", number=pending["number"], amount=fmt.money(pending["new_amount"]),
+                 legal=decision_label(pending["review"]["legal"]),
+                 finance=decision_label(pending["review"]["finance"])))
+    tables.table(pending["terms"], PREFIX, key=f"bc-change-terms-{pending['id']}", money=("Amount",))
+    offers = ui.read(offers_of, "change_order", pending["id"])
+    for role in contracts.REVIEWERS:   # one review each, its own action
+        fn = getattr(contracts, f"review_change_{role}")
+        name, title = f"bc-change-{role}-{pending['id']}", ui.t(f"bids_contracts.change.{role}")
+        if offered(offers, f"change.review_{role}", name, title):
+            forms.decision_form(name, fn, pending["id"], choices=approve_reject(), title=title, after=done,
+                                success=lambda d: ui.t("bids_contracts.review.done", decision=decision_label(d)))
+
+
+def _request(c: dict, offers: dict, done) -> None:
+    cid = c["id"]
+    name, title = f"bc-change-{cid}", ui.t("bids_contracts.change.request")
+    if not offered(offers, "change.request", name, title):
+        return
+    # the new plan is edited outside the form, so its running total follows every edit
+    replace = st.checkbox(ui.t("bids_contracts.change.replace_terms", released=fmt.money(c["released_total"])),
+                          key=f"bc-change-replace-{cid}")
+    plan = None
+    labels = {"number": ui.t("bids_contracts.col.number"), "new_amount": ui.t("bids_contracts.col.new_amount"),
+              "new_cost": ui.t("bids_contracts.change.new_cost"), "reason": ui.t("bids_contracts.col.reason"),
+              "new_scope": ui.t("bids_contracts.col.new_scope")}
+    with forms.once_form(name, title) as f:
+        c1, c2 = st.columns(2)
+        number = c1.text_input(labels["number"], key=f.key("number"), max_chars=ui.limit("number"))
+        new_amount = c2.text_input(labels["new_amount"], f"{c['amount']:f}", key=f.key("amount"))
+        new_cost = c1.text_input(labels["new_cost"], key=f.key("cost"))
+        reason = c2.text_input(labels["reason"], key=f.key("reason"), max_chars=2000)
+        new_scope = st.text_area(labels["new_scope"], c["scope"], key=f.key("scope"), max_chars=ui.limit("new_scope"))
+        if replace:
+            edited = terms.editor(f"bc-change-plan-{cid}", c["unreleased_input"], c["milestones"])
+            plan = terms.from_editor(edited, {ms["label"]: ms["id"] for ms in c["milestones"]})
+            terms.show_total(ui.read(terms_preview, cid, plan, amount=new_amount, released=c["released_total"]))
+        if st.form_submit_button(ui.t("bids_contracts.change.submit"), key=f.key("submit")):
+            if f.submit(contracts.request_change, cid, number=number, reason=reason, new_amount=new_amount,
+                        new_scope=new_scope, new_cost=new_cost or None, new_terms=plan, labels=labels,
+                        success=ui.t("bids_contracts.change.requested", number=number)):
+                done()
+
+
+def show(c: dict, offers: dict, done) -> None:
+    changes = c["changes"].assign(Legal=c["changes"]["Legal"].map(decision_label),
+                                  Finance=c["changes"]["Finance"].map(decision_label))
+    tables.table(changes, PREFIX, key=f"bc-changes-{c['id']}", money=("New amount",))
+    if c["pending_change"]:
+        _pending(c, done)
+    _request(c, offers, done)
