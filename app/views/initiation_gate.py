@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from functools import partial
 
-import pandas as pd
 import streamlit as st
 
 from app import fmt, forms, records, tables, ui
@@ -30,8 +29,9 @@ def guidance(d: dict, version: int, offers: dict, done) -> None:
     if ui.can("opportunity.guidance") and why:
         st.caption(why)
     with st.form(f"initiation-guidance-{opp_id}-v{version}"):
-        pains = st.text_area(ui.t("initiation.pain_points"), d["pain_points"], key=f"initiation-pains-{opp_id}-v{version}",
-                             disabled=not editable, max_chars=ui.limit("pain_points"))
+        pains = st.text_area(ui.t("initiation.pain_points"), d["pain_points"],
+                             key=f"initiation-pains-{opp_id}-v{version}", disabled=not editable,
+                             max_chars=ui.limit("pain_points"))
         value = st.text_area(ui.t("initiation.value_proposition"), d["value_proposition"],
                              key=f"initiation-value-{opp_id}-v{version}", disabled=not editable,
                              max_chars=ui.limit("value_proposition"))

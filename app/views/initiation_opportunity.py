@@ -29,7 +29,7 @@ def day_input(where, label: str, value, key: str):
 def fresh(opp_id: int) -> None:
     """Forget what the person read about this opportunity: the next run reads it and builds its forms afresh."""
     st.session_state.pop(f"initiation-seen-{opp_id}", None)
-    for k in [k for k in st.session_state if isinstance(k, str) and k.startswith(f"initiation-chain-")
+    for k in [k for k in st.session_state if isinstance(k, str) and k.startswith("initiation-chain-")
               and k.endswith(f"-{opp_id}")]:
         del st.session_state[k]
 

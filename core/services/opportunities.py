@@ -230,7 +230,8 @@ def add_stakeholder(ctx: Context, opp_id: int, *, name, title="", chain_role="",
     opp = _opp(ctx, opp_id)
     _refuse_closed(opp, "change its decision chain")
     row = Stakeholder(opportunity_id=opp.id, name=validate.text("name", name, required=True),
-                      title=validate.text("title", title), chain_role=validate.text("chain_role", chain_role, max_len=100),
+                      title=validate.text("title", title),
+                      chain_role=validate.text("chain_role", chain_role, max_len=100),
                       stance=validate.choice("stance", stance, Stance, default=Stance.UNKNOWN))
     ctx.audit("stakeholder.create", row)
     return row.id

@@ -91,7 +91,7 @@ def test_an_address_opens_that_opportunity(page, demo_url):
     at = opened(page, "leader", opp_id)
     assert any(name in s.value for s in at.subheader)
     assert at.selectbox(key="initiation-opp").value == opp_id
-    assert any((b.key or "").startswith(f"initiation-ati-decide") for b in at.button)
+    assert any((b.key or "").startswith("initiation-ati-decide") for b in at.button)
 
 
 def test_an_address_the_person_may_not_see_says_so(page):
@@ -154,10 +154,10 @@ def test_an_expected_close_out_of_range_is_refused_naming_the_field(page, demo_u
 def test_a_hold_review_date_out_of_range_is_refused_naming_the_field(page, demo_url):
     opp_id = pending_ati(demo_url)
     at = opened(page, "leader", opp_id)
-    widget(at.radio, f"initiation-ati-decide").set_value("hold")
-    widget(at.text_area, f"initiation-ati-decide").input("Budget not approved")
-    widget(at.date_input, f"initiation-ati-decide").set_value(date(2300, 1, 1))
-    widget(at.button, f"initiation-ati-decide").click().run()
+    widget(at.radio, "initiation-ati-decide").set_value("hold")
+    widget(at.text_area, "initiation-ati-decide").input("Budget not approved")
+    widget(at.date_input, "initiation-ati-decide").set_value(date(2300, 1, 1))
+    widget(at.button, "initiation-ati-decide").click().run()
     assert at.error and "2300" in at.error[0].value and "Review date" in at.error[0].value
     assert opp(demo_url, opp_id).stage == Stage.INITIATION
 
