@@ -8,7 +8,7 @@ from datetime import date
 import streamlit as st
 
 from app import fmt, forms, records, tables, ui
-from app.views.delivery_common import file_name, forget
+from app.views.delivery_common import DATES, file_name, forget
 from core import uploads
 from core.errors import LtcError
 from core.queries import delivery as q
@@ -51,7 +51,7 @@ def accept_form(mid: int, name: str) -> None:
     labels = {"accepted_on": ui.t("delivery.accept.on"), "certificate_ref": ui.t("delivery.accept.certificate"),
               "kind": ui.t("delivery.accept.kind")}
     with forms.once_form("delivery-accept", ui.t("delivery.accept.title")) as f:
-        on = st.date_input(labels["accepted_on"], value=date.today(), key=f.key("on"))
+        on = st.date_input(labels["accepted_on"], value=date.today(), key=f.key("on"), **DATES)
         cert = st.file_uploader(labels["certificate_ref"], type=list(uploads.ALLOWED_TYPES), key=f.key("cert"),
                                 max_upload_size=uploads.MAX_BYTES // 1024 // 1024,
                                 help=ui.t("delivery.accept.certificate_help"))

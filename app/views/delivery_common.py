@@ -4,7 +4,11 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from core import uploads
+from core import uploads, validate
+
+# a date typed in any form reaches core, which refuses an implausible or future one with a message (the widget
+# would drop a date outside its range silently)
+DATES = {"min_value": validate.MIN_DAY, "max_value": validate.MAX_DAY}
 
 
 def forget() -> None:

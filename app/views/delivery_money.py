@@ -7,6 +7,7 @@ from datetime import date
 import streamlit as st
 
 from app import forms, tables, ui
+from app.views.delivery_common import DATES
 from core.queries import delivery as q
 from core.services import delivery as svc
 
@@ -34,7 +35,7 @@ def costs(cid: int, info, contracts) -> None:
               "amount": ui.t("delivery.cost.amount"), "description": ui.t("delivery.cost.description")}
     with forms.once_form("delivery-cost", ui.t("delivery.cost.new")) as f:
         k1, k2, k3 = st.columns(3)
-        spent = k1.date_input(labels["spent_on"], value=date.today(), key=f.key("on"))
+        spent = k1.date_input(labels["spent_on"], value=date.today(), key=f.key("on"), **DATES)
         cats = {c: _category(c) for c in svc.COST_CATEGORIES}
         category = k2.selectbox(labels["category"], list(cats), key=f.key("category"), format_func=cats.get)
         amount = k3.text_input(labels["amount"], key=f.key("amount"), max_chars=32)

@@ -109,3 +109,16 @@ def test_a_cost_is_recorded_once_and_the_form_comes_back_empty(page, demo_url, d
     assert [str(r.amount) for r in rows] == ["2000.00"]
     costs = frame(at, "Category").value
     assert list(costs["Category"]) == ["Labour"]
+
+
+def test_a_future_acceptance_date_is_refused_with_a_message_not_dropped(page, demo_url, deal):
+    from core.enums import MilestoneStatus
+    from core.models import Milestone
+
+    at = opened(page, "fr", milestone=deal["m1"])
+    on = next(d for d in at.date_input if d.key and d.key.startswith("delivery-accept-on-"))
+    on.set_value(days(30))
+    buttons(at)["Accept preliminary (初验)"].click().run()
+    assert not at.exception
+    assert any("is in the future" in e.value for e in at.error), [e.value for e in at.error]
+    assert db(demo_url, lambda ctx: ctx.session.get(Milestone, deal["m1"]).status) == MilestoneStatus.PLANNED
