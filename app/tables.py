@@ -95,6 +95,7 @@ def table(df: pd.DataFrame, prefix: str, *, key: str, opens: str | None = None, 
     if df.empty:
         st.caption(empty or ui.t("nothing"))
         return None
+    money = tuple(money) + tuple(c for c in df.columns if df[c].dtype == object and _all(df[c], Decimal))
     view = shown(df)
     visible = [c for c in view.columns if not internal(c) and c not in hide]
     kwargs = {}
