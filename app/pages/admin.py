@@ -5,7 +5,7 @@ colleague's change in between is refused naming who made it, never silently over
 import pandas as pd
 import streamlit as st
 
-from app import tables, ui
+from app import forms, tables, ui
 from core import permissions
 from core.queries.admin import list_users, settings_overview
 from core.services import users
@@ -71,20 +71,23 @@ with tab_users:
             st.rerun()
     b2.button(ui.t("admin.reload"), key="admin-users-reload", on_click=fresh)
 
-    with st.form("admin-add-user", clear_on_submit=True):
-        st.subheader(ui.t("admin.add"))
+    st.subheader(ui.t("admin.add"))
+    labels = {"login": ui.t("login.login"), "name": ui.t("admin.name"), "email": ui.t("admin.email"),
+              "roles": ui.t("admin.roles"), "password": ui.t("login.password")}
+    with forms.once_form("admin-add") as f:   # one user however often Add is clicked; empty again after it
         c1, c2 = st.columns(2)
-        login = c1.text_input(ui.t("login.login"), key="admin-new-login", max_chars=ui.limit("login"))
-        name = c2.text_input(ui.t("admin.name"), key="admin-new-name", max_chars=ui.limit("name"))
-        email = c1.text_input(ui.t("admin.email"), key="admin-new-email", max_chars=ui.limit("email"))
-        roles = c2.multiselect(ui.t("admin.roles"), permissions.ROLES, key="admin-new-roles", format_func=role_name)
-        password = st.text_input(ui.t("login.password"), type="password", key="admin-new-password")
-        if st.form_submit_button(ui.t("admin.add")):
-            if ui.act(users.create_user, login, name=name, email=email, roles=roles, password=password or None,
-                      success=ui.t("admin.added", login=login), where="admin-add-user"):
+        login = c1.text_input(labels["login"], key=f.key("login"), max_chars=ui.limit("login"))
+        name = c2.text_input(labels["name"], key=f.key("name"), max_chars=ui.limit("name"))
+        email = c1.text_input(labels["email"], key=f.key("email"), max_chars=ui.limit("email"))
+        names = {r: role_name(r) for r in permissions.ROLES}
+        roles = c2.multiselect(labels["roles"], permissions.ROLES, key=f.key("roles"),
+                               format_func=lambda r: names.get(r, r))
+        password = st.text_input(labels["password"], type="password", key=f.key("password"))
+        if st.form_submit_button(ui.t("admin.add"), key=f.key("submit")):
+            if f.submit(users.create_user, login, name=name, email=email, roles=roles, password=password or None,
+                        success=ui.t("admin.added", login=login), labels=labels):
                 fresh()
                 st.rerun()
-    ui.flash("admin-add-user")
 
     with st.form("admin-password", clear_on_submit=True):
         st.subheader(ui.t("admin.reset"))
