@@ -65,9 +65,10 @@ def _label(name: str, item: dict) -> str:
 
 def record_of(name: str, item: dict) -> tuple[str, int] | None:
     """The record an item opens: (kind, id), or None when it names none."""
-    kind, key = SUBJECT_RECORD.get(item["subject_type"], (None, None)) if name == "decisions" else LIST_RECORD[name]
-    rid = item.get(key) if kind else None
-    return (kind, int(rid)) if rid else None
+    found = SUBJECT_RECORD.get(item["subject_type"]) if name == "decisions" else LIST_RECORD[name]
+    if found is None or not item.get(found[1]):
+        return None
+    return found[0], int(item[found[1]])
 
 
 def full_table(name: str, items: list[dict]) -> pd.DataFrame:

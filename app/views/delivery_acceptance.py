@@ -8,7 +8,7 @@ from datetime import date
 import streamlit as st
 
 from app import fmt, forms, records, tables, ui
-from app.views.delivery_common import DATES, file_name, forget
+from app.views.delivery_common import MAX_DAY, MIN_DAY, file_name, forget
 from core import uploads
 from core.errors import LtcError
 from core.queries import delivery as q
@@ -51,7 +51,8 @@ def accept_form(mid: int, name: str) -> None:
     labels = {"accepted_on": ui.t("delivery.accept.on"), "certificate_ref": ui.t("delivery.accept.certificate"),
               "kind": ui.t("delivery.accept.kind")}
     with forms.once_form("delivery-accept", ui.t("delivery.accept.title")) as f:
-        on = st.date_input(labels["accepted_on"], value=date.today(), key=f.key("on"), **DATES)
+        on = st.date_input(labels["accepted_on"], value=date.today(), key=f.key("on"),
+                           min_value=MIN_DAY, max_value=MAX_DAY)
         cert = st.file_uploader(labels["certificate_ref"], type=list(uploads.ALLOWED_TYPES), key=f.key("cert"),
                                 max_upload_size=uploads.MAX_BYTES // 1024 // 1024,
                                 help=ui.t("delivery.accept.certificate_help"))
@@ -101,6 +102,12 @@ def certificates(mid: int) -> None:
             st.caption(f"{file_name(ref)}: {ui.t('delivery.certificate_missing')}")
             continue
         fname = uploads.download_name(ref)
-        # the file is read only when the person clicks (certificates may be up to 10 MB)
-        st.download_button(f"{tables.value(r['Kind'])} · {fname}", lambda ref=ref: uploads.read_certificate(ref)[1],
-                           fname, key=f"delivery-cert-{r['ID']}", icon=":material/download:")
+        st.download_button(f"{tables.value(r['Kind'])} · {fname}", _reader(ref), fname, key=f"delivery-cert-{r['ID']}",
+                           icon=":material/download:")
+
+
+def _reader(ref: str):
+    """The certificate's bytes, read only when the person clicks (certificates may be up to 10 MB)."""
+    def read() -> bytes:
+        return uploads.read_certificate(ref)[1]
+    return read

@@ -8,7 +8,7 @@ from core import uploads, validate
 
 # a date typed in any form reaches core, which refuses an implausible or future one with a message (the widget
 # would drop a date outside its range silently)
-DATES = {"min_value": validate.MIN_DAY, "max_value": validate.MAX_DAY}
+MIN_DAY, MAX_DAY = validate.MIN_DAY, validate.MAX_DAY
 
 
 def forget() -> None:

@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from app import forms, tables, ui
-from app.views.delivery_common import DATES, certificate_names, forget
+from app.views.delivery_common import MAX_DAY, MIN_DAY, certificate_names, forget
 from core.queries import delivery as q
 from core.services import delivery as svc
 
@@ -23,8 +23,9 @@ def draw(cid: int, info, contracts) -> None:
     if editable:
         visible = [c for c in before.columns if not tables.internal(c)]
         cfg = tables.config(before, "delivery", extra={
-            "Forecast on": st.column_config.DateColumn(format="YYYY-MM-DD", **DATES),
-            "Planned on": st.column_config.DateColumn(format="YYYY-MM-DD", required=True, **DATES),
+            "Forecast on": st.column_config.DateColumn(format="YYYY-MM-DD", min_value=MIN_DAY, max_value=MAX_DAY),
+            "Planned on": st.column_config.DateColumn(format="YYYY-MM-DD", required=True,
+                                                      min_value=MIN_DAY, max_value=MAX_DAY),
             "Milestone": st.column_config.TextColumn(required=True, max_chars=ui.limit("name"))})
         edited = st.data_editor(before, key=editor, hide_index=True, column_config=cfg, column_order=visible,
                                 disabled=[c for c in before.columns if c not in editable], width="stretch")
@@ -69,8 +70,10 @@ def plan_form(cid: int) -> None:
     with forms.once_form("delivery-plan", ui.t("delivery.plan")) as f:
         name = st.text_input(labels["name"], key=f.key("name"), max_chars=ui.limit("name"))
         p1, p2 = st.columns(2)
-        planned = p1.date_input(labels["planned_on"], value=None, key=f.key("planned"), **DATES)
-        forecast = p2.date_input(labels["forecast_on"], value=None, key=f.key("forecast"), **DATES)
+        planned = p1.date_input(labels["planned_on"], value=None, key=f.key("planned"),
+                                min_value=MIN_DAY, max_value=MAX_DAY)
+        forecast = p2.date_input(labels["forecast_on"], value=None, key=f.key("forecast"),
+                                 min_value=MIN_DAY, max_value=MAX_DAY)
         if st.form_submit_button(ui.t("delivery.plan.submit")):
             if f.submit(svc.plan_milestone, cid, name=name, planned_on=planned, forecast_on=forecast, labels=labels,
                         success=ui.t("delivery.plan.done", name=name)):

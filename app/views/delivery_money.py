@@ -7,7 +7,7 @@ from datetime import date
 import streamlit as st
 
 from app import forms, tables, ui
-from app.views.delivery_common import DATES
+from app.views.delivery_common import MAX_DAY, MIN_DAY
 from core.queries import delivery as q
 from core.services import delivery as svc
 
@@ -35,9 +35,11 @@ def costs(cid: int, info, contracts) -> None:
               "amount": ui.t("delivery.cost.amount"), "description": ui.t("delivery.cost.description")}
     with forms.once_form("delivery-cost", ui.t("delivery.cost.new")) as f:
         k1, k2, k3 = st.columns(3)
-        spent = k1.date_input(labels["spent_on"], value=date.today(), key=f.key("on"), **DATES)
-        cats = {c: _category(c) for c in svc.COST_CATEGORIES}
-        category = k2.selectbox(labels["category"], list(cats), key=f.key("category"), format_func=cats.get)
+        spent = k1.date_input(labels["spent_on"], value=date.today(), key=f.key("on"),
+                              min_value=MIN_DAY, max_value=MAX_DAY)
+        cats: dict[str, str] = {c: _category(c) for c in svc.COST_CATEGORIES}
+        category = k2.selectbox(labels["category"], list(cats), key=f.key("category"),
+                                format_func=lambda c: cats.get(c, c))
         amount = k3.text_input(labels["amount"], key=f.key("amount"), max_chars=32)
         description = st.text_input(labels["description"], key=f.key("description"),
                                     max_chars=ui.limit("description"))

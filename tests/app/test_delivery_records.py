@@ -9,9 +9,11 @@ from sqlmodel import select
 from streamlit.testing.v1 import AppTest
 
 from core.models import CostEntry
-from core.services import delivery
 from tests.app.conftest import texts
-from tests.app.test_delivery import PDF, db, deal, days, show  # noqa: F401  (deal is a fixture)
+from tests.app import test_delivery as base
+from tests.app.test_delivery import PDF, db, days, show
+
+deal = base.deal   # the signed test deal (a fixture)
 
 PAGE = "pages/delivery.py"
 

@@ -5,7 +5,10 @@ import re
 
 from core.services import delivery
 from tests.app.conftest import texts
-from tests.app.test_delivery import deal, days, show  # noqa: F401  (deal is a fixture)
+from tests.app import test_delivery as base
+from tests.app.test_delivery import days, show
+
+deal = base.deal   # the signed test deal (a fixture)
 
 CODES = r"planned|preliminary|accepted|signed|closed|signing|acceptance|warranty|labour|travel|estimate|budget|" \
         r"actual|variance"

@@ -6,14 +6,15 @@ import json
 from urllib.parse import parse_qs
 
 from sqlmodel import select
-from streamlit.testing.v1 import AppTest
 
 from app.records import PAGES
 from core.context import SYSTEM, unit_of_work
 from core.models import Milestone, User
-from core.services import contracts, users
-from tests.app.test_delivery import deal  # noqa: F401  (fixture)
+from core.services import contracts
+from tests.app import test_delivery as base
 from tests.app.test_work import links
+
+deal = base.deal   # the signed test deal (a fixture)
 
 PAGE = "pages/work.py"
 
@@ -35,7 +36,7 @@ def test_every_link_names_a_record_kind_and_goes_to_that_kinds_page(page):
             assert int(value) > 0
 
 
-def test_a_change_order_links_to_its_contract(page, demo_url, deal):  # noqa: F811
+def test_a_change_order_links_to_its_contract(page, demo_url, deal):
     w = deal["world"]
     w.do("ar", contracts.request_change, deal["contract"], number="CO-WORK-1", reason="more sites",
          new_amount="1000000", new_scope="more sites")
@@ -68,7 +69,7 @@ def test_a_milestone_link_opens_the_milestone_selected_on_the_delivery_page(page
     assert at.selectbox(key="delivery-milestone").value == mid
 
 
-def test_the_full_table_of_a_long_list_reads_as_people_read_it(page, demo_url, deal):  # noqa: F811
+def test_the_full_table_of_a_long_list_reads_as_people_read_it(page, demo_url, deal):
     from core.enums import Decision, Stage
     from tests.integration.money_fixtures import make_opportunity
 
