@@ -44,7 +44,8 @@ def follow_address() -> None:
 
 
 follow_address()
-deals = ui.read(deal_options) if ui.can("bid.create") or ui.can("contract.draft") else []   # where bids and drafts start
+# where bids and drafts start
+deals = ui.read(deal_options) if ui.can("bid.create") or ui.can("contract.draft") else []
 tab_bids, tab_contracts = tabs(TAB_KEY, labels)
 
 with tab_bids:

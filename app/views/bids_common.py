@@ -2,11 +2,15 @@
 action's form from core's offers (allowed: the form; refused: a disabled button with core's reason)."""
 from __future__ import annotations
 
+from datetime import date
+
 import streamlit as st
 
 from app import forms, ui
 
 PREFIX = "bids_contracts"
+# a date picker takes any year, so a date out of core's range reaches core and is refused by name, never dropped
+DAY_MIN, DAY_MAX = date(1000, 1, 1), date(9999, 12, 31)
 TAB_KEY = "bc-tab"                # the page's tabs: bids, contracts
 CONTRACT_TAB_KEY = "bc-ctab"      # a contract's tabs: terms, ATC, changes, timeline
 
@@ -59,3 +63,8 @@ def tabs(key: str, labels: list[str]):
 def choose_first(where: str, label: str) -> None:
     """A form submitted without choosing its record (nothing is preselected): say so at the form."""
     ui.say(where, "error", ui.t("bids_contracts.choose_first", what=label))
+
+
+def day_input(where, label: str, key: str):
+    """An empty date field taking any year (core says what is out of range)."""
+    return where.date_input(label, value=None, min_value=DAY_MIN, max_value=DAY_MAX, key=key)

@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from app import forms, tables, ui
-from app.views.bids_common import PREFIX, choose_first, deal_names
+from app.views.bids_common import PREFIX, choose_first, day_input, deal_names
 from core.queries.contracts import bid_list
 from core.services import bids
 
@@ -68,7 +68,7 @@ def _new_bid(deals: list[dict]) -> None:
                                placeholder=ui.t("record.choose"), format_func=lambda v: names.get(v, str(v)))
             c1, c2 = st.columns(2)
             title = c1.text_input(labels["title"], key=f.key("title"), max_chars=ui.limit("title"))
-            deadline = c2.date_input(labels["deadline"], value=None, key=f.key("deadline"))
+            deadline = day_input(c2, labels["deadline"], f.key("deadline"))
             bond = c1.text_input(labels["bid_bond"], "0", key=f.key("bond"))
             rivals = c2.text_input(labels["competitors"], key=f.key("competitors"), max_chars=ui.limit("competitors"))
             if st.form_submit_button(ui.t("bids_contracts.bid.create"), key=f.key("submit")):

@@ -7,7 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from app import fmt, forms, records, tables, ui
-from app.views.bids_common import PREFIX, approve_reject, decision_label, offered, status_label
+from app.views.bids_common import PREFIX, approve_reject, day_input, decision_label, offered, status_label
 from app.views.bids_list import bids_done
 from core.enums import BidStatus
 from core.errors import LtcError
@@ -88,7 +88,7 @@ def _submit(bid_id: int, offers: dict) -> None:
     with forms.once_form(name, title) as f:
         c1, c2 = st.columns(2)
         quote = c1.text_input(labels["quoted_price"], key=f.key("quote"))
-        on = c2.date_input(labels["submitted_on"], value=None, key=f.key("on"))
+        on = day_input(c2, labels["submitted_on"], f.key("on"))
         if st.form_submit_button(title, key=f.key("submit")):
             if f.submit(bids.submit_bid, bid_id, quoted_price=quote, submitted_on=on, labels=labels,
                         success=ui.t("bids_contracts.submit.done")):
@@ -105,7 +105,7 @@ def _result(bid_id: int, offers: dict) -> None:
     with forms.once_form(name, title) as f:
         won = st.radio(title, list(outcomes), horizontal=True, key=f.key("outcome"), format_func=outcomes.get)
         c1, c2, c3 = st.columns(3)
-        on = c1.date_input(labels["result_on"], value=None, key=f.key("on"))
+        on = day_input(c1, labels["result_on"], f.key("on"))
         reason = c2.text_input(labels["loss_reason"], key=f.key("reason"), max_chars=ui.limit("loss_reason"))
         winner = c3.text_input(labels["winner"], key=f.key("winner"), max_chars=ui.limit("winner"))
         if st.form_submit_button(ui.t("bids_contracts.result.save"), key=f.key("submit")):

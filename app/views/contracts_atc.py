@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from app import forms, tables, ui
-from app.views.bids_common import PREFIX, approve_reject, decision_label, offered
+from app.views.bids_common import PREFIX, approve_reject, day_input, decision_label, offered
 from core.services import contracts
 
 
@@ -36,7 +36,7 @@ def _sign(c: dict, offers: dict, done) -> None:
     labels = {"signed_on": ui.t("bids_contracts.col.signed_on"), "budget_cost": ui.t("bids_contracts.sign.budget_cost")}
     with forms.once_form(name, title) as f:
         c1, c2 = st.columns(2)
-        signed_on = c1.date_input(labels["signed_on"], value=None, key=f.key("on"))
+        signed_on = day_input(c1, labels["signed_on"], f.key("on"))
         budget = c2.text_input(labels["budget_cost"], key=f.key("budget"))
         if st.form_submit_button(title, key=f.key("submit")):
             if f.submit(contracts.sign_contract, cid, signed_on=signed_on, budget_cost=budget or None, labels=labels,

@@ -58,9 +58,9 @@ def options(clist: pd.DataFrame) -> dict[int, str]:
 def show(deals: list[dict]) -> dict[int, str]:
     """The list and the draft form; returns the contracts to pick from."""
     f1, _ = st.columns([1, 3])
-    statuses = {"": ui.t("all"), **{s.value: status_label(s.value) for s in ContractStatus}}
+    statuses: dict[str, str] = {"": ui.t("all"), **{s.value: status_label(s.value) for s in ContractStatus}}
     status = f1.selectbox(ui.t("bids_contracts.col.status"), list(statuses), key="bc-contracts-status",
-                          format_func=statuses.get)
+                          format_func=lambda v: statuses.get(v, v))
     clist = ui.read(contract_list, status=status or None)
     shown = clist.assign(Legal=clist["Legal"].map(decision_label), Finance=clist["Finance"].map(decision_label))
     tables.table(shown, PREFIX, key="bc-contracts", opens="contract", money=("Amount",))

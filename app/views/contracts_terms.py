@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from app import fmt, forms, tables, ui
-from app.views.bids_common import PREFIX, offered
+from app.views.bids_common import PREFIX, day_input, offered
 from core.enums import Trigger
 from core.queries.contracts import terms_preview
 from core.services import contracts, delivery
@@ -104,7 +104,7 @@ def _milestone(cid: int, offers: dict, done) -> None:
     with forms.once_form(name, title) as f:
         c1, c2 = st.columns(2)
         ms_name = c1.text_input(labels["name"], key=f.key("name"), max_chars=ui.limit("name"))
-        planned = c2.date_input(labels["planned_on"], value=None, key=f.key("on"))
+        planned = day_input(c2, labels["planned_on"], f.key("on"))
         if st.form_submit_button(title, key=f.key("submit")):
             if f.submit(delivery.plan_milestone, cid, name=ms_name, planned_on=planned, labels=labels):
                 done()

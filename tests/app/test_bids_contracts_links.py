@@ -4,20 +4,19 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
 from sqlmodel import select
 from streamlit.testing.v1.element_tree import Tab
 
 from core.enums import BidStatus, ChangeStatus, ContractStatus
-from core.models import Bid, ChangeOrder, Contract, Opportunity
+from core.models import Bid, Contract
 from core.services import bids, contracts
 from tests.app.test_bids_contracts import (PAGE, TODAY, act, atc_pending, draft, guidance_opps, keys, new_bid, read,
-                                           signed_with_open_terms, successes, w)
+                                           signed_with_open_terms, w)
 
 
 def visit(page, login: str, lang: str = "en", **address):
     """Open the page the way a link does: `<page>?<kind>=<id>`."""
-    at = page(login)
+    at = page(login, lang=lang)
     for kind, value in address.items():
         at.query_params[kind] = str(value)
     at.switch_page(PAGE).run()
@@ -116,7 +115,8 @@ def test_drafting_a_contract_stays_on_contracts_with_the_message_at_the_form(pag
     assert open_tab(at, "Bids") == "Contracts"
     done = "Contract HT-TAB-0001 drafted."
     assert done in tab_messages(at, "Contracts") and done not in top_messages(at)
-    cid = read(demo_url, lambda ctx: ctx.session.exec(select(Contract.id).where(Contract.number == "HT-TAB-0001")).one())
+    cid = read(demo_url, lambda ctx: ctx.session.exec(select(Contract.id).where(
+        Contract.number == "HT-TAB-0001")).one())
     assert at.selectbox(key="bc-contract").value == cid
     assert w(at, "text_input", "bc-draft", "number").value == ""   # the form is empty again
 
@@ -190,3 +190,42 @@ def test_the_page_decides_nothing_from_status_strings_or_roles():
         assert not found, f"{path.name} decides from {sorted(found)}"
         assert "EDITABLE_CONTRACT" not in source and ".status ==" not in source and '["status"] ==' not in source
         assert len(source.splitlines()) <= 250, path.name
+
+
+def test_a_clicked_row_opens_its_contract(page, demo_url):
+    at = page("leader", PAGE)
+    first = int(at.dataframe(key="bc-contracts").value.iloc[0]["ID"])
+    at.session_state["bc-contracts"] = {"selection": {"rows": [0], "columns": [], "cells": []}}   # a row click
+    at.run()
+    assert not at.exception, at.exception
+    assert at.selectbox(key="bc-contract").value == first
+    assert at.query_params["contract"] == [str(first)] or at.query_params["contract"] == str(first)
+
+
+def test_in_chinese_statuses_decisions_and_triggers_are_words(page, demo_url):
+    cid = signed_with_open_terms(demo_url)
+    bid = read(demo_url, lambda ctx: ctx.session.exec(select(Bid.id).order_by(Bid.id)).first())
+    at = visit(page, "leader", lang="zh", contract=cid, bid=bid)
+    codes = {s.value for s in (*BidStatus, *ContractStatus, *ChangeStatus)} | {
+        "approve", "reject", "pending", "not requested", "signing", "acceptance", "warranty", "legal", "finance"}
+    assert not [m.value for m in at.metric if m.value in codes]
+    for df in at.dataframe:
+        for col in ("Status", "Trigger", "Decision", "Reviewer", "Legal", "Finance"):
+            if col in df.value.columns:
+                assert not set(df.value[col].dropna()) & codes, (col, set(df.value[col]))
+    assert "None" not in [m.value for m in at.metric]
+
+
+def test_a_date_in_any_year_reaches_core_and_is_refused_by_name(page, demo_url):
+    from datetime import date
+    opp_id = guidance_opps(demo_url)[0]
+    before = read(demo_url, lambda ctx: len(ctx.session.exec(select(Bid.id)).all()))
+    at = page("sr", PAGE)
+    w(at, "selectbox", "bc-bid-new", "opp").set_value(opp_id)
+    w(at, "text_input", "bc-bid-new", "title").input("Old tender")
+    w(at, "date_input", "bc-bid-new", "deadline").set_value(date(2001, 1, 1))
+    w(at, "button", "bc-bid-new", "submit").click().run()
+    assert not at.exception
+    assert [e.value for e in at.error] == [f"Deadline: 2001-01-01 has already passed (today is {TODAY:%Y-%m-%d})"]
+    assert read(demo_url, lambda ctx: len(ctx.session.exec(select(Bid.id)).all())) == before
+    assert w(at, "text_input", "bc-bid-new", "title").value == "Old tender"   # refused: what was typed stays
