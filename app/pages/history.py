@@ -1,10 +1,13 @@
 """Record history: the audit timeline of any record (from the app, a sheet or an import), newest first, on the
 company clock, actions in words, each event's record one click away. `?entity=<table>&id=<n>` opens one
 record's history (a link from anywhere)."""
+import re
+
 import pandas as pd
 import streamlit as st
 
-from app import records, tables, ui
+from app import fmt, records, tables, ui
+from app.i18n import catalogue
 from core.queries.history import recent_activity, record_history
 
 ui.guard("audit.view")
@@ -13,6 +16,7 @@ st.title(ui.t("page.history"))
 # audit entity (table name) -> record kind of app/records.py (the page that shows it)
 KINDS = {"lead": "lead", "opportunity": "opportunity", "bid": "bid", "contract": "contract", "milestone": "milestone",
          "paymentterm": "term", "invoice": "invoice", "payment": "payment", "account": "account"}
+MONEY = re.compile(r"-?\d+\.\d{2}")
 ENTITIES = ["lead", "opportunity", "bid", "contract", "paymentterm", "milestone", "costentry", "invoice", "payment",
             "allocation", "account", "stakeholder", "gatedecision", "changeorder", "acceptance", "closurereview",
             "user"]
@@ -20,8 +24,6 @@ ENTITIES = ["lead", "opportunity", "bid", "contract", "paymentterm", "milestone"
 
 def entity_name(table: str) -> str:
     key = f"history.table.{table}"
-    from app.i18n import catalogue
-
     return ui.t(key) if key in catalogue() else table
 
 
@@ -30,8 +32,6 @@ def source(code) -> str:
     text = str(code or "")
     kind, _, tab = text.partition(":")
     key = f"history.source.{kind}"
-    from app.i18n import catalogue
-
     if key not in catalogue():
         return text
     return ui.t(key, tab=tab) if "{tab}" in catalogue()[key]["en"] else ui.t(key)
@@ -69,8 +69,31 @@ def open_record(entity: str, rid: int) -> None:
         records.link(kind, rid, ui.t("history.open", kind=ui.t(f"record.kind.{kind}"), id=rid))
 
 
+def field_name(name: str) -> str:
+    key = f"history.field.{name}"
+    return ui.t(key) if key in catalogue() else name.replace("_", " ")
+
+
+def changed(value) -> str:
+    """A changed field's value in words: codes through the values catalogue, empty as '—'."""
+    if isinstance(value, bool):
+        return ui.t("history.yes") if value else ui.t("history.no")
+    if isinstance(value, str) and MONEY.fullmatch(value):   # amounts are stored as text with two decimals
+        return fmt.money(value)
+    return tables.value(value) if not fmt.is_empty(value) else fmt.EMPTY
+
+
+def worded(fields) -> str:
+    if not isinstance(fields, list):
+        return fmt.text(fields)
+    return "; ".join(ui.t("history.change", field=field_name(k), before=changed(old), after=changed(new))
+                     for k, old, new in fields if k != "id")
+
+
 def people(df: pd.DataFrame) -> pd.DataFrame:
     out = df.copy()
+    if "Changes" in out.columns:
+        out["Changes"] = out["Changes"].map(worded)
     if "Source" in out.columns:
         out["Source"] = out["Source"].map(source)
     if "Entity" in out.columns:
@@ -88,7 +111,7 @@ record_id = c2.number_input(ui.t("history.id"), min_value=1, step=1, value=None,
                             on_change=to_address)
 if record_id:
     open_record(entity, int(record_id))
-    df = ui.read(record_history, entity, int(record_id))
+    df = ui.read(record_history, entity, int(record_id), detail=True)
     tables.table(people(df), "history", key="history-record", download=f"history-{entity}-{int(record_id)}")
 else:
     st.subheader(ui.t("history.recent"))

@@ -12,27 +12,33 @@ from core.models import AuditEvent
 from core.services import action
 
 # The audit trail names entities by table; pages offer the export names people know.
-TABLES = {name: model.__tablename__ for name, model in ENTITIES.items() if name != "audit"}
+TABLES = {name: model.__table__.name for name, model in ENTITIES.items() if name != "audit"}
 TABLES["users"] = "user"
+
+
+def _fields(before_json: str, after_json: str) -> list[tuple[str, object, object]]:
+    """(field, old, new) for each field that differs (all fields of a new record)."""
+    before = json.loads(before_json) if before_json else {}
+    after = json.loads(after_json) if after_json else {}
+    skip = {"version", "created_at"}
+    return [(k, before.get(k), v) for k, v in sorted(after.items()) if k not in skip and before.get(k) != v]
 
 
 def _changes(before_json: str, after_json: str) -> str:
     """'field: old → new' for each field that differs (all fields of a new record)."""
-    before = json.loads(before_json) if before_json else {}
-    after = json.loads(after_json) if after_json else {}
-    skip = {"version", "created_at"}
-    parts = [f"{k}: {before.get(k, '')} → {v}" for k, v in sorted(after.items())
-             if k not in skip and before.get(k) != v]
-    return "; ".join(parts)
+    return "; ".join(f"{k}: {'' if old is None else old} → {new}" for k, old, new in _fields(before_json, after_json))
 
 
 @action("audit.view")
-def record_history(ctx: Context, entity: str, entity_id: int) -> pd.DataFrame:
+def record_history(ctx: Context, entity: str, entity_id: int, *, detail: bool = False) -> pd.DataFrame:
+    """The record's events, newest first. With `detail`, `Changes` holds [(field, old, new)] for the page to
+    word in the person's language, instead of the 'field: old → new' text."""
     table = TABLES.get(entity, entity)
     events = ctx.session.exec(select(AuditEvent).where(AuditEvent.entity == table, AuditEvent.entity_id == entity_id)
                               .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())).all()
+    changes = _fields if detail else _changes
     return pd.DataFrame([{"When": e.at, "Who": e.user_login, "Source": e.source, "Action": e.action,
-                          "Changes": _changes(e.before_json, e.after_json)} for e in events],
+                          "Changes": changes(e.before_json, e.after_json)} for e in events],
                         columns=["When", "Who", "Source", "Action", "Changes"])
 
 

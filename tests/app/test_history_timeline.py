@@ -64,3 +64,12 @@ def test_recent_activity_is_in_words_and_a_row_opens_that_records_history(page):
     assert not at.exception
     assert at.query_params.get("entity") and at.query_params.get("id")
     assert at.session_state["history-id"] == int(first["Record ID"])
+
+
+def test_what_changed_is_said_in_chinese_fields_and_values_in_words(page):
+    at = _open(page, "invoice", 1, "zh")
+    assert not at.exception
+    changes = " ".join(at.dataframe[0].value["Changes"])
+    for raw in ("due_on", "status", "issued", "partly_paid", "None", "amount:"):
+        assert raw not in changes, (raw, changes[:300])
+    assert "到期日" in changes and "状态" in changes
