@@ -12,7 +12,6 @@ from app.views.delivery_common import MAX_DAY, MIN_DAY, file_name, forget
 from core import uploads
 from core.errors import LtcError
 from core.queries import delivery as q
-from core.queries.offers import offers as offers_of
 from core.services import delivery as svc
 
 KINDS = {svc.ACCEPT_PRELIMINARY: "preliminary", svc.ACCEPT_FINAL: "final"}
@@ -41,13 +40,13 @@ def draw(cid: int, info, contracts) -> None:
                     preliminary=fmt.day(row["Preliminary on"]), accepted=fmt.day(row["Accepted on"]),
                     terms=fmt.text(row["Terms"])))
     if ui.can("milestone.accept"):
-        accept_form(int(mid), row["Milestone"])
+        accept_form(cid, int(mid), row["Milestone"])
     certificates(int(mid))
     records.history("milestone", int(mid), key=f"delivery-ms-history-{mid}")
 
 
-def accept_form(mid: int, name: str) -> None:
-    offers = ui.read(offers_of, "milestone", mid)
+def accept_form(cid: int, mid: int, name: str) -> None:
+    offers = ui.read(q.milestone_offers, cid).get(mid, {})   # core's offers (its lifecycle), read as delivery.view
     labels = {"accepted_on": ui.t("delivery.accept.on"), "certificate_ref": ui.t("delivery.accept.certificate"),
               "kind": ui.t("delivery.accept.kind")}
     with forms.once_form("delivery-accept", ui.t("delivery.accept.title")) as f:

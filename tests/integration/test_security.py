@@ -491,10 +491,10 @@ def test_the_acceptance_page_refuses_a_bad_certificate_and_keeps_nothing(world, 
     at.selectbox(key="delivery-contract").select(deal["contract"]).run()
     at.session_state["delivery-tab"] = "Acceptance"
     at.run()
-    at.selectbox(key="delivery-accept-ms").select(deal["m1"])
-    at.radio(key="delivery-accept-kind").set_value("final")
-    at.file_uploader(key="delivery-accept-cert").upload(name, data, "application/pdf")
-    next(b for b in at.button if b.key and b.key.startswith("FormSubmitter:delivery-accept-")).click().run()
+    at.selectbox(key="delivery-milestone").select(deal["m1"]).run()
+    next(u for u in at.get("file_uploader") if u.key.startswith("delivery-accept-cert-")).upload(
+        name, data, "application/pdf")
+    next(b for b in at.button if b.label == "Accept final (终验)").click().run()
     assert not at.exception and message in at.error[0].value
     folder = tmp_path / "data" / uploads.FOLDER
     assert not folder.exists() or not [p for p in folder.rglob("*") if p.is_file()]
