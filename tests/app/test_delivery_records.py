@@ -124,3 +124,13 @@ def test_a_future_acceptance_date_is_refused_with_a_message_not_dropped(page, de
     assert not at.exception
     assert any("is in the future" in e.value for e in at.error), [e.value for e in at.error]
     assert db(demo_url, lambda ctx: ctx.session.get(Milestone, deal["m1"]).status) == MilestoneStatus.PLANNED
+
+
+def test_a_clicked_milestone_row_opens_the_milestone_in_the_acceptance_tab(page, deal):
+    at = opened(page, "leader", contract=deal["contract"])
+    key = f"delivery-ms-table-{deal['contract']}"
+    at.session_state[key] = {"selection": {"rows": [0], "columns": [], "cells": []}}
+    at.run()
+    assert not at.exception
+    assert at.query_params.get("milestone") in (str(deal["m1"]), [str(deal["m1"])])
+    assert at.selectbox(key="delivery-milestone").value == deal["m1"]
