@@ -86,7 +86,10 @@ def show(deals: list[dict]) -> pd.DataFrame:
     late = listing[listing["Overdue"]]
     if not late.empty:
         st.warning(ui.t("bids_contracts.bids.overdue", n=len(late), titles=", ".join(late["Title"].head(5))))
-    if ui.can("bid.update") and not listing.empty:
+    # a clicked row opens the bid; those who may edit bids switch the list into an edit table
+    editing = ui.can("bid.update") and not listing.empty and st.toggle(ui.t("bids_contracts.bids.edit"),
+                                                                        key="bc-bids-edit")
+    if editing:
         _editor(listing, show_all)
     else:
         tables.table(listing, PREFIX, key="bc-bids-view", opens="bid", money=MONEY)

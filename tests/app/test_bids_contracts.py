@@ -267,6 +267,7 @@ def bid_row(at, bid_id) -> int:
 def test_bid_fields_are_edited_in_the_table(page, demo_url):
     bid_id = new_bid(demo_url, guidance_opps(demo_url)[0])
     at = page("sr", PAGE)
+    at.toggle(key="bc-bids-edit").set_value(True).run()   # the list becomes an edit table
     at.session_state["bc-bids-0"] = {"edited_rows": {bid_row(at, bid_id): {
         "Title": "Renamed tender", "Deadline": str(TODAY + timedelta(days=30)), "Competitors": "Inspur"}},
         "added_rows": [], "deleted_rows": []}
@@ -279,6 +280,7 @@ def test_bid_fields_are_edited_in_the_table(page, demo_url):
 def test_a_stale_bid_edit_is_refused_naming_who_changed_it(page, demo_url):
     bid_id = new_bid(demo_url, guidance_opps(demo_url)[0])
     at = page("sr", PAGE)
+    at.toggle(key="bc-bids-edit").set_value(True).run()
     row = bid_row(at, bid_id)
     act(demo_url, "ar", bids.update_bid, bid_id, title="Changed by the AR")   # meanwhile
     at.session_state["bc-bids-0"] = {"edited_rows": {row: {"Title": "Mine"}}, "added_rows": [], "deleted_rows": []}
@@ -292,6 +294,7 @@ def test_leader_and_legal_see_bids_read_only(page, demo_url):
     for role in ("leader", "legal"):
         at = page(role, PAGE)
         assert not [e for e in at.data_editor if e.key == "bc-bids-0"]
+        assert not [t for t in at.toggle if t.key == "bc-bids-edit"]   # no way to switch to editing either
 
 
 # -- contracts --------------------------------------------------------------------------------------

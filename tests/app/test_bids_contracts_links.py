@@ -229,3 +229,12 @@ def test_a_date_in_any_year_reaches_core_and_is_refused_by_name(page, demo_url):
     assert [e.value for e in at.error] == [f"Deadline: 2001-01-01 has already passed (today is {TODAY:%Y-%m-%d})"]
     assert read(demo_url, lambda ctx: len(ctx.session.exec(select(Bid.id)).all())) == before
     assert w(at, "text_input", "bc-bid-new", "title").value == "Old tender"   # refused: what was typed stays
+
+
+def test_a_clicked_bid_row_opens_the_bid_for_those_who_edit_bids_too(page, demo_url):
+    at = page("sr", PAGE)
+    first = int(at.dataframe(key="bc-bids-view").value.iloc[0]["ID"])
+    at.session_state["bc-bids-view"] = {"selection": {"rows": [0], "columns": [], "cells": []}}   # a row click
+    at.run()
+    assert not at.exception, at.exception
+    assert at.selectbox(key="bc-bid").value == first and at.query_params["bid"] in (str(first), [str(first)])
