@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import importlib
 
-from core import lifecycle
+from core import lifecycle, permissions
 from core.context import Context
+from core.errors import PermissionDenied
 from core.lifecycle import Offer
+from core.services import action
 
 # the kind of record -> (its model, the module whose import registers its lifecycle)
 KINDS = {
     "bid": ("core.models:Bid", "core.services.bids"),
+    "opportunity": ("core.models:Opportunity", "core.services.opportunities"),
+    "milestone": ("core.models:Milestone", "core.services.delivery"),
     "contract": ("core.models:Contract", "core.services.contracts"),
     "change_order": ("core.models:ChangeOrder", "core.services.contracts"),
-    "opportunity": ("core.models:Opportunity", "core.services.opportunities"),
     "lead": ("core.models:Lead", "core.services.leads"),
     "term": ("core.models:PaymentTerm", "core.services.billing"),
     "invoice": ("core.models:Invoice", "core.services.billing"),
@@ -21,8 +24,22 @@ KINDS = {
 }
 
 
+# who may ask about a kind: the views that show it (an offer's reason names the record)
+VIEWS = {
+    "lead": ("lead.view",), "opportunity": ("opportunity.view",), "bid": ("contract.view",),
+    "contract": ("contract.view", "delivery.view"), "change_order": ("contract.view", "delivery.view"),
+    "milestone": ("delivery.view", "contract.view"), "term": ("billing.view", "delivery.view", "contract.view"),
+    "invoice": ("billing.view",), "payment": ("billing.view",),
+}
+
+
+@action("work.view")
 def offers(ctx: Context, kind: str, record_id: int) -> dict[str, Offer]:
-    """{action: Offer} for the record; a record that does not exist is NotFound (core.context.Context.get)."""
+    """{action: Offer} for the record; a record that does not exist is NotFound (core.context.Context.get).
+    Asked by someone none of whose views show that kind of record: refused, revealing nothing of it."""
+    roles = ctx.current_roles() or frozenset()
+    if not any(permissions.allowed(roles, view) for view in VIEWS[kind]):
+        raise PermissionDenied(f"permission: '{ctx.actor.login}' may not see {kind} records")
     model_path, module = KINDS[kind]
     importlib.import_module(module)
     mod, name = model_path.split(":")

@@ -48,3 +48,11 @@ def test_offers_follow_the_record_through_its_lifecycle(world):
 def test_offers_for_a_record_that_does_not_exist(world):
     with pytest.raises(NotFound):
         offered(world, "ar", "bid", 999_999)
+
+
+def test_offers_are_asked_only_by_someone_who_may_see_that_kind(world):
+    from core.errors import PermissionDenied
+
+    _, bid = draft_bid(world)
+    with pytest.raises(PermissionDenied, match="may not see bid records"):
+        offered(world, "marketing", "bid", bid)

@@ -126,11 +126,17 @@ def _page_imports(tree: ast.Module) -> dict[str, str]:
 
 
 def _resolve(dotted: str):
-    module, _, attr = dotted.rpartition(".")
-    try:
-        return importlib.import_module(dotted)
-    except ImportError:
-        return getattr(importlib.import_module(module), attr, None) if module else None
+    """The object a dotted name stands for: the longest importable module, then attributes (core.enums.X.Y)."""
+    parts = dotted.split(".")
+    for cut in range(len(parts), 0, -1):
+        try:
+            obj = importlib.import_module(".".join(parts[:cut]))
+        except ImportError:
+            continue
+        for attr in parts[cut:]:
+            obj = getattr(obj, attr, None)
+        return obj
+    return None
 
 
 def test_pages_reach_data_only_through_services_that_check_the_matrix():
