@@ -3,6 +3,7 @@ lists (a clicked row), kanban cards, the record history and messages all link to
 browser's back button open the same record. A page reads the address through `opened`/`picker`, never by hand."""
 from __future__ import annotations
 
+import re
 from typing import Mapping
 
 import pandas as pd
@@ -101,4 +102,59 @@ def history(entity: str, record_id: int, *, key: str) -> None:
     if not ui.can("audit.view"):
         return
     with st.expander(ui.t("record.history")):
-        tables.table(ui.read(record_history, entity, int(record_id)), "history", key=key)
+        tables.table(said(ui.read(record_history, entity, int(record_id), detail=True)), "history", key=key)
+
+
+# -- a history in the person's words (record_history(detail=True)): fields, values and sources ---------------
+_AMOUNT = re.compile(r"-?\d+\.\d{2}")
+
+
+def said(df: pd.DataFrame) -> pd.DataFrame:
+    """Changed fields and their values in words (history.field.<name>, the values catalogue, amounts with
+    separators, empty as '—'), and where each change came from (history.source.<kind>)."""
+    out = df.copy()
+    if "Changes" in out.columns:
+        out["Changes"] = out["Changes"].map(_worded)
+    if "Source" in out.columns:
+        out["Source"] = out["Source"].map(_source)
+    return out
+
+
+def _known(key: str) -> bool:
+    from app.i18n import catalogue
+
+    return key in catalogue()
+
+
+def _worded(fields) -> str:
+    from app import fmt
+
+    if not isinstance(fields, list):
+        return fmt.text(fields)
+    return "; ".join(ui.t("history.change", field=_field(k), before=_value(old), after=_value(new))
+                     for k, old, new in fields if k != "id")
+
+
+def _field(name: str) -> str:
+    return ui.t(f"history.field.{name}") if _known(f"history.field.{name}") else name.replace("_", " ")
+
+
+def _value(value) -> str:
+    from app import fmt, tables
+
+    if isinstance(value, bool):
+        return ui.t("history.yes") if value else ui.t("history.no")
+    if isinstance(value, str) and _AMOUNT.fullmatch(value):   # amounts are stored as text with two decimals
+        return fmt.money(value)
+    return fmt.EMPTY if fmt.is_empty(value) else tables.value(value)
+
+
+def _source(code) -> str:
+    """Where a change came from: the app, a sheet's tab ('sheet:leads'), an import, the command line."""
+    text = str(code or "")
+    kind, _, tab = text.partition(":")
+    key = f"history.source.{kind}"
+    if not _known(key):
+        return text
+    return ui.t(key, tab=tab) if "{tab}" in ui.t(key) else ui.t(key)
+

@@ -1,12 +1,10 @@
 """Record history: the audit timeline of any record (from the app, a sheet or an import), newest first, on the
 company clock, actions in words, each event's record one click away. `?entity=<table>&id=<n>` opens one
 record's history (a link from anywhere)."""
-import re
-
 import pandas as pd
 import streamlit as st
 
-from app import fmt, records, tables, ui
+from app import records, tables, ui
 from app.i18n import catalogue
 from core.queries.history import recent_activity, record_history
 
@@ -16,7 +14,6 @@ st.title(ui.t("page.history"))
 # audit entity (table name) -> record kind of app/records.py (the page that shows it)
 KINDS = {"lead": "lead", "opportunity": "opportunity", "bid": "bid", "contract": "contract", "milestone": "milestone",
          "paymentterm": "term", "invoice": "invoice", "payment": "payment", "account": "account"}
-MONEY = re.compile(r"-?\d+\.\d{2}")
 ENTITIES = ["lead", "opportunity", "bid", "contract", "paymentterm", "milestone", "costentry", "invoice", "payment",
             "allocation", "account", "stakeholder", "gatedecision", "changeorder", "acceptance", "closurereview",
             "user"]
@@ -25,16 +22,6 @@ ENTITIES = ["lead", "opportunity", "bid", "contract", "paymentterm", "milestone"
 def entity_name(table: str) -> str:
     key = f"history.table.{table}"
     return ui.t(key) if key in catalogue() else table
-
-
-def source(code) -> str:
-    """Where a change came from: the app, a sheet's tab, an import, the command line."""
-    text = str(code or "")
-    kind, _, tab = text.partition(":")
-    key = f"history.source.{kind}"
-    if key not in catalogue():
-        return text
-    return ui.t(key, tab=tab) if "{tab}" in catalogue()[key]["en"] else ui.t(key)
 
 
 def follow_address() -> None:
@@ -69,33 +56,8 @@ def open_record(entity: str, rid: int) -> None:
         records.link(kind, rid, ui.t("history.open", kind=ui.t(f"record.kind.{kind}"), id=rid))
 
 
-def field_name(name: str) -> str:
-    key = f"history.field.{name}"
-    return ui.t(key) if key in catalogue() else name.replace("_", " ")
-
-
-def changed(value) -> str:
-    """A changed field's value in words: codes through the values catalogue, empty as '—'."""
-    if isinstance(value, bool):
-        return ui.t("history.yes") if value else ui.t("history.no")
-    if isinstance(value, str) and MONEY.fullmatch(value):   # amounts are stored as text with two decimals
-        return fmt.money(value)
-    return tables.value(value) if not fmt.is_empty(value) else fmt.EMPTY
-
-
-def worded(fields) -> str:
-    if not isinstance(fields, list):
-        return fmt.text(fields)
-    return "; ".join(ui.t("history.change", field=field_name(k), before=changed(old), after=changed(new))
-                     for k, old, new in fields if k != "id")
-
-
 def people(df: pd.DataFrame) -> pd.DataFrame:
-    out = df.copy()
-    if "Changes" in out.columns:
-        out["Changes"] = out["Changes"].map(worded)
-    if "Source" in out.columns:
-        out["Source"] = out["Source"].map(source)
+    out = records.said(df)
     if "Entity" in out.columns:
         out["Record"] = [f"{entity_name(e)} {int(i)}" for e, i in zip(out["Entity"], out["Record ID"])]
         out = out.drop(columns=["Entity"])

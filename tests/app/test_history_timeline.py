@@ -73,3 +73,27 @@ def test_what_changed_is_said_in_chinese_fields_and_values_in_words(page):
     for raw in ("due_on", "status", "issued", "partly_paid", "None", "amount:"):
         assert raw not in changes, (raw, changes[:300])
     assert "到期日" in changes and "状态" in changes
+
+
+def _one_history():
+    from app import records
+
+    records.history("invoice", 1, key="h")
+
+
+def test_every_pages_record_history_is_worded_too(demo_url):
+    from streamlit.testing.v1 import AppTest
+
+    from core.services import users
+    from tests.app.conftest import TIMEOUT
+
+    with unit_of_work(SYSTEM, "test", url=demo_url) as ctx:
+        leader = users.actor(ctx, "leader")
+    at = AppTest.from_function(_one_history, default_timeout=TIMEOUT)
+    at.session_state["actor"], at.session_state["lang"] = leader, "zh"
+    at.run()
+    assert not at.exception
+    df = at.dataframe[0].value
+    changes = " ".join(df["Changes"])
+    assert "状态" in changes and "status" not in changes and "partly_paid" not in changes
+    assert not any("." in str(a) and str(a).isascii() for a in df["Action"])
