@@ -25,7 +25,8 @@ def draw(cid: int, info, contracts) -> None:
     if ms.empty:
         st.info(ui.t("nothing"))
         return
-    if ui.can("milestone.accept") and (ms["Status"] == "accepted").all():
+    offers = ui.read(q.milestone_offers, cid)   # core's offers (the milestone's lifecycle), read as delivery.view
+    if ui.can("milestone.accept") and not any(o[svc.ACCEPT_FINAL].allowed for o in offers.values()):
         st.info(ui.t("delivery.acceptance.all_done"))
     ids = {int(i) for i in ms["ID"]}
     if records.opened("milestone") not in ids | {None}:
@@ -40,13 +41,12 @@ def draw(cid: int, info, contracts) -> None:
                     preliminary=fmt.day(row["Preliminary on"]), accepted=fmt.day(row["Accepted on"]),
                     terms=fmt.text(row["Terms"])))
     if ui.can("milestone.accept"):
-        accept_form(cid, int(mid), row["Milestone"])
+        accept_form(offers.get(int(mid), {}), int(mid), row["Milestone"])
     certificates(int(mid))
     records.history("milestone", int(mid), key=f"delivery-ms-history-{mid}")
 
 
-def accept_form(cid: int, mid: int, name: str) -> None:
-    offers = ui.read(q.milestone_offers, cid).get(mid, {})   # core's offers (its lifecycle), read as delivery.view
+def accept_form(offers: dict, mid: int, name: str) -> None:
     labels = {"accepted_on": ui.t("delivery.accept.on"), "certificate_ref": ui.t("delivery.accept.certificate"),
               "kind": ui.t("delivery.accept.kind")}
     with forms.once_form("delivery-accept", ui.t("delivery.accept.title")) as f:
