@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import dataclasses
 import random
+from collections.abc import Callable, Sequence
 from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal
-from typing import Callable
 
 from sqlalchemy import func, text
 from sqlmodel import SQLModel, select
@@ -40,15 +40,17 @@ DEMO_USERS = [  # login, name, roles
 COMPANIES = [
     "华东电网", "Shanghai Metro", "江苏钢铁", "Zhejiang Pharma", "北方能源", "Pearl River Logistics", "深圳智造",
     "Chengdu Health", "武汉光谷银行", "Xi'an Aero Parts", "青岛港务", "Hangzhou Retail Group", "南京市政",
-    "Tianjin Chemicals", "厦门航空服务", "Suzhou Semicon", "合肥新能源", "Dalian Shipyard", "长沙医疗", "Kunming Tea",
-    "广州城建", "Ningbo Ports", "重庆汽车", "Jinan Water", "沈阳重工", "Fuzhou Textiles", "郑州粮储", "Harbin Cold Chain",
+    "Tianjin Chemicals", "厦门航空服务", "Suzhou Semicon", "合肥新能源", "Dalian Shipyard", "长沙医疗",
+    "Kunming Tea", "广州城建", "Ningbo Ports", "重庆汽车", "Jinan Water", "沈阳重工", "Fuzhou Textiles", "郑州粮储",
+    "Harbin Cold Chain",
 ]
 SUFFIXES = ["有限公司", "Co., Ltd.", "集团", "Inc.", ""]
 REGIONS = ["East", "North", "South", "West", "Central"]
 INDUSTRIES = ["Energy", "Manufacturing", "Finance", "Government", "Healthcare", "Retail", "Transport"]
 SOURCES = ["website", "exhibition", "referral", "partner", "cold_call", "tender_notice", "campaign"]
 NEEDS = ["ERP rollout 企业资源计划", "Smart grid monitoring 智能电网监控", "Data platform 数据中台",
-         "MES for two plants 工厂MES", "Customer portal 客户门户", "Cloud migration 上云迁移", "Video analytics 视频分析"]
+         "MES for two plants 工厂MES", "Customer portal 客户门户", "Cloud migration 上云迁移",
+         "Video analytics 视频分析"]
 LOSS_REASONS = ["Price 15% above the winner 价格高于中标方15%", "Weaker local references 本地案例不足",
                 "Customer chose incumbent 客户选择原供应商"]
 COMPETITORS = ["Huawei", "Inspur 浪潮", "Neusoft 东软", "Accenture", "Digital China 神州数码"]
@@ -179,7 +181,7 @@ def _opportunities(s: Story, lead_ids: list[int]) -> list[int]:
     """60 leads qualified and converted; about 40 disqualified with a reason; the rest still in triage."""
     rng = s.rng
     n_opp, n_disq = s.n(60), s.n(40)
-    opp_ids = []
+    opp_ids: list[int] = []
     for k, lead_id in enumerate(lead_ids):
         lead = s.ctx.session.get(Lead, lead_id)
         day = lead.captured_on.date() + timedelta(days=rng.randrange(3, 15))
@@ -230,7 +232,8 @@ def _deal(s: Story, opp_id: int, plan: str) -> None:
     opportunities.set_estimate(s.as_("sr", day), opp_id, revenue=revenue,
                                cost=(revenue * Decimal(rng.choice(["0.55", "0.62", "0.70"]))).quantize(Decimal("1")),
                                note="概算 before bidding")
-    opportunities.set_guidance(s.as_(ar, day), opp_id, pain_points="Manual reconciliation, slow month-end 手工对账,月结慢",
+    opportunities.set_guidance(s.as_(ar, day), opp_id,
+                               pain_points="Manual reconciliation, slow month-end 手工对账,月结慢",
                                value_proposition="One platform, month-end in 2 days 一体化平台,两天月结")
     opportunities.add_stakeholder(s.as_(ar, day), opp_id, name="刘总", title="CIO", chain_role="decision maker",
                                   stance=Stance.SUPPORTER)
@@ -315,7 +318,8 @@ def _contract(s: Story, opp_id: int, ar: str, day: date, amount: Decimal) -> Non
     contracts.set_payment_terms(s.as_(ar, day), cid, terms)
     contracts.request_atc(s.as_(ar, day), cid)
     day += timedelta(days=3)
-    contracts.review_atc_legal(s.as_("legal", day), cid, Decision.APPROVE, rationale="Liability capped at 100% 责任上限")
+    contracts.review_atc_legal(s.as_("legal", day), cid, Decision.APPROVE,
+                               rationale="Liability capped at 100% 责任上限")
     contracts.review_atc_finance(s.as_("finance", day), cid, Decision.APPROVE,
                                  rationale="Payment plan acceptable 付款计划可接受")
     day += timedelta(days=2)
@@ -422,7 +426,8 @@ def _change_order(s: Story, contract: Contract) -> None:
     released = sum((t.amount for t in terms if t.released_on), Decimal("0"))
     open_terms = [t for t in terms if t.released_on is None]
     new_amount = (contract.amount * Decimal("1.10")).quantize(Decimal("1"))
-    left, plan = new_amount - released, []
+    left = new_amount - released
+    plan: list[dict] = []
     open_total = sum((t.amount for t in open_terms), Decimal("0"))
     for i, t in enumerate(open_terms):
         share = left - sum((p["amount"] for p in plan), Decimal("0")) if i == len(open_terms) - 1 else \
@@ -439,7 +444,7 @@ def _change_order(s: Story, contract: Contract) -> None:
                                     rationale="Margin holds at 31% 毛利31%")
 
 
-def _work_waiting(s: Story, signed: list[Contract]) -> None:
+def _work_waiting(s: Story, signed: Sequence[Contract]) -> None:
     """Today's in-trays: a contract waiting for legal and finance (ATC), a bid due in five days, and a
     milestone whose forecast date has passed without acceptance."""
     from core.models import Opportunity

@@ -4,7 +4,7 @@ from __future__ import annotations
 from functools import cache
 from pathlib import Path
 
-from sqlalchemy import event
+from sqlalchemy import Column, event
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, create_engine
 
@@ -36,6 +36,14 @@ def engine_for(url: str) -> Engine:
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://"):]
     return create_engine(url, pool_pre_ping=True, hide_parameters=True)
+
+
+def max_length(column: Column) -> int:
+    """The length a text column was declared with (Field(max_length=...)), to check a value before writing it."""
+    length = getattr(column.type, "length", None)
+    if not isinstance(length, int):
+        raise TypeError(f"{column} is not a text column with a length")
+    return length
 
 
 def get_engine(url: str | None = None) -> Engine:

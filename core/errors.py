@@ -41,6 +41,7 @@ class AmountError(LtcError):
 
 class DuplicateError(LtcError):
     rule = "duplicate"
+    existing_id: int | None = None   # the record this one duplicates, when there is one
 
 
 class StaleVersionError(LtcError):

@@ -17,7 +17,8 @@ from core.models import (AuditEvent, Bid, Contract, CostEntry, Invoice, Lead, Mi
                          PaymentTerm)
 from core.services import action
 
-ENTITIES = {
+Exportable = Lead | Opportunity | Bid | Contract | PaymentTerm | Milestone | CostEntry | Invoice | Payment | AuditEvent
+ENTITIES: dict[str, type[Exportable]] = {
     "leads": Lead, "opportunities": Opportunity, "bids": Bid, "contracts": Contract,
     "payment-terms": PaymentTerm, "milestones": Milestone, "costs": CostEntry, "invoices": Invoice,
     "payments": Payment, "audit": AuditEvent,

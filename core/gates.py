@@ -37,8 +37,9 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
+from typing import cast
 
-from sqlalchemy import func, update
+from sqlalchemy import CursorResult, func, update
 from sqlmodel import select
 
 from core import validate
@@ -137,9 +138,9 @@ def decide(ctx: Context, gate: GateDecision, decision, *, rationale: str, requir
     if amount is not None:
         values["amount"] = amount
     # compare-and-set: only a still-pending row is decided, so a concurrent decision cannot be overwritten
-    result = ctx.session.execute(
+    result = cast(CursorResult, ctx.session.execute(   # an UPDATE's result has the rowcount
         update(GateDecision).where(GateDecision.id == gate.id, GateDecision.decision == Decision.PENDING)
-        .values(**values).execution_options(synchronize_session=False))
+        .values(**values).execution_options(synchronize_session=False)))
     if result.rowcount != 1:
         ctx.session.refresh(gate)
         raise GateError(f"{kind.value.upper()}: the request for {gate.subject_type} {gate.subject_id} was already "

@@ -16,11 +16,11 @@ import itertools
 import re
 import unicodedata
 import zipfile
+from collections.abc import Callable, Iterator
 from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Callable, Iterator
 
 from pydantic_core import PydanticUndefined
 from sqlalchemy import bindparam, insert, select, text, update
@@ -355,8 +355,8 @@ class _Importer:
         lead_t = Lead.__table__
         ids = _new_ids(session, len(params))
         if ids is None:
-            ids = session.execute(insert(lead_t).returning(lead_t.c.id, sort_by_parameter_order=True),
-                                  params).scalars().all()
+            ids = list(session.execute(insert(lead_t).returning(lead_t.c.id, sort_by_parameter_order=True),
+                                       params).scalars())
         else:
             for i, p in zip(ids, params):
                 p["id"] = i

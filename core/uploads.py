@@ -41,7 +41,7 @@ def root() -> Path:
 
 def _kind_of(data: bytes) -> str:
     """What the content looks like, for the refusal message."""
-    for ext, (kind, magic) in SIGNATURES.items():
+    for ext, (kind, _magic) in SIGNATURES.items():
         if _matches(ext, data):
             return kind
     for magic, kind in _OTHER_MAGIC:

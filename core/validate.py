@@ -6,7 +6,7 @@ import unicodedata
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
-from typing import TypeVar
+from typing import Literal, TypeVar, overload
 
 from core.errors import ValidationError
 from core.types import CENT
@@ -54,7 +54,7 @@ class Collect:
             reference = check(validate.text, "reference", reference)
     A refused field's value is None inside the block; leaving it raises ValidationErrors."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.errors: list[ValidationError] = []
 
     def __call__(self, fn, *args, **kwargs):
@@ -66,7 +66,7 @@ class Collect:
             self.errors.append(exc)
         return None
 
-    def __enter__(self) -> "Collect":
+    def __enter__(self) -> Collect:
         return self
 
     def __exit__(self, kind, exc, tb) -> None:
@@ -74,7 +74,8 @@ class Collect:
             raise ValidationErrors(self.errors)
 
 
-def text(field: str, value, *, max_len: int | None = None, required: bool = False, multiline: bool | None = None) -> str:
+def text(field: str, value, *, max_len: int | None = None, required: bool = False,
+         multiline: bool | None = None) -> str:
     """Text, NFC-normalised and stripped. Refused: other types than text and numbers, control and
     direction-override characters, line breaks and tabs in a one-line field (`multiline` defaults to
     max_len >= MULTILINE_FROM), more than max_len characters (default: the field's LIMITS). Never truncated."""
@@ -164,6 +165,10 @@ def ratio(field: str, value) -> Decimal:
 _EXCEL_EPOCH = date(1899, 12, 30)
 
 
+@overload
+def day(field: str, value, *, required: Literal[True] = True) -> date: ...
+@overload
+def day(field: str, value, *, required: bool) -> date | None: ...
 def day(field: str, value, *, required: bool = True) -> date | None:
     """A date from a date, an ISO text, 2026/1/15, 1/15/2026 or a spreadsheet serial number."""
     if value is None or (isinstance(value, str) and not value.strip()):

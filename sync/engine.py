@@ -11,16 +11,18 @@ from __future__ import annotations
 import json
 import os
 import socket
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Callable
+from typing import cast
 
-from sqlalchemy import delete, insert, update
+from sqlalchemy import CursorResult, delete, insert, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
 from config.settings import get_settings
 from core.context import SYSTEM, Actor, perform, unit_of_work
+from core.db import max_length
 from core.errors import LtcError, ValidationError
 from core.models import SyncConflict, SyncCreated, SyncLock, SyncRun, SyncSnapshot
 from sync.backend import Backend, BackendError, Changed, CellWrite, Grid, WritePlan
@@ -30,7 +32,7 @@ from sync.mapping import ID, NOTE, Spreadsheet, Tab
 from sync.merge import Plan, SheetRow, plan_tab
 
 ATTEMPTS = 3
-SUMMARY_MAX = SyncRun.__table__.c.summary_json.type.length
+SUMMARY_MAX = max_length(SyncRun.__table__.c.summary_json)
 RESTORED = "restored: deleting a row in the sheet does not delete the record"
 
 
@@ -97,10 +99,10 @@ def acquire_lock(key: str, holder: str, *, url=None, ttl: timedelta | None = Non
         lock = ctx.session.get(SyncLock, key)
         if lock is None or _aware(lock.expires_at) > now:
             return False
-        taken = ctx.session.execute(
+        taken = cast(CursorResult, ctx.session.execute(
             update(SyncLock).where(SyncLock.spreadsheet == key, SyncLock.holder == lock.holder,
                                    SyncLock.expires_at == lock.expires_at)
-            .values(holder=holder, expires_at=now + ttl)).rowcount
+            .values(holder=holder, expires_at=now + ttl))).rowcount   # an UPDATE's result has the rowcount
         return taken == 1
 
 
@@ -128,6 +130,7 @@ def run_cycle(sheet: Spreadsheet, backend: Backend, *, url=None, holder: str | N
         ctx.session.add(run)
         ctx.session.flush()
         run_id = run.id
+    assert run_id is not None   # flushed: the database gave it one
     try:
         _hook(crash, "locked")
         for attempt in range(ATTEMPTS):
@@ -136,7 +139,8 @@ def run_cycle(sheet: Spreadsheet, backend: Backend, *, url=None, holder: str | N
                 break
             except Changed as exc:
                 if attempt == ATTEMPTS - 1:
-                    raise BackendError(f"{exc}; gave up after {ATTEMPTS} tries, the next cycle will try again")
+                    raise BackendError(
+                        f"{exc}; gave up after {ATTEMPTS} tries, the next cycle will try again") from exc
         stopped = [t.stopped for t in report.tabs.values() if t.stopped]
         if stopped:
             report.status, report.message = "stopped", " ".join(stopped)
@@ -157,7 +161,7 @@ def _hook(crash, step: str) -> None:
 
 def _finish(run_id: int, report: CycleReport, url) -> None:
     with unit_of_work(SYSTEM, "sync", url=url) as ctx:
-        run = ctx.session.get(SyncRun, run_id)
+        run = ctx.session.get_one(SyncRun, run_id)
         run.finished_at, run.status, run.requests = _now(), report.status, report.requests
         run.summary_json = _summary(report)
         ctx.session.add(run)
@@ -256,7 +260,7 @@ def _apply_tab(sheet_key: str, tab: Tab, grid: Grid, actor: Actor, url, rep: Tab
 
     for n, (row, rid, changes) in enumerate(plan.updates):
         try:
-            def update(ctx):
+            def update(ctx, rid=rid, changes=changes):   # bound now: the loop moves on
                 adapter.update(ctx, rid, changes)
                 _save_snapshots(ctx, tab.key, {rid: {**base.get(rid, {}), **changes}})
             perform(actor, update, source=source, url=url)
@@ -266,7 +270,7 @@ def _apply_tab(sheet_key: str, tab: Tab, grid: Grid, actor: Actor, url, rep: Tab
         _hook(crash, f"update:{n}")
     for n, (row, fp, values) in enumerate(plan.creates):
         try:
-            def create(ctx):
+            def create(ctx, fp=fp, values=values):
                 new_id = adapter.create(ctx, values)
                 ctx.session.add(SyncCreated(tab=tab.key, fingerprint=fp, record_id=new_id))
                 return new_id
@@ -310,11 +314,11 @@ def _writes(st: _TabState, write: WritePlan, url, reload: bool):
     if reload:
         with unit_of_work(SYSTEM, "sync", url=url) as ctx:
             db = _canonical_rows(tab, ADAPTERS[tab.entity].rows(ctx))
-    sheet_now: dict[int, dict[str, str]] = {}
+    sheet_now: dict[int, dict[str, str | None]] = {}   # None: a kept cell the sheet left empty
     by_row = {s.row: s for s in rows}
     for rid, row in row_of.items():
         current = {**plan.parsed.get(row, {}), ID: _id_text(cols[ID], by_row[row].cells.get(ID))}
-        final = {}
+        final: dict[str, str | None] = {}
         for f, i in pos.items():
             if f == NOTE:
                 continue

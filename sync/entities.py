@@ -3,8 +3,8 @@ or a new row becomes. Every write goes through the same service (permissions, ga
 as the app, acting as the department's role; a refusal comes back as core's error."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
-from typing import Callable
 
 from sqlalchemy import func
 from sqlmodel import select
@@ -35,7 +35,7 @@ class Adapter:
 
 
 def _logins(ctx: Context) -> dict[int, str]:
-    return dict(ctx.session.exec(select(User.id, User.login)).all())
+    return {uid: login for uid, login in ctx.session.exec(select(User.id, User.login)).all() if uid is not None}
 
 
 def _contract_id(ctx: Context, number: str) -> int:
@@ -158,7 +158,8 @@ class PaymentTermAdapter(Adapter):
     label = "Payment Terms"
 
     def rows(self, ctx):
-        invoiced = dict(ctx.session.exec(select(Invoice.term_id, func.sum(Invoice.amount)).group_by(Invoice.term_id)).all())
+        invoiced = dict(ctx.session.exec(select(Invoice.term_id, func.sum(Invoice.amount))
+                                         .group_by(Invoice.term_id)).all())
         q = (select(PaymentTerm, Contract.number).join(Contract, Contract.id == PaymentTerm.contract_id)
              .where(PaymentTerm.active == True).order_by(PaymentTerm.id))  # noqa: E712
         return {t.id: {"contract": number, "name": t.name, "amount": t.amount, "trigger": t.trigger,
@@ -183,7 +184,8 @@ class MilestoneAdapter(Adapter):
     def update(self, ctx, rid, changes):
         def accept(v):
             if not v:
-                raise ValidationError("Accepted on: an acceptance cannot be removed from the sheet", field="accepted_on")
+                raise ValidationError("Accepted on: an acceptance cannot be removed from the sheet",
+                                      field="accepted_on")
             delivery.accept_milestone(ctx, rid, kind="final", accepted_on=v)
         _only(changes, {"name": lambda v: delivery.update_milestone(ctx, rid, name=v),
                         "planned_on": lambda v: delivery.update_milestone(ctx, rid, planned_on=v),
@@ -237,7 +239,8 @@ class PaymentAdapter(Adapter):
         first = dict(ctx.session.exec(       # the (first) invoice each payment went to
             select(Allocation.payment_id, func.min(Invoice.number)).join(Invoice, Invoice.id == Allocation.invoice_id)
             .group_by(Allocation.payment_id)).all())
-        q = select(Payment.id, Payment.amount, Payment.received_on, Payment.reference, Payment.unapplied).order_by(Payment.id)
+        q = (select(Payment.id, Payment.amount, Payment.received_on, Payment.reference, Payment.unapplied)
+             .order_by(Payment.id))
         return {i: {"invoice": first.get(i, ""), "amount": amount, "received_on": on, "reference": ref,
                     "unapplied": unapplied} for i, amount, on, ref, unapplied in ctx.session.execute(q)}
 

@@ -145,7 +145,7 @@ class GSheetsBackend:
                 {"addSheet": {"properties": {"title": t.label(lang), "gridProperties": {"frozenRowCount": 1}}}}
                 for t in new_tabs]})
             props = self._tabs(key)
-        titles = {t.key: self._find(props, t) for t in sheet.tabs}
+        titles = {t.key: title for t in sheet.tabs if (title := self._find(props, t))}   # every tab, by now
         header_rows = self._call(self.http.values_batch_get, key, [f"{_quote(titles[t.key])}!1:1" for t in sheet.tabs])
         requests_ = []
         for tab, vr in zip(sheet.tabs, header_rows.get("valueRanges", [])):
@@ -188,8 +188,8 @@ class GSheetsBackend:
     def read(self, sheet: Spreadsheet) -> dict[str, Grid]:
         key = self._key(sheet)
         props = self._meta[sheet.key] = self._tabs(key)
-        titles = {t.key: self._find(props, t) for t in sheet.tabs}
-        present = [t for t in sheet.tabs if titles[t.key]]
+        titles = {t.key: title for t in sheet.tabs if (title := self._find(props, t))}
+        present = [t for t in sheet.tabs if t.key in titles]
         if not present:
             return {}
         data = self._call(self.http.values_batch_get, key, [_quote(titles[t.key]) for t in present],
@@ -236,12 +236,14 @@ class GSheetsBackend:
             need = start + len(rows) - 1
             have = p["gridProperties"].get("rowCount", 1000)
             if need > have:
-                requests_.append({"appendDimension": {"sheetId": p["sheetId"], "dimension": "ROWS", "length": need - have}})
+                requests_.append({"appendDimension": {"sheetId": p["sheetId"], "dimension": "ROWS",
+                                                      "length": need - have}})
             width = max(len(r) for r in rows)
             if width > p["gridProperties"].get("columnCount", 26):
                 requests_.append({"appendDimension": {"sheetId": p["sheetId"], "dimension": "COLUMNS",
                                                       "length": width - p["gridProperties"]["columnCount"]}})
-            requests_.append({"updateCells": {"start": {"sheetId": p["sheetId"], "rowIndex": start - 1, "columnIndex": 0},
+            requests_.append({"updateCells": {"start": {"sheetId": p["sheetId"], "rowIndex": start - 1,
+                                                        "columnIndex": 0},
                                               "rows": [{"values": [_typed(v) for v in r]} for r in rows],
                                               "fields": "userEnteredValue"}})
         for c in plan.cells:

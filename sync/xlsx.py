@@ -119,7 +119,8 @@ class XlsxBackend:
                 ws.column_dimensions[letter].width = max(12, len(col.label(lang)) + 4)
                 if col.owner == "db":
                     cell.fill = DB_FILL
-                    cell.comment = Comment("Kept by the system: edits here are reverted. 系统维护,修改会被还原。", "ltc")
+                    cell.comment = Comment("Kept by the system: edits here are reverted. 系统维护,修改会被还原。",
+                                           "ltc")
                 if col.type == "enum" and col.values:
                     dv = DataValidation(type="list", formula1='"' + ",".join(col.values) + '"', allow_blank=True)
                     dv.add(f"{letter}2:{letter}100000")

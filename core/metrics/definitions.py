@@ -18,7 +18,8 @@ DEFINITIONS: dict[str, dict[str, str]] = {
     "win_rate_count": {
         "en": "Won opportunities ÷ (won + lost), opportunities created by as_of, by their stage on as_of (from the "
               "stage history; no history: the stage now); killed ones do not count.",
-        "zh": "赢单机会点数 ÷（赢单 + 丢单），截止日前创建的机会点，按截止日当天所处阶段（据阶段变更记录；无记录则按当前阶段）；立项否决的不计。"},
+        "zh": "赢单机会点数 ÷（赢单 + 丢单），截止日前创建的机会点，按截止日当天所处阶段（据阶段变更记录；"
+              "无记录则按当前阶段）；立项否决的不计。"},
     "win_rate_value": {
         "en": "Amount of won opportunities ÷ amount of won + lost opportunities.",
         "zh": "赢单金额 ÷（赢单金额 + 丢单金额）。"},
@@ -28,7 +29,8 @@ DEFINITIONS: dict[str, dict[str, str]] = {
     "weighted_pipeline": {
         "en": "Σ over open stages (initiation, guidance, bidding, negotiation, on hold; the stage on as_of) of the "
               "stage's total opportunity amount (as now) × the stage probability of config/pipeline.toml.",
-        "zh": "各未关闭阶段（立项、引导、投标、谈判、搁置）机会点金额合计 × config/pipeline.toml 中该阶段概率，再求和。"},
+        "zh": "各未关闭阶段（立项、引导、投标、谈判、搁置）机会点金额合计 × config/pipeline.toml 中该阶段概率，"
+              "再求和。"},
     "bookings": {
         "en": "Amount of contracts signed in the month (signed_on), at their current amount (after change orders).",
         "zh": "当月签约（签约日）的合同金额，按变更后的当前金额。"},
@@ -48,7 +50,8 @@ DEFINITIONS: dict[str, dict[str, str]] = {
     "ageing": {
         "en": "Outstanding by days past due (as_of − due_on) in the buckets of config/finance.toml "
               "ageing_buckets; not yet due is 'current'. The buckets add up to the total outstanding.",
-        "zh": "按逾期天数（截止日 − 到期日）分入 config/finance.toml 的账龄区间；未到期为“当前”。各区间之和等于应收总额。"},
+        "zh": "按逾期天数（截止日 − 到期日）分入 config/finance.toml 的账龄区间；未到期为“当前”。"
+              "各区间之和等于应收总额。"},
     "overdue_share": {
         "en": "Outstanding past due ÷ total outstanding.",
         "zh": "逾期应收 ÷ 应收总额。"},
@@ -59,7 +62,8 @@ DEFINITIONS: dict[str, dict[str, str]] = {
         "en": "CEI = (receivables at the start + invoiced in the period − receivables at the end) ÷ "
               "(receivables at the start + invoiced in the period − current (not yet due) receivables at the end), "
               "as a ratio (1 = everything collectable was collected).",
-        "zh": "回款效率指数 =（期初应收 + 期间开票 − 期末应收）÷（期初应收 + 期间开票 − 期末未到期应收），以比率表示。"},
+        "zh": "回款效率指数 =（期初应收 + 期间开票 − 期末应收）÷（期初应收 + 期间开票 − 期末未到期应收），"
+              "以比率表示。"},
     "unbilled": {
         "en": "Released payment terms (released by as_of) less what was invoiced on them by as_of.",
         "zh": "截止日前已释放的付款条款金额 − 截止日前已就其开票的金额。"},
@@ -73,14 +77,17 @@ DEFINITIONS: dict[str, dict[str, str]] = {
     "payment_delay": {
         "en": "A customer's historical delay: the average, in whole days, of (day of the last allocation − due "
               "date) over their invoices fully paid by as_of (negative for an early payer; 0 with no history).",
-        "zh": "客户历史平均延迟：截止日前已全额回款的发票，(最后一笔核销日 − 到期日) 的平均天数（取整；提前付款为负；无记录为0）。"},
+        "zh": "客户历史平均延迟：截止日前已全额回款的发票，(最后一笔核销日 − 到期日) 的平均天数（取整；提前付款为负；"
+              "无记录为0）。"},
     "forecast_contracted": {
         "en": "Next 12 months from as_of's month. Per active payment term of a signed contract, what is not yet "
               "invoiced, at: its release day, or its trigger's day (signing; the milestone's forecast, else "
               "planned, day; the warranty end, else the last milestone + warranty months) + the term's due days "
               "+ the customer's delay. Days already past go into as_of's month; beyond 12 months drop out.",
-        "zh": "自截止日所在月起12个月。已签合同的有效付款条款中尚未开票的金额，按：释放日，或触发日（签约；里程碑预测日，"
-              "否则计划日；质保到期日，否则最后里程碑 + 质保月数）+ 账期天数 + 客户历史延迟，计入对应月份；已过去的日期计入截止日所在月。"},
+        "zh": "自截止日所在月起12个月。已签合同的有效付款条款中尚未开票的金额，按：释放日，或触发日（签约；"
+              "里程碑预测日，"
+              "否则计划日；质保到期日，否则最后里程碑 + 质保月数）+ 账期天数 + 客户历史延迟，计入对应月份；"
+              "已过去的日期计入截止日所在月。"},
     "forecast_receivables": {
         "en": "Open invoices as of as_of (outstanding) at their due date + the customer's delay; overdue ones in "
               "as_of's month.",
@@ -88,7 +95,8 @@ DEFINITIONS: dict[str, dict[str, str]] = {
     "forecast_pipeline": {
         "en": "Open opportunities (not signed) with an expected close date: amount × stage probability, in the "
               "month of expected_close (past dates: as_of's month). Kept apart from the contracted layer.",
-        "zh": "未签约的在途机会点（有预计成交日）：金额 × 阶段概率，计入预计成交月（已过去的计入截止日所在月），与合同层分开显示。"},
+        "zh": "未签约的在途机会点（有预计成交日）：金额 × 阶段概率，计入预计成交月（已过去的计入截止日所在月），"
+              "与合同层分开显示。"},
     "plan_attainment": {
         "en": "Collection-plan attainment: of the invoices due in the period (issued by as_of), the amount "
               "allocated from payments by as_of ÷ their amount.",
@@ -101,12 +109,14 @@ DEFINITIONS: dict[str, dict[str, str]] = {
         "en": "Days in each opportunity stage, from the stage history (StageChange): entry to the next change, or "
               "to as_of for the current stage; a stage entered at creation counts from the creation day. Won, "
               "lost and killed are not timed. Median and worst per stage; the longest median is the bottleneck.",
-        "zh": "机会点各阶段停留天数（阶段变更记录）：自进入至下一次变更，当前阶段计至截止日；创建即所在的阶段自创建日起算。"
+        "zh": "机会点各阶段停留天数（阶段变更记录）：自进入至下一次变更，当前阶段计至截止日；"
+              "创建即所在的阶段自创建日起算。"
               "赢单、丢单、否决不计。按阶段给出中位数和最长值，中位数最长者为瓶颈。"},
     "gate_wait_days": {
         "en": "Per gate kind (ATI, ATB, ATC, change order, write-off, closure): days from the request to the "
               "decision, for decisions made by as_of (median, worst); requests still pending are counted apart.",
-        "zh": "各类决策关口（立项、投标、合同、变更、坏账、关闭）自申请至决策的天数（截止日前已决策；中位数、最长值），待决数量另计。"},
+        "zh": "各类决策关口（立项、投标、合同、变更、坏账、关闭）自申请至决策的天数（截止日前已决策；中位数、最长值），"
+              "待决数量另计。"},
     "holds_past_review": {
         "en": "Opportunities on hold whose review date is before as_of, with the days past it and the owner (AR).",
         "zh": "处于搁置且复审日早于截止日的机会点，含逾期天数和负责人（客户经理）。"},
@@ -116,7 +126,8 @@ DEFINITIONS: dict[str, dict[str, str]] = {
     "four_calculations": {
         "en": "Per contract signed by as_of: revenue, cost and margin at estimate (newest estimate of the "
               "opportunity), budget (newest budget), actual (invoiced and costs spent by as_of) and final accounts.",
-        "zh": "截止日前签约的每个合同：概算（机会点最新概算）、预算（最新预算）、实际（截止日前开票与成本）、决算的收入、成本与毛利。"},
+        "zh": "截止日前签约的每个合同：概算（机会点最新概算）、预算（最新预算）、实际（截止日前开票与成本）、"
+              "决算的收入、成本与毛利。"},
     "estimate_accuracy": {
         "en": "Final margin (or, before final accounts, actual margin) ÷ estimate margin.",
         "zh": "概算准确度 = 决算毛利（未决算时用实际毛利）÷ 概算毛利。"},

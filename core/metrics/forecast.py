@@ -67,7 +67,7 @@ def forecast(ctx: Context, f: Filters) -> list[dict]:
     + due days + the customer's delay; receivables: open invoices at due date + delay (overdue: as_of's month);
     pipeline: open opportunities' amount × stage probability at expected_close (past: as_of's month)."""
     months, first, last = _window(f)
-    out = {m: {"month": m, "contracted": ZERO, "receivables": ZERO, "pipeline": ZERO} for m in months}
+    out: dict[str, dict] = {m: {"month": m, "contracted": ZERO, "receivables": ZERO, "pipeline": ZERO} for m in months}
     delay = payment_delays(ctx, f)
     cids = contract_ids(f)
 

@@ -53,7 +53,7 @@ def funnel(ctx: Context, f: Filters) -> list[dict]:
     initiated = select(GateDecision.subject_id).where(
         GateDecision.kind == GateKind.ATI, GateDecision.subject_type == "opportunity",
         GateDecision.decision == Decision.GO,
-        or_(GateDecision.decided_at == None, GateDecision.decided_at < end_of(f.as_of)))  # noqa: E711
+        or_(GateDecision.decided_at.is_(None), GateDecision.decided_at < end_of(f.as_of)))
     bid = select(Bid.opportunity_id).where(Bid.status.in_([BidStatus.SUBMITTED, BidStatus.WON, BidStatus.LOST]),
                                            Bid.submitted_on <= f.as_of)
     bid_won = select(Bid.opportunity_id).where(Bid.status == BidStatus.WON, Bid.result_on <= f.as_of)

@@ -11,7 +11,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from statistics import median
 
-from sqlalchemy import func
+from sqlalchemy import Label, func
 from sqlmodel import select
 
 from core.context import Context
@@ -64,15 +64,15 @@ def stages(ctx: Context, f: Filters) -> dict:
             .where(GateDecision.decided_at != None, GateDecision.decided_at < cutoff,  # noqa: E711
                    GateDecision.requested_at < cutoff)).all():
         waits[str(kind)].append((_day(dec) - _day(req)).days)
-    pending = dict(ctx.session.exec(
+    pending = {str(kind): n for kind, n in ctx.session.exec(
         select(GateDecision.kind, func.count(GateDecision.id))
         .where(GateDecision.decision == Decision.PENDING, GateDecision.requested_at < cutoff)
-        .group_by(GateDecision.kind)).all())
-    kinds = sorted(set(waits) | {str(k) for k in pending})
+        .group_by(GateDecision.kind)).all()}
+    kinds = sorted(set(waits) | set(pending))
     gates = [{"kind": k, **(_stats(waits[k]) if waits[k] else {"count": 0, "median": None, "worst": None}),
               "pending": pending.get(k, 0)} for k in kinds]
 
-    owner = User.name.label("owner")
+    owner: Label[str] = User.name.label("owner")
     holds = [{"opportunity_id": i, "name": n, "review_on": r, "days_past": (f.as_of - r).days, "owner": o or ""}
              for i, n, r, o in ctx.session.exec(
                  select(Opportunity.id, Opportunity.name, Opportunity.hold_review_on, owner)

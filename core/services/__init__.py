@@ -3,7 +3,7 @@ which checks the permission matrix before anything else happens (deny by default
 from __future__ import annotations
 
 import functools
-from typing import Callable
+from collections.abc import Callable
 
 ACTIONS: dict[str, Callable] = {}   # action name -> service function, for the permission tests
 

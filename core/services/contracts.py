@@ -19,6 +19,7 @@ from sqlmodel import select
 from core import gates, validate
 from core.calculations import ZERO, active_terms, latest_baseline
 from core.context import Context, snapshot
+from core.db import max_length
 from core.enums import (Calculation, ChangeStatus, ContractStatus, Decision, GateKind, MilestoneStatus, Stage,
                         Trigger)
 from core.errors import AmountError, DuplicateError, GateError, ValidationError
@@ -31,7 +32,7 @@ REVIEWERS = ("legal", "finance")                  # ATC and change orders: one r
 PAST_ATI = (Stage.GUIDANCE, Stage.BIDDING, Stage.NEGOTIATION)
 EDITABLE = (ContractStatus.DRAFT, ContractStatus.ATC_PENDING)
 PLANNABLE = (ContractStatus.DRAFT, ContractStatus.ATC_PENDING, ContractStatus.SIGNED)   # milestones planned
-MAX_PLAN_JSON = ChangeOrder.__table__.c.new_terms_json.type.length
+MAX_PLAN_JSON = max_length(ChangeOrder.__table__.c.new_terms_json)
 
 
 # -- shared checks ---------------------------------------------------------------------------------
@@ -68,7 +69,8 @@ def parse_terms(ctx: Context, contract: Contract, terms, *, base: Decimal, targe
     rounded amounts add up exactly too."""
     if not isinstance(terms, (list, tuple)):
         raise ValidationError("terms: a list of payment terms is required", field="terms")
-    out, exact_total = [], Decimal(0)
+    out: list[dict] = []
+    exact_total = Decimal(0)
     for i, raw in enumerate(terms, start=1):
         if not isinstance(raw, dict):
             raise ValidationError(f"terms: term {i} is not a set of fields", field="terms")

@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import cast
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import case, func, or_, update
+from sqlalchemy import CursorResult, case, func, or_, update
 from sqlmodel import select
 
 from core import permissions, validate
@@ -122,7 +123,7 @@ def _set_counters(ctx: Context, user_id: int, *where, **values) -> bool:
     edit of the user is not refused as stale because someone mistyped a password meanwhile)."""
     result = ctx.session.execute(update(User).where(User.id == user_id, *where).values(**values)
                                  .execution_options(synchronize_session=False))
-    return result.rowcount == 1
+    return cast(CursorResult, result).rowcount == 1   # an UPDATE's result has the rowcount
 
 
 def _count_failure(ctx: Context, user_id: int, now) -> None:

@@ -52,7 +52,8 @@ def test_bad_arguments_exit_non_zero_with_a_message(env):
 
 def test_a_bad_environment_variable_is_refused_by_name(env):
     r = run(["init"], {**env, "LTC_SHEETS_BACKEND": "excel"})
-    assert r.returncode == 1 and r.stderr.strip() == "error: LTC_SHEETS_BACKEND: 'excel' is not one of xlsx, gsheets, off"
+    assert r.returncode == 1
+    assert r.stderr.strip() == "error: LTC_SHEETS_BACKEND: 'excel' is not one of xlsx, gsheets, off"
 
 
 def test_output_piped_into_a_reader_that_stops_early_ends_quietly(env, monkeypatch, capsys):
