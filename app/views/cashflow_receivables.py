@@ -31,11 +31,12 @@ def receivables_tab(f: Filters) -> None:
             order=alt.Order("Age:Q"),
             tooltip=[tip("customer"), tip("Bucket"), tip("Amount", "Q", money=True)]))
     table(totals, f"ageing-buckets-{f.as_of}", "cf-buckets-dl", coded={"bucket": bucket})
-    table(first(cust, "customer"), f"ageing-{f.as_of}", "cf-ageing-dl")
+    table(first(cust, "customer"), f"ageing-{f.as_of}", "cf-ageing-dl", opens="account", id_col="account_id")
 
     st.subheader(ui.t("cashflow.overdue"), help=helptext("overdue_customers"))
     od = frame(ui.read(M.overdue_customers, f, limit=10))
-    table(first(od, "customer"), f"overdue-customers-{f.as_of}", "cf-overdue-dl")
+    table(first(od, "customer"), f"overdue-customers-{f.as_of}", "cf-overdue-dl", opens="account",
+          id_col="account_id")
     if od.empty:
         return
     names = dict(zip(od["account_id"], od["customer"]))
