@@ -103,9 +103,13 @@ with tab_users:
 with tab_settings:
     info = ui.read(settings_overview)
     language = ui.t(f"admin.lang.{info['language']}")
+    backend = ui.t(f"sync.backend.{info['sheets_backend']}")
     st.markdown(f"**{ui.t('admin.database')}**: `{info['database']}`  \n"
                 f"**{ui.t('admin.data_dir')}**: `{info['data_dir']}`  \n"
-                f"**{ui.t('language')}**: {language}")
+                f"**{ui.t('language')}**: {language}  \n"
+                f"**{ui.t('admin.sheets')}**: {backend}  \n"
+                f"**{ui.t('admin.currency')}**: {info['currency']}  \n"
+                f"**{ui.t('admin.time_zone')}**: {info['time_zone']}")
     st.subheader(ui.t("admin.matrix"), help=ui.t("admin.matrix_help"))
     matrix = info["matrix"]
     matrix.insert(1, "What", matrix["Action"].map(lambda a: ui.t(f"admin.perm.{a}")))

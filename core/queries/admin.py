@@ -5,7 +5,7 @@ import pandas as pd
 from sqlalchemy.engine import make_url
 from sqlmodel import select
 
-from config.settings import get_settings
+from config.settings import get_settings, load
 from core import permissions
 from core.context import Context
 from core.models import User
@@ -26,5 +26,8 @@ def settings_overview(ctx: Context) -> dict:
     matrix = permissions.matrix()
     grid = pd.DataFrame([{"Action": a, **{r: ("✓" if r in roles else "") for r in permissions.ROLES}}
                          for a, roles in sorted(matrix.items())])
+    finance = load("finance")
     return {"database": make_url(s.database_url).render_as_string(hide_password=True),
-            "data_dir": str(s.data_dir), "language": s.lang, "matrix": grid}
+            "data_dir": str(s.data_dir), "language": s.lang, "sheets_backend": s.sheets_backend,
+            "currency": finance.get("currency", ""), "time_zone": finance.get("time_zone", "Asia/Shanghai"),
+            "matrix": grid}
