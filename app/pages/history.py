@@ -1,6 +1,8 @@
 """Record history: the audit timeline of any record (from the app, a sheet or an import), newest first, on the
 company clock, actions in words, each event's record one click away. `?entity=<table>&id=<n>` opens one
 record's history (a link from anywhere)."""
+from pathlib import Path
+
 import pandas as pd
 import streamlit as st
 
@@ -56,6 +58,15 @@ def open_record(entity: str, rid: int) -> None:
         records.link(kind, rid, ui.t("history.open", kind=ui.t(f"record.kind.{kind}"), id=rid))
 
 
+def address(entity: str, rid) -> str | None:
+    """The record's own address (its page and ?<kind>=<id>), relative to this page; None without a page."""
+    kind = KINDS.get(entity)
+    page = records.PAGES.get(kind or "")
+    if not page or page not in reachable:
+        return None
+    return f"{Path(page).stem}?{kind}={int(rid)}"
+
+
 def people(df: pd.DataFrame) -> pd.DataFrame:
     out = records.said(df)
     if "Entity" in out.columns:
@@ -65,6 +76,7 @@ def people(df: pd.DataFrame) -> pd.DataFrame:
 
 
 follow_address()
+reachable = ui.reachable_pages()
 c1, c2 = st.columns([2, 1])
 labels = {e: entity_name(e) for e in ENTITIES}   # words fixed at drawing time, in the person's language
 entity = c1.selectbox(ui.t("history.entity"), ENTITIES, key="history-entity",
@@ -79,10 +91,12 @@ else:
     st.subheader(ui.t("history.recent"))
     recent = ui.read(recent_activity)
     view = tables.shown(people(recent))
+    view["Open"] = [address(e, i) for e, i in zip(recent["Entity"], recent["Record ID"])]   # the record's page
     visible = [c for c in view.columns if not tables.internal(c)]
+    config = tables.config(view, "history")
+    config["Open"] = st.column_config.LinkColumn(ui.t("history.col.open"), display_text=ui.t("history.open_short"))
     event = st.dataframe(view, hide_index=True, width="stretch", key="history-recent", column_order=visible,
-                         column_config=tables.config(view, "history"), placeholder="—",
-                         on_select="rerun", selection_mode="single-row")
+                         column_config=config, placeholder="—", on_select="rerun", selection_mode="single-row")
     st.caption(ui.t("history.click_hint"))
     rows = getattr(getattr(event, "selection", None), "rows", None) or []
     if rows and rows[0] < len(recent):

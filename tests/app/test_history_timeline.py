@@ -97,3 +97,12 @@ def test_every_pages_record_history_is_worded_too(demo_url):
     changes = " ".join(df["Changes"])
     assert "状态" in changes and "status" not in changes and "partly_paid" not in changes
     assert not any("." in str(a) and str(a).isascii() for a in df["Action"])
+
+
+def test_recent_activity_links_each_event_to_its_record(page):
+    at = page("leader", PAGE)
+    df = at.dataframe[0].value
+    rows = df[df["Record"].str.startswith("Invoice ")]
+    assert not rows.empty
+    first = rows.iloc[0]
+    assert first["Open"] == f"cash?invoice={int(first['Record ID'])}"
