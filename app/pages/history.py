@@ -58,12 +58,12 @@ def open_record(entity: str, rid: int) -> None:
         records.link(kind, rid, ui.t("history.open", kind=ui.t(f"record.kind.{kind}"), id=rid))
 
 
-def address(entity: str, rid) -> str | None:
-    """The record's own address (its page and ?<kind>=<id>), relative to this page; None without a page."""
+def address(entity: str, rid) -> str:
+    """The record's own address (its page and ?<kind>=<id>), relative to this page; '' without a page."""
     kind = KINDS.get(entity)
     page = records.PAGES.get(kind or "")
     if not page or page not in reachable:
-        return None
+        return ""
     return f"{Path(page).stem}?{kind}={int(rid)}"
 
 
