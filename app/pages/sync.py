@@ -46,7 +46,8 @@ with tab_conflicts:
         st.info(ui.t("sync.no_conflicts"))
     for c in conflicts:
         with st.container(border=True):
-            st.markdown(ui.t("sync.conflict", tab=c["Tab"], record=c["Record"], field=c["Field"]))
+            field = word("history.field", c["Field"])   # the field in words (the history's field names)
+            st.markdown(ui.t("sync.conflict", tab=c["Tab"], record=c["Record"], field=field))
             c1, c2 = st.columns(2)
             c1.metric(ui.t("sync.sheet_value"), fmt.text(c["Sheet value"]))
             c2.metric(ui.t("sync.db_value"), fmt.text(c["Database value"]))

@@ -95,3 +95,10 @@ def test_in_chinese_the_page_names_no_variable_and_its_tables_are_in_words(page,
     shown = [c for c in runs[0].proto.column_order if not config.get(c, {}).get("hidden")]
     assert shown and all(re.search(r"[\u4e00-\u9fff]", config[c]["label"]) for c in shown), config
     assert "ok" not in set(runs[0].value["Status"]) and "xlsx" not in set(runs[0].value["Backend"])
+
+
+def test_a_conflict_names_its_field_in_words(page, demo_url):
+    _conflict(demo_url)
+    at = page("marketing", "pages/sync.py", "zh")
+    assert not at.exception
+    assert "联系人" in texts(at) and "`contact`" not in texts(at)
