@@ -31,7 +31,7 @@ def columns(df) -> dict:
 
 def test_a_leader_in_chinese_sees_no_raw_code_and_no_english_header(page):
     at = page("leader", PAGE, "zh")
-    seen_tables = 0
+    seen_tables = charts = 0
     for label in every_tab(at):
         for df in at.dataframe:
             seen_tables += 1
@@ -44,6 +44,7 @@ def test_a_leader_in_chinese_sees_no_raw_code_and_no_english_header(page):
                     raw = {str(v) for v in shown[col].dropna()} & RAW
                     assert not raw, f"{label}: raw codes {raw} in column {col!r}"
         for chart in at.get("vega_lite_chart"):
+            charts += 1
             spec = json.dumps(json.loads(chart.proto.spec), ensure_ascii=False)
             for word in ("\"Amount\"", "\"Month\"", "\"Layer\"", "\"Bucket\"", "\"Measure\"", "\"Median\"",
                          "\"Count\"", "\"on_hold\"", "\"current\""):
@@ -52,7 +53,7 @@ def test_a_leader_in_chinese_sees_no_raw_code_and_no_english_header(page):
                 if isinstance(enc, dict) and enc.get("field") and "title" in enc and enc["title"]:
                     assert CJK.search(enc["title"]), (label, enc)
         assert "None" not in texts(at)
-    assert seen_tables >= 10
+    assert seen_tables >= 10 and charts >= 4
 
 
 def test_kpi_tiles_are_all_compact_and_tables_format_money_and_ratios(page):
