@@ -6,6 +6,8 @@ import enum
 import json
 import re
 
+import numpy as np
+import pandas as pd
 import pytest
 
 import app.ui
@@ -35,19 +37,42 @@ def _missing_keys(monkeypatch) -> list[str]:
     return missing
 
 
+MISSING = "<missing>"
+LOGIN_HEADERS = {catalogue()["login.login"][lang] for lang in ("en", "zh")}   # a login is data, not a code
+
+
+def _missing(v) -> bool:
+    try:
+        return bool(pd.isna(v))
+    except (TypeError, ValueError):   # a list or array cell
+        return False
+
+
 def _cells(at) -> list[tuple[str, str]]:
-    """(column header, cell text) of every table the page shows, as people see it (hidden columns left out)."""
+    """(column header, cell as shown) of every table on the page (hidden columns left out): a select column's
+    cells through its option labels, a missing value as MISSING unless the table shows a placeholder for it."""
     out = []
     for el in list(at.dataframe) + list(getattr(at, "data_editor", [])):
         df = el.value
         config = json.loads(el.proto.columns or "{}") if getattr(el.proto, "columns", "") else {}
+        placeholder = getattr(el.proto, "placeholder", "")
         order = list(el.proto.column_order) or list(df.columns)
         for col in order:
             if col not in df.columns:
                 continue
-            head = (config.get(col) or {}).get("label") or str(col)
+            conf = config.get(col) or {}
+            head = conf.get("label") or str(col)
+            if head in LOGIN_HEADERS:
+                continue
+            labels = {o.get("value"): o.get("label") for o in (conf.get("type_config") or {}).get("options", [])
+                      if isinstance(o, dict)}
             for v in df[col].head(50):
-                out.append((head, "" if v is None else str(v)))
+                if _missing(v):
+                    out.append((head, placeholder or MISSING))
+                elif isinstance(v, (list, tuple, np.ndarray)):   # a multiselect cell: each value
+                    out.extend((head, str(labels.get(x, x))) for x in list(v))
+                else:
+                    out.append((head, str(labels.get(v, v))))
             out.append(("<header>", head))
     return out
 
@@ -70,5 +95,5 @@ def test_page_shows_no_raw_code_and_no_missing_key(page, monkeypatch, role, path
     shown = texts(at)
     raw = sorted(set(SNAKE_RE.findall(shown)))
     assert raw == [], f"{path} as {role} ({lang}) shows raw codes in its text: {raw}"
-    bad = sorted({(h, v) for h, v in _cells(at) if v in CODES or SNAKE_RE.search(v) or v in ("None", "nan", "NaT")})
+    bad = sorted({(h, v) for h, v in _cells(at) if v in CODES or SNAKE_RE.search(v) or v in ("None", "nan", "NaT", MISSING)})
     assert bad == [], f"{path} as {role} ({lang}) shows raw codes or empty markers in its tables: {bad[:10]}"
