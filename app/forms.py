@@ -5,8 +5,9 @@ form has nothing left to submit. The message appears at the form and survives th
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import streamlit as st
 

@@ -27,6 +27,13 @@ def _oidc() -> dict | None:
         return None
 
 
+def _claims() -> tuple[str, bool | None]:
+    """The signed-in person's e-mail address and whether the identity provider verified it, as the provider
+    gave them (a claim it did not give, or gave as something else, as none)."""
+    email, verified = st.user.get("email"), st.user.get("email_verified")
+    return (email if isinstance(email, str) else "", verified if isinstance(verified, bool) else None)
+
+
 def _sign_in() -> None:
     st.title(ui.t("app.title"))
     oidc = _oidc()
@@ -36,9 +43,10 @@ def _sign_in() -> None:
                 st.login()
             st.stop()
         try:
+            email, verified = _claims()
             with unit_of_work(SYSTEM, "app") as ctx:
-                st.session_state["actor"] = users.actor_for_email(ctx, st.user.get("email"), oidc.get("allowed_domain"),
-                                                                  verified=st.user.get("email_verified"))
+                st.session_state["actor"] = users.actor_for_email(ctx, email, oidc.get("allowed_domain"),
+                                                                  verified=verified)
             st.rerun()
         except LtcError as exc:
             st.error(str(exc))

@@ -4,7 +4,7 @@ browser's back button open the same record. A page reads the address through `op
 from __future__ import annotations
 
 import re
-from typing import Mapping
+from collections.abc import Mapping
 
 import pandas as pd
 import streamlit as st

@@ -3,12 +3,17 @@ decimals, ratios as percentages, times on the company clock, '—' in empty cell
 versions), and a clicked row opening its record's address."""
 from __future__ import annotations
 
+from collections.abc import Mapping
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 import pandas as pd
 import streamlit as st
 
 from app import fmt, records, ui
+
+if TYPE_CHECKING:   # the type of st.column_config's columns; Streamlit keeps it in an internal module
+    from streamlit.elements.lib.column_types import ColumnConfig
 
 # columns whose cells are stored codes (stages, statuses, ...): shown through the values catalogue
 CODED = ("Status", "Stage", "Trigger", "Kind", "Decision", "Grade", "Result", "Authority", "Need", "Stance",
@@ -68,14 +73,14 @@ def _all(series: pd.Series, kind) -> bool:
 
 
 def config(df: pd.DataFrame, prefix: str, *, money: tuple[str, ...] = (), pct: tuple[str, ...] = (),
-           extra: dict | None = None) -> dict:
+           extra: Mapping[str, ColumnConfig] | None = None) -> dict[str, ColumnConfig]:
     """column_config: translated headers, money as accounting figures, ratios as percentages."""
     extra = extra or {}
-    out = {}
+    out: dict[str, ColumnConfig] = {}
     for col in df.columns:
         label = ui.header(prefix, col)
         if col in extra:
-            out[col] = dict(extra[col]) | {"label": label}
+            out[col] = {**extra[col], "label": label}
         elif col in pct:
             out[col] = st.column_config.NumberColumn(label, format="percent")
         elif col in money or (df[col].dtype == object and _all(df[col], Decimal)):
@@ -98,11 +103,15 @@ def table(df: pd.DataFrame, prefix: str, *, key: str, opens: str | None = None, 
     money = tuple(money) + tuple(c for c in df.columns if df[c].dtype == object and _all(df[c], Decimal))
     view = shown(df)
     visible = [c for c in view.columns if not internal(c) and c not in hide]
-    kwargs = {}
-    if opens:
-        kwargs = dict(on_select="rerun", selection_mode="single-row")
-    event = st.dataframe(view, hide_index=True, width="stretch", key=key, column_order=visible,
-                         column_config=config(view, prefix, money=money, pct=pct), placeholder=fmt.EMPTY, **kwargs)
+    column_config = config(view, prefix, money=money, pct=pct)
+    event = None
+    if opens:   # a clicked row is selected, and the page reruns to open it
+        event = st.dataframe(view, hide_index=True, width="stretch", key=key, column_order=visible,
+                             column_config=column_config, placeholder=fmt.EMPTY, on_select="rerun",
+                             selection_mode="single-row")
+    else:
+        st.dataframe(view, hide_index=True, width="stretch", key=key, column_order=visible,
+                     column_config=column_config, placeholder=fmt.EMPTY)
     if download:
         people = view[visible].rename(columns=lambda c: ui.header(prefix, c))
         ui.downloads(people, download, key=f"{key}-dl")

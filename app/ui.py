@@ -3,7 +3,8 @@ and saving edited tables. Pages stay thin: no SQL and no business rules here eit
 from __future__ import annotations
 
 import io
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import pandas as pd
 import streamlit as st

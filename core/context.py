@@ -8,15 +8,16 @@ from __future__ import annotations
 import json
 import random
 import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from decimal import Decimal
 from enum import Enum
 from numbers import Integral
-from typing import Any, Callable, Iterator
+from typing import Any, ClassVar, Protocol
 
-from sqlalchemy import event
+from sqlalchemy import Table, event
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session, SQLModel, select
@@ -37,11 +38,30 @@ class Actor:
     name: str = ""
 
     @classmethod
-    def of(cls, user: User) -> "Actor":
+    def of(cls, user: User) -> Actor:
         return cls(id=user.id, login=user.login, roles=user.role_set, name=user.name)
 
 
 MAX_ID = 2**31 - 1    # primary keys are INTEGER columns
+
+
+def _key(id_: object) -> int | None:
+    """The id as a primary key, or None when it is no whole number in the key column's range (numpy ints too)."""
+    if isinstance(id_, Integral) and not isinstance(id_, bool):
+        key = int(id_)
+        if 0 < key <= MAX_ID:
+            return key
+    return None
+
+
+class Row(Protocol):
+    """A table row as the audit trail and stage history name it: its table and its id. Every SQLModel table
+    class has both (SQLAlchemy sets `__table__`; tools/mypy_sqlmodel.py declares it for mypy)."""
+    __table__: ClassVar[Table]
+
+    @property
+    def id(self) -> int | None: ...
+
 
 SYSTEM = Actor(id=None, login="system", roles=frozenset(permissions.ROLES), name="system")
 
@@ -92,17 +112,17 @@ class Context:
         """Load a row or raise NotFound; with `version`, refuse when someone saved it since."""
         what = what or model.__name__.lower()
         # an id that is no whole number in the key column's range cannot exist: say so, do not crash the driver
-        usable = isinstance(id_, Integral) and not isinstance(id_, bool) and 0 < id_ <= MAX_ID   # numpy ints too
-        row = self.session.get(model, int(id_)) if usable else None
+        key = _key(id_)
+        row = self.session.get(model, key) if key is not None else None
         if row is None:
-            raise NotFound(f"{what} {int(id_) if usable else repr(id_)} not found")
+            raise NotFound(f"{what} {key if key is not None else repr(id_)} not found")
         if version is not None and getattr(row, "version", version) != version:
             raise StaleVersionError(self._stale_message(what, row, version))
         return row
 
     def _stale_message(self, what: str, row, version: int) -> str:
         last = self.session.exec(
-            select(AuditEvent).where(AuditEvent.entity == row.__tablename__,
+            select(AuditEvent).where(AuditEvent.entity == row.__table__.name,
                                      AuditEvent.entity_id == row.id)
             .order_by(AuditEvent.id.desc()).limit(1)).first()
         who = f" by '{last.user_login}' at {last.at:%Y-%m-%d %H:%M}" if last else ""
@@ -110,13 +130,13 @@ class Context:
                 "reload it and apply your change again")
 
     # -- writing ----------------------------------------------------------
-    def audit(self, action: str, row: SQLModel | None = None, *, before: dict | None = None,
+    def audit(self, action: str, row: Row | None = None, *, before: dict | None = None,
               entity: str | None = None, entity_id: int | None = None, after: dict | None = None) -> None:
         """Record who did what; `row` is flushed first so a new row has its id."""
         if row is not None:
             self.session.add(row)
             self.session.flush()
-            entity = entity or row.__tablename__
+            entity = entity or row.__table__.name
             entity_id = entity_id if entity_id is not None else row.id
             after = snapshot(row) if after is None else after
         self.session.add(AuditEvent(
@@ -124,7 +144,7 @@ class Context:
             action=action, entity=entity or "", entity_id=entity_id,
             before_json=to_json(before) if before else "", after_json=to_json(after) if after else ""))
 
-    def move(self, row: SQLModel, attr: str, to: Enum, entity: str | None = None) -> None:
+    def move(self, row: Row, attr: str, to: Enum, entity: str | None = None) -> None:
         """Change a stage or status and keep its history (time in stage is measured from it)."""
         old = getattr(row, attr)
         if old == to:
@@ -134,12 +154,13 @@ class Context:
             row.stage_since = self.now()
         self.session.add(row)
         self.session.flush()
-        self.session.add(StageChange(entity=entity or row.__tablename__, entity_id=row.id,
+        assert row.id is not None   # flushed: the database has given a new row its id
+        self.session.add(StageChange(entity=entity or row.__table__.name, entity_id=row.id,
                                      from_stage=str(old.value if old else ""), to_stage=str(to.value),
                                      at=self.now(), by_id=self.actor.id))
 
 
-def snapshot(row: SQLModel) -> dict[str, Any]:
+def snapshot(row: Row) -> dict[str, Any]:
     """A row's fields as JSON-safe data (no secrets: password hashes are left out)."""
     out = {}
     for key in row.__table__.columns.keys():

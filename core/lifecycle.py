@@ -11,9 +11,10 @@ texts) stay in the service, which runs `require` first and then validates the in
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any, Callable
+from typing import Any
 
 from core import permissions
 from core.errors import GateError

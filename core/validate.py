@@ -110,6 +110,12 @@ _AMOUNT = re.compile(r"(?P<sign>[+-]?)\s*(?:[¥￥$]|CNY|RMB)?\s*(?P<num>\d{1,3}
                      r"|\.\d+)(?P<exp>[eE][+-]?\d{1,4})?\s*(?:CNY|RMB)?", re.I)
 
 
+@overload
+def amount(field: str, value, *, required: Literal[True] = True, allow_zero: bool = False,
+           allow_negative: bool = False) -> Decimal: ...
+@overload
+def amount(field: str, value, *, required: bool, allow_zero: bool = False,
+           allow_negative: bool = False) -> Decimal | None: ...
 def amount(field: str, value, *, required: bool = True, allow_zero: bool = False,
            allow_negative: bool = False) -> Decimal | None:
     """An amount of money: Decimal, int or text like '1,234.50' or '¥1,234.50'; never a float."""

@@ -58,7 +58,8 @@ def invoices_tab(names: dict) -> None:
     i1, i2 = st.columns(2)
     open_only = i1.toggle(ui.t("cash.invoices.open_only"), value=True, key="cash-inv-open")
     customers = {0: ui.t("all"), **names}
-    acc = i2.selectbox(ui.t("cash.customer"), list(customers), key="cash-inv-customer", format_func=customers.get)
+    acc = i2.selectbox(ui.t("cash.customer"), list(customers), key="cash-inv-customer",
+                       format_func=lambda i: customers.get(i, str(i)))
     suffix = f"{int(open_only)}-{acc}"
     inv = ui.seen(f"cash-seen-inv-{suffix}", f"cash-inv-editor-{suffix}",
                   lambda: ui.read(q.invoices, open_only=open_only, account_id=acc or None, limit=INVOICE_LIMIT))

@@ -69,7 +69,7 @@ def record_form(names: dict) -> None:
         on = p2.date_input(labels["received_on"], value=date.today(), min_value=EARLIEST, key=f.key("on"))
         ref = p3.text_input(labels["reference"], key=f.key("reference"), max_chars=ui.limit("reference"))
         to = st.selectbox(ui.t("cash.payment.apply_to"), list(targets), key=f.key("invoice"),
-                          format_func=targets.get)
+                          format_func=lambda i: targets.get(i, str(i)))
         part = st.text_input(labels["apply_amount"], key=f.key("part"), max_chars=32,
                              placeholder=ui.t("cash.payment.apply_amount_hint"))
         if st.form_submit_button(ui.t("cash.payment.submit"), key=f.key("submit")):

@@ -56,7 +56,8 @@ def guidance(d: dict, version: int, offers: dict, done) -> None:
                        "Title": st.column_config.TextColumn(head("Title"), max_chars=ui.limit("title")),
                        "Chain role": st.column_config.TextColumn(head("Chain role"), max_chars=ui.limit("chain_role")),
                        "Stance": st.column_config.SelectboxColumn(head("Stance"), options=list(STANCES),
-                                                                  default="unknown", format_func=stances.get)})
+                                                                  default="unknown",
+                                                                  format_func=lambda s: stances.get(str(s), str(s)))})
     fields = {"Name": "name", "Title": "title", "Chain role": "chain_role", "Stance": "stance"}
 
     def save_row(ctx, sid, version, changes):

@@ -6,6 +6,7 @@ Reload forgets it, so the next run builds new forms on the fresh record (a brows
 into a widget whose key stays the same, and would send the old values back over the colleague's change)."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 
 import streamlit as st
@@ -84,6 +85,11 @@ def show(opp_id: int) -> None:
         gate.history(d)
 
 
+def _seat_label(people: dict[str, str]) -> Callable[[str], str]:
+    """A team seat's option (a login, or "" for none) shown by the person's name."""
+    return lambda login: people.get(login, login) or fmt.EMPTY
+
+
 def _closed_note(offers: dict, action: str) -> bool:
     """Whether the action is open now; when it is not, core's reason is shown in its place."""
     enabled, why = forms.offered(offers, action)
@@ -113,16 +119,17 @@ def basics(d: dict, seen: dict, offers: dict, done) -> None:
 
     st.markdown(f"**{ui.t('initiation.team')}**")
     if ui.can("opportunity.team") and _closed_note(offers, "opportunity.team"):
-        team, seats = ui.read(team_candidates), {}
+        team = ui.read(team_candidates)
+        seats: dict[str, str] = {}
         with st.form(f"initiation-team-{v}"):
             cols = st.columns(3)
             for c, seat in zip(cols, SEATS):
                 people = {p["login"]: p["name"] for p in team[seat]}
                 current = d["team"][seat]
-                choices = [""] + list(people) + ([current] if current and current not in people else [])
+                choices: list[str] = [""] + list(people) + ([current] if current and current not in people else [])
                 seats[seat] = c.selectbox(ui.t(f"initiation.seat.{seat}"), choices, index=choices.index(current),
                                           key=f"initiation-team-{seat}-{v}",
-                                          format_func=lambda x, p=people: p.get(x, x) or fmt.EMPTY)
+                                          format_func=_seat_label(people))
             if st.form_submit_button(ui.t("initiation.team.save"), key=f"initiation-team-save-{v}"):
                 if ui.act(opportunities.set_team, opp_id, ar_login=seats["ar"], sr_login=seats["sr"],
                           fr_login=seats["fr"], version=version, success=ui.t("initiation.team.saved"),
@@ -135,7 +142,8 @@ def basics(d: dict, seen: dict, offers: dict, done) -> None:
     if ui.can("opportunity.update") and targets:
         with forms.once_form(f"initiation-move-{opp_id}", ui.t("initiation.move")) as f:
             c1, c2 = st.columns([1, 2])
-            to = c1.selectbox(ui.t("initiation.move.to"), list(targets), key=f.key("to"), format_func=targets.get)
+            to = c1.selectbox(ui.t("initiation.move.to"), list(targets), key=f.key("to"),
+                              format_func=lambda s: targets.get(s, str(s)))
             reason = c2.text_input(ui.t("initiation.move.reason"), key=f.key("reason"), max_chars=1000)
             if st.form_submit_button(ui.t("initiation.move.submit"), key=f.key("submit")):
                 if ui.act(opportunities.advance_stage, opp_id, to, version=version, reason=reason,

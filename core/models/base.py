@@ -4,8 +4,9 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
+from sqlalchemy import Table
 from sqlalchemy.orm import declared_attr
 from sqlmodel import Field
 
@@ -31,6 +32,9 @@ def enum_field(enum_cls: type[StrEnum], default: StrEnum | None = None, **kw: An
 
 class Versioned:
     """Rows people edit: SQLAlchemy bumps `version` on every UPDATE and refuses a stale one."""
+
+    if TYPE_CHECKING:
+        __table__: ClassVar[Table]   # set by SQLAlchemy on the table class this is mixed into
 
     @declared_attr.directive
     def __mapper_args__(cls) -> dict:
