@@ -2,10 +2,12 @@
 language switch, and a navigation built from the person's roles: a page they may not use is not registered."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import streamlit as st
 
 from app import ui
-from app.nav import pages_for
+from app.nav import PAGES, pages_for
 from config.settings import get_settings
 from core.context import SYSTEM, unit_of_work
 from core.errors import LtcError
@@ -66,11 +68,15 @@ def _sign_in() -> None:
 
 actor = st.session_state.get("actor")
 if actor is None:
-    st.navigation([st.Page(_sign_in, title=ui.t("login.title"))], position="hidden").run()
+    # Every page's address answers with the sign-in form, so a pasted link or a reloaded tab (a new session)
+    # keeps its path and ?<kind>=<id> through the sign-in and opens the record right after it.
+    st.navigation([st.Page(_sign_in, title=ui.t("login.title"), default=True)]
+                  + [st.Page(_sign_in, title=ui.t("login.title"), url_path=Path(p.path).stem) for p in PAGES[1:]],
+                  position="hidden").run()
     st.stop()
 
 st.sidebar.caption(ui.t("signed_in", name=actor.name or actor.login, roles=", ".join(sorted(actor.roles))))
-if st.sidebar.button(ui.t("logout")):
+if st.sidebar.button(ui.t("logout"), key="logout"):
     st.session_state.pop("actor", None)
     if _oidc() and st.user.is_logged_in:
         st.logout()

@@ -13,15 +13,15 @@ from app import ui
 
 # kind -> the page that shows it (the query parameter is the kind's name)
 PAGES = {
-    "lead": "pages/leads.py",
-    "opportunity": "pages/initiation.py",
-    "bid": "pages/bids_contracts.py",
-    "contract": "pages/bids_contracts.py",
-    "milestone": "pages/delivery.py",
-    "term": "pages/cash.py",
-    "invoice": "pages/cash.py",
-    "payment": "pages/cash.py",
-    "account": "pages/cash.py",
+    "lead": "screens/leads.py",
+    "opportunity": "screens/initiation.py",
+    "bid": "screens/bids_contracts.py",
+    "contract": "screens/bids_contracts.py",
+    "milestone": "screens/delivery.py",
+    "term": "screens/cash.py",
+    "invoice": "screens/cash.py",
+    "payment": "screens/cash.py",
+    "account": "screens/cash.py",
 }
 
 

@@ -22,11 +22,11 @@ sys.path.insert(0, str(ROOT))
 from app.nav import PAGES  # noqa: E402
 
 # (page, the demo login that uses it most)
-WHO = {"pages/home.py": "leader", "pages/work.py": "leader", "pages/leads.py": "marketing",
-       "pages/initiation.py": "leader", "pages/bids_contracts.py": "leader", "pages/delivery.py": "fr",
-       "pages/cash.py": "finance", "pages/cashflow.py": "leader",
-       "pages/history.py": "leader", "pages/sync.py": "finance",
-       "pages/admin.py": "admin"}
+WHO = {"screens/home.py": "leader", "screens/work.py": "leader", "screens/leads.py": "marketing",
+       "screens/initiation.py": "leader", "screens/bids_contracts.py": "leader", "screens/delivery.py": "fr",
+       "screens/cash.py": "finance", "screens/cashflow.py": "leader",
+       "screens/history.py": "leader", "screens/sync.py": "finance",
+       "screens/admin.py": "admin"}
 
 
 def main() -> None:

@@ -7,7 +7,7 @@ from core.models import User
 
 
 def test_admin_sees_users_and_the_matrix(page):
-    at = page("admin", "pages/admin.py")
+    at = page("admin", "screens/admin.py")
     assert not at.exception
     logins = set(at.dataframe[0].value["Login"])
     assert {"admin", "finance", "leader", "marketing"} <= logins
@@ -22,7 +22,7 @@ def field(at, kind: str, name: str):
 
 
 def test_admin_adds_a_user(page, demo_url):
-    at = page("admin", "pages/admin.py")
+    at = page("admin", "screens/admin.py")
     field(at, "text_input", "login").input("newbie")
     field(at, "text_input", "name").input("New Person")
     field(at, "multiselect", "roles").select("finance")
@@ -36,7 +36,7 @@ def test_admin_adds_a_user(page, demo_url):
 
 
 def test_bad_new_user_is_refused_with_the_field(page, demo_url):
-    at = page("admin", "pages/admin.py")
+    at = page("admin", "screens/admin.py")
     field(at, "text_input", "login").input("has space")
     field(at, "multiselect", "roles").select("ar")
     next(b for b in at.button if b.label == "Add a user").click().run()
@@ -50,4 +50,4 @@ def test_other_roles_cannot_reach_admin(page, role):
     login = "ar" if role == "ar" else role
     at = page(login)
     with pytest.raises(Exception):
-        at.switch_page("pages/admin.py").run()
+        at.switch_page("screens/admin.py").run()

@@ -6,7 +6,7 @@ from core.context import SYSTEM, unit_of_work
 from core.models import User
 from core.services import users
 
-PAGE = "pages/admin.py"
+PAGE = "screens/admin.py"
 
 
 def _row(at, login: str) -> int:

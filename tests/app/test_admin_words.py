@@ -6,7 +6,7 @@ import re
 from core import permissions
 from tests.app.conftest import texts
 
-PAGE = "pages/admin.py"
+PAGE = "screens/admin.py"
 CJK = re.compile(r"[\u4e00-\u9fff]")
 
 

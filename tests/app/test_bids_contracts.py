@@ -17,7 +17,7 @@ from core.models import Bid, ChangeOrder, Contract, GateDecision, Invoice, Oppor
 from core.services import bids, contracts, users
 from tests.app.conftest import assert_unreachable, texts
 
-PAGE = "pages/bids_contracts.py"
+PAGE = "screens/bids_contracts.py"
 WITH = ["ar", "sr", "legal", "finance", "leader"]
 WITHOUT = ["admin", "marketing", "fr"]
 TODAY = date.today()

@@ -181,7 +181,7 @@ def test_the_page_decides_nothing_from_status_strings_or_roles():
 
     from core.enums import Role
     root = Path(__file__).resolve().parents[2] / "app"
-    files = [root / "pages" / "bids_contracts.py", *sorted((root / "views").glob("bids_*.py")),
+    files = [root / "screens" / "bids_contracts.py", *sorted((root / "views").glob("bids_*.py")),
              *sorted((root / "views").glob("contracts_*.py"))]
     codes = {s.value for s in (*BidStatus, *ContractStatus, *ChangeStatus)} | {r.value for r in Role}
     for path in files:

@@ -21,7 +21,7 @@ from tests.app.conftest import assert_unreachable, texts
 from tests.conftest import World
 from tests.integration.money_fixtures import TODAY, make_opportunity, signed_contract
 
-PAGE = "pages/cash.py"
+PAGE = "screens/cash.py"
 EDITOR = "cash-inv-editor-1-0"      # open invoices, every customer
 
 

@@ -8,7 +8,7 @@ from core.context import SYSTEM, unit_of_work
 from core.models import Account, Invoice
 from tests.app.conftest import assert_unreachable, texts
 
-PAGE = "pages/cashflow.py"
+PAGE = "screens/cashflow.py"
 
 
 def open_tab(at, label: str):

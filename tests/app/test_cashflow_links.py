@@ -8,7 +8,7 @@ def _click(at, key: str):
 
 
 def test_a_clicked_stuck_deal_links_to_its_opportunity(page):
-    at = page("leader", "pages/cashflow.py")
+    at = page("leader", "screens/cashflow.py")
     at.session_state["cf-tab"] = "Where it is stuck"
     at.run()
     first = [df for df in at.dataframe if "days" in df.value.columns and "stage" in df.value.columns][0].value
@@ -20,7 +20,7 @@ def test_a_clicked_stuck_deal_links_to_its_opportunity(page):
 
 
 def test_a_clicked_invoice_of_an_overdue_customer_links_to_it(page):
-    at = page("finance", "pages/cashflow.py")
+    at = page("finance", "screens/cashflow.py")
     at.session_state["cf-tab"] = "Receivables"
     at.run()
     pick = at.selectbox(key="cf-drill")

@@ -7,7 +7,7 @@ import re
 from core.enums import InvoiceStatus, Stage
 from tests.app.conftest import texts
 
-PAGE = "pages/cashflow.py"
+PAGE = "screens/cashflow.py"
 CJK = re.compile(r"[\u4e00-\u9fff]")
 RAW = {"on_hold", "atc_pending", "partly_paid", "initiation", "guidance", "bidding", "negotiation", "current",
        "atb", "atc", "ati", "lead", "qualified", "opportunity", "initiated", "bid", "won", "signed", "amount",

@@ -19,7 +19,7 @@ from tests.app.conftest import assert_unreachable, texts
 from tests.conftest import World
 from tests.integration.money_fixtures import TODAY, days, make_opportunity, signed_contract
 
-PAGE = "pages/delivery.py"
+PAGE = "screens/delivery.py"
 PDF = b"%PDF-1.7\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
 EXE = b"MZ\x90\x00\x03\x00\x00\x00" + b"\x00" * 64
 

@@ -15,7 +15,7 @@ from tests.app.test_delivery import PDF, db, days, show
 
 deal = base.deal   # the signed test deal (a fixture)
 
-PAGE = "pages/delivery.py"
+PAGE = "screens/delivery.py"
 
 
 def opened(page, login: str, **params) -> AppTest:

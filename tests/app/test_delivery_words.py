@@ -28,7 +28,7 @@ def test_every_tab_in_chinese_shows_no_raw_code(page, deal):
     w.do("fr", delivery.accept_milestone, deal["m1"], kind="preliminary", accepted_on=days(-1))
     at = page("leader", lang="zh")
     at.query_params["milestone"] = str(deal["m1"])
-    at.switch_page("pages/delivery.py").run()
+    at.switch_page("screens/delivery.py").run()
     assert not at.exception
     found: set[str] = set()
     for tab in ("里程碑", "验收", "成本", "四算"):

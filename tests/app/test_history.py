@@ -5,7 +5,7 @@ from core.models import User
 
 
 def test_history_shows_who_changed_an_invoice(page, demo_url):
-    at = page("leader", "pages/history.py")
+    at = page("leader", "screens/history.py")
     assert not at.exception
     at.selectbox(key="history-entity").select("invoice").run()
     at.number_input(key="history-id").set_value(1).run()

@@ -7,7 +7,7 @@ from core.context import SYSTEM, unit_of_work
 from core.models import AuditEvent
 from tests.app.conftest import texts
 
-PAGE = "pages/history.py"
+PAGE = "screens/history.py"
 
 
 def _open(page, entity: str, rid: int, lang: str = "en"):

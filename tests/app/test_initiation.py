@@ -17,7 +17,7 @@ from core.models import Baseline, GateDecision, Opportunity, Stakeholder, User
 from core.services import opportunities, users
 from tests.app.conftest import assert_unreachable, texts
 
-PAGE = "pages/initiation.py"
+PAGE = "screens/initiation.py"
 WITH = ["ar", "sr", "fr", "leader"]
 WITHOUT = ["admin", "marketing", "legal", "finance"]
 

@@ -10,7 +10,7 @@ from core.models import Lead, Opportunity, User
 from core.services import leads
 from tests.app.conftest import assert_unreachable, texts
 
-PAGE = "pages/leads.py"
+PAGE = "screens/leads.py"
 OPEN = (LeadStatus.NEW, LeadStatus.ASSIGNED, LeadStatus.QUALIFIED)
 
 

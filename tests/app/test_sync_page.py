@@ -22,7 +22,7 @@ def workbooks(demo_url, tmp_path, monkeypatch):
 
 
 def test_sync_now_runs_every_spreadsheet(page, demo_url, workbooks):
-    at = page("finance", "pages/sync.py")
+    at = page("finance", "screens/sync.py")
     assert not at.exception
     at.button(key="sync-now").click().run()
     assert not at.exception
@@ -47,7 +47,7 @@ def _conflict(demo_url):
 
 def test_conflict_shows_both_values_and_taking_the_sheets_applies_it(page, demo_url):
     cid, lead_id = _conflict(demo_url)
-    at = page("marketing", "pages/sync.py")
+    at = page("marketing", "screens/sync.py")
     assert "From the sheet" in texts(at)
     at.button(key=f"sync-sheet-{cid}").click().run()
     assert not at.exception and not at.error
@@ -59,7 +59,7 @@ def test_conflict_shows_both_values_and_taking_the_sheets_applies_it(page, demo_
 
 def test_resolving_needs_the_right_to_make_that_edit(page, demo_url):
     cid, lead_id = _conflict(demo_url)
-    at = page("legal", "pages/sync.py")          # legal may see the queue but not edit leads
+    at = page("legal", "screens/sync.py")          # legal may see the queue but not edit leads
     before = None
     with unit_of_work(SYSTEM, "test", url=demo_url) as ctx:
         before = ctx.session.get(Lead, lead_id).contact
@@ -74,18 +74,18 @@ def test_resolving_needs_the_right_to_make_that_edit(page, demo_url):
 def test_access_follows_the_matrix(page, role):
     at = page(role)
     if permissions.allowed({role}, "sync.view"):
-        at.switch_page("pages/sync.py").run()
+        at.switch_page("screens/sync.py").run()
         assert not at.exception
     else:
         with pytest.raises(Exception):
-            at.switch_page("pages/sync.py").run()
+            at.switch_page("screens/sync.py").run()
 
 
 def test_in_chinese_the_page_names_no_variable_and_its_tables_are_in_words(page, demo_url, workbooks):
     import json
     import re
 
-    at = page("finance", "pages/sync.py", "zh")
+    at = page("finance", "screens/sync.py", "zh")
     at.button(key="sync-now").click().run()
     assert not at.exception
     assert "LTC_" not in texts(at) and "config/" not in texts(at)
@@ -99,6 +99,6 @@ def test_in_chinese_the_page_names_no_variable_and_its_tables_are_in_words(page,
 
 def test_a_conflict_names_its_field_in_words(page, demo_url):
     _conflict(demo_url)
-    at = page("marketing", "pages/sync.py", "zh")
+    at = page("marketing", "screens/sync.py", "zh")
     assert not at.exception
     assert "联系人" in texts(at) and "`contact`" not in texts(at)

@@ -12,7 +12,7 @@ from core.models import Contract, GateDecision, Invoice, Opportunity, User
 from core.services import contracts
 from tests.app.conftest import APP, TIMEOUT, texts
 
-PAGE = "pages/work.py"
+PAGE = "screens/work.py"
 
 
 def links(at: AppTest) -> list[tuple[str, str, str]]:

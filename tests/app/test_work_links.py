@@ -16,7 +16,7 @@ from tests.app.test_work import links
 
 deal = base.deal   # the signed test deal (a fixture)
 
-PAGE = "pages/work.py"
+PAGE = "screens/work.py"
 
 
 def page_name(path: str) -> str:
@@ -63,7 +63,7 @@ def test_a_milestone_link_opens_the_milestone_selected_on_the_delivery_page(page
         ms = ctx.session.get(Milestone, mid)
         cid = ms.contract_id
     at.query_params["milestone"] = str(mid)
-    at.switch_page("pages/delivery.py").run()
+    at.switch_page("screens/delivery.py").run()
     assert not at.exception
     assert at.selectbox(key="delivery-contract").value == cid
     assert at.selectbox(key="delivery-milestone").value == mid

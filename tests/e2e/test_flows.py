@@ -61,11 +61,11 @@ def test_leader_takes_an_ati_decision(page, server_db):
         gate = ctx.session.exec(select(GateDecision).where(GateDecision.kind == GateKind.ATI,
                                                            GateDecision.decision == Decision.PENDING)).first()
         opp = ctx.session.get(Opportunity, gate.subject_id)
+    page.goto(f"{page.url.rstrip('/')}/initiation?opportunity={opp.id}")   # the record's address
     sign_in(page, "leader")
-    page.get_by_role("link", name="Initiation board").click()
-    _choose(page, "Opportunity", f"(#{opp.id})")
+    page.get_by_role("heading", name=opp.name).first.wait_for()
     page.get_by_role("tab", name="Estimate and ATI").click()
-    page.get_by_text("go", exact=True).first.click()
+    page.get_by_text("Go", exact=True).first.click()
     page.get_by_label("Rationale").fill("Strategic account; the estimate holds a 35% margin")
     page.get_by_role("button", name="Decide").click()
     page.wait_for_timeout(1500)

@@ -86,3 +86,54 @@ def test_every_page_for_a_leader_in_chinese_shows_no_raw_code(page):
         assert "Traceback" not in body
     shot(page, "leader-zh-last-page")
 
+
+
+def _open_as(browser, server, login: str, address: str):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="en-US")
+    pg = context.new_page()
+    pg.set_default_timeout(30_000)
+    pg.goto(f"{server}/{address}")     # a pasted link: a new session signs in first, then opens the record
+    sign_in(pg, login)
+    _wait_idle(pg)
+    assert address.split("?")[1] in pg.url
+    return context, pg
+
+
+def _edit_form(pg):
+    return pg.locator('[data-testid="stForm"]').filter(has=pg.get_by_role("button", name="Save changes")).first
+
+
+def test_two_people_edit_one_opportunity_and_nothing_is_overwritten(browser, server, server_db):
+    with unit_of_work(SYSTEM, "test", url=_db(server_db)) as ctx:
+        opp = ctx.session.exec(select(Opportunity).where(Opportunity.stage == "guidance")
+                               .order_by(Opportunity.id)).first()
+        opp_id, name = opp.id, opp.name
+    address = f"initiation?opportunity={opp_id}"
+    ctx_a, a = _open_as(browser, server, "ar", address)
+    ctx_b, b = _open_as(browser, server, "leader", address)
+    try:
+        for pg in (a, b):
+            _edit_form(pg).get_by_label("Amount").wait_for()
+        # A saves a new amount first
+        _edit_form(a).get_by_label("Amount").fill("1111000")
+        _edit_form(a).get_by_role("button", name="Save changes").click()
+        a.get_by_text("Saved.").first.wait_for()
+        # B, still on the old figures, saves another amount: refused, naming who changed it
+        _edit_form(b).get_by_label("Amount").fill("999000")
+        _edit_form(b).get_by_role("button", name="Save changes").click()
+        b.get_by_text(re.compile(r"stale: opportunity .* was changed by 'ar'")).first.wait_for()
+        shot(b, "opportunity-stale-refused")
+        # Reload shows A's amount; B's next save (the name only) applies on it and undoes nothing
+        b.get_by_role("button", name="Reload").first.click()
+        _wait_idle(b)
+        assert _edit_form(b).get_by_label("Amount").input_value() == "1111000.00"
+        _edit_form(b).get_by_label("Name").fill(f"{name} (renamed)")
+        _edit_form(b).get_by_role("button", name="Save changes").click()
+        b.get_by_text("Saved.").first.wait_for()
+        shot(b, "opportunity-saved-after-reload")
+    finally:
+        ctx_a.close()
+        ctx_b.close()
+    with unit_of_work(SYSTEM, "test", url=_db(server_db)) as ctx:
+        row = ctx.session.get(Opportunity, opp_id)
+        assert (row.name, str(row.amount)) == (f"{name} (renamed)", "1111000.00")

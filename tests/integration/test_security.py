@@ -493,7 +493,7 @@ def test_the_acceptance_page_refuses_a_bad_certificate_and_keeps_nothing(world, 
     deal = signed_contract(world, number="HT-SEC-0001")
     at = AppTest.from_file(MAIN, default_timeout=TIMEOUT)
     at.session_state["actor"], at.session_state["lang"] = world.users["fr"], "en"
-    at.run().switch_page("pages/delivery.py").run()
+    at.run().switch_page("screens/delivery.py").run()
     at.selectbox(key="delivery-contract").select(deal["contract"]).run()
     at.session_state["delivery-tab"] = "Acceptance"
     at.run()
