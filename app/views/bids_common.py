@@ -6,7 +6,7 @@ from datetime import date
 
 import streamlit as st
 
-from app import forms, ui
+from app import forms, tables, ui
 
 PREFIX = "bids_contracts"
 # a date picker takes any year, so a date out of core's range reaches core and is refused by name, never dropped
@@ -15,16 +15,17 @@ TAB_KEY = "bc-tab"                # the page's tabs: bids, contracts
 CONTRACT_TAB_KEY = "bc-ctab"      # a contract's tabs: terms, ATC, changes, timeline
 
 
+# stored codes in words: one catalogue (app/i18n/values.toml) for every page
 def status_label(status: str) -> str:
-    return ui.t(f"bids_contracts.status.{status}")   # bid and contract statuses, as this page names them
+    return tables.value(status)
 
 
 def decision_label(decision: str) -> str:
-    return ui.t(f"bids_contracts.decision.{decision.replace(' ', '_')}")
+    return tables.value(decision.replace(" ", "_"))
 
 
 def stage_label(stage: str) -> str:
-    return ui.t(f"bids_contracts.stage.{stage}")
+    return tables.value(stage)
 
 
 def deal_names(deals: list[dict]) -> dict[int, str]:

@@ -12,7 +12,7 @@ STEP = 5   # cards per column shown at first, and added by each "show more"
 
 
 def stage_label(stage: str) -> str:
-    return ui.t(f"initiation.stage.{stage}")
+    return tables.value(stage)
 
 
 def _more(stage: str) -> None:

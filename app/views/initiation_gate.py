@@ -128,7 +128,7 @@ def estimate_and_ati(d: dict, offers: dict, done) -> None:
 
 def decide(opp_id: int, day_input, done) -> None:
     name = f"initiation-ati-decide-{opp_id}"
-    choices = {v: ui.t(f"initiation.decision.{v}") for v in ("go", "kill", "hold")}
+    choices = {v: tables.value(v) for v in ("go", "kill", "hold")}
     with forms.once_form(name, ui.t("initiation.ati.decide")) as f:
         decision = st.radio(ui.t("initiation.col.decision"), list(choices), horizontal=True, key=f.key("decision"),
                             format_func=choices.get)

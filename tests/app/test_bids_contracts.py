@@ -133,14 +133,14 @@ def test_chinese_labels(page, demo_url):
     at.selectbox(key="bc-contract").set_value(signed_with_open_terms(demo_url)).run()
     assert not at.exception
     shown = texts(at)
-    assert "投标与合同" in shown and "已签署" in shown
+    assert "投标与合同" in shown and "已签约" in shown
 
 
 def test_dynamic_labels_exist_in_both_languages():
     keys = catalogue()
-    names = [f"bids_contracts.status.{s.value}" for s in (*BidStatus, *ContractStatus)]
-    names += [f"bids_contracts.stage.{s}" for s in ("guidance", "bidding", "negotiation")]
-    names += [f"bids_contracts.decision.{d}" for d in ("approve", "reject", "pending", "not_requested")]
+    names = [f"value.{s.value}" for s in (*BidStatus, *ContractStatus)]
+    names += [f"value.{s}" for s in ("guidance", "bidding", "negotiation")]
+    names += [f"value.{d}" for d in ("approve", "reject", "pending", "not_requested")]
     assert [k for k in names if k not in keys] == []
 
 

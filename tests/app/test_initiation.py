@@ -101,9 +101,9 @@ def test_chinese_labels(page, demo_url):
 
 def test_dynamic_labels_exist_in_both_languages():
     keys = catalogue()
-    names = [f"initiation.stage.{s.value}" for s in Stage] + [f"initiation.stance.{s.value}" for s in Stance]
+    names = [f"value.{s.value}" for s in Stage] + [f"initiation.stance.{s.value}" for s in Stance]
     names += [f"initiation.seat.{s}" for s in ("ar", "sr", "fr")]
-    names += [f"initiation.decision.{d}" for d in ("go", "kill", "hold", "pending")]
+    names += [f"value.{d}" for d in ("go", "kill", "hold", "pending")]
     assert [k for k in names if k not in keys] == []
 
 
@@ -155,7 +155,7 @@ def test_leader_decides_go_and_the_database_shows_it(page, demo_url):
     widget(at.text_area, f"initiation-ati-decide-{opp_id}-rationale").input("Fits our ERP line")
     widget(at.button, f"initiation-ati-decide-{opp_id}-submit").click().run()
     assert not at.exception and not at.error
-    assert "ATI decided: go." in [s.value for s in at.success]
+    assert "ATI decided: Go." in [s.value for s in at.success]
     opp, gate = read(demo_url, lambda ctx: (ctx.session.get(Opportunity, opp_id), ctx.session.exec(
         select(GateDecision).where(GateDecision.kind == GateKind.ATI, GateDecision.subject_id == opp_id)
         .order_by(GateDecision.id.desc())).first()))

@@ -315,8 +315,8 @@ def test_every_label_the_page_builds_from_values_exists():
     from config.settings import load
     from core.enums import Authority, Grade, Need
     from core.queries.leads import COLUMNS
-    keys = ([f"leads.status.{s.value}" for s in LeadStatus] + [f"leads.grade.{g.value}" for g in Grade]
-            + [f"leads.authority.{a.value}" for a in Authority] + [f"leads.need.{n.value}" for n in Need]
+    keys = ([f"value.{s.value}" for s in LeadStatus] + [f"value.{g.value}" for g in Grade]
+            + [f"value.{a.value}" for a in Authority] + [f"value.{n.value}" for n in Need]
             + [f"leads.source.{s}" for s in load("leads")["sources"]["values"]]
             + [f"leads.col.{c}" for c in COLUMNS if c not in ("ID", "Version")])
     assert [k for k in keys if k not in catalogue()] == []

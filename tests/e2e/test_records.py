@@ -137,3 +137,23 @@ def test_two_people_edit_one_opportunity_and_nothing_is_overwritten(browser, ser
     with unit_of_work(SYSTEM, "test", url=_db(server_db)) as ctx:
         row = ctx.session.get(Opportunity, opp_id)
         assert (row.name, str(row.amount)) == (f"{name} (renamed)", "1111000.00")
+
+
+def test_a_clicked_row_opens_its_record(page, server_db):
+    sign_in(page, "leader")
+    page.get_by_role("link", name="Bids and contracts").click()
+    page.get_by_role("tab", name="Contracts").click()
+    _wait_idle(page)
+    grid = page.locator('[role=tabpanel]:not([hidden]) [data-testid="stDataFrame"]').first
+    grid.wait_for()
+    box = grid.bounding_box()
+    page.mouse.click(box["x"] + 18, box["y"] + 35 + 17)   # the selection box of the first row (below the header)
+    page.wait_for_url(re.compile(r"contract=\d+"))
+    _wait_idle(page)
+    contract_id = int(re.search(r"contract=(\d+)", page.url).group(1))
+    from core.models import Contract
+
+    with unit_of_work(SYSTEM, "test", url=_db(server_db)) as ctx:
+        number = ctx.session.get(Contract, contract_id).number
+    page.get_by_role("heading", name=re.compile(re.escape(number))).first.wait_for()
+    shot(page, "row-click-contract")

@@ -27,3 +27,15 @@ def test_every_key_used_in_the_app_exists():
 def test_lookup_and_formatting():
     assert t("signed_in", "zh", name="王敏", roles="marketing") == "当前用户:王敏(marketing)"
     assert t("page.cash", "en") == "Invoicing and cash"
+
+
+def test_every_stored_code_has_words_in_both_languages():
+    """Every value of core's enums (stages, statuses, triggers, roles, decisions, kinds) is in values.toml, the
+    one catalogue pages show codes through (app.tables.value)."""
+    import enum
+
+    import core.enums
+
+    codes = {m.value for cls in vars(core.enums).values()
+             if isinstance(cls, type) and issubclass(cls, enum.Enum) and cls is not enum.StrEnum for m in cls}
+    assert sorted(c for c in codes if f"value.{c}" not in catalogue()) == []
