@@ -71,7 +71,17 @@ def offered(offers: dict, action: str) -> tuple[bool, str | None]:
     return offer.allowed, (offer.reason or None)
 
 
+def applies(offers: dict, action: str) -> bool:
+    """Whether the action belongs to the record's present step (core's lifecycle says so): then the page shows
+    it, enabled or disabled with core's reason; otherwise not at all."""
+    offer = offers.get(action)
+    return offer is not None and offer.applies
+
+
 def action_button(offers: dict, action: str, label: str, *, key: str, where=st) -> bool:
-    """A button for an action core offers; disabled with the reason when core refuses it now."""
+    """A button for an action core offers; disabled when core refuses it now, with the reason beside it."""
     enabled, why = offered(offers, action)
-    return where.button(label, key=key, disabled=not enabled, help=why)
+    pressed = where.button(label, key=key, disabled=not enabled, help=why)
+    if not enabled and why:
+        where.caption(why)
+    return pressed

@@ -28,6 +28,7 @@ class Offer:
     action: str
     allowed: bool
     reason: str = ""
+    applies: bool = True     # the action belongs to the record's present status (a page shows it, maybe disabled)
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,9 @@ class Step:
     guards: tuple[Guard, ...] = ()
     # why the status is wrong, in the document's words: (record, statuses allowed) -> text
     wrong_status: Callable[[Any, tuple[Enum, ...]], str] | None = None
+    # the statuses in which the action is part of the record's present step (default: `start`; empty: all):
+    # there a refused action is shown disabled with its reason, elsewhere it is not shown at all
+    applies_in: tuple[Enum, ...] = ()
 
 
 @dataclass
@@ -70,14 +74,17 @@ class Lifecycle:
     def offers(self, ctx, record) -> list[Offer]:
         """Every action of the document for the person acting, allowed or refused with the reason."""
         roles = ctx.current_roles() or frozenset()
+        status = getattr(record, self.status_attr)
         out = []
-        for action in self.steps:
+        for action, step in self.steps.items():
+            phase = step.applies_in or step.start
+            applies = not phase or status in phase
             if not permissions.allowed(roles, action):
                 out.append(Offer(action, False, f"your roles ({', '.join(sorted(roles)) or 'none'}) may not "
-                                                f"perform '{action}'"))
+                                                f"perform '{action}'", applies))
                 continue
             reason = self.why_not(ctx, action, record)
-            out.append(Offer(action, reason is None, reason or ""))
+            out.append(Offer(action, reason is None, reason or "", applies))
         return out
 
 

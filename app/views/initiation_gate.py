@@ -113,14 +113,13 @@ def estimate_and_ati(d: dict, offers: dict, done) -> None:
     st.markdown(f"**{ui.t('initiation.ati')}**")
     if d["ati_pending"]:
         st.info(ui.t("initiation.ati.pending"))
-    if ui.can("ati.request") and not d["ati_pending"] and d["stage"] in ("initiation", "on_hold"):
+    if ui.can("ati.request") and not d["ati_pending"] and forms.applies(offers, "ati.request"):
+        # disabled with core's reason (what is missing) until the team and the estimate are there
         if forms.action_button(offers, "ati.request", ui.t("initiation.ati.request"),
                                key=f"initiation-ati-request-{opp_id}"):
             if ui.act(opportunities.request_ati, opp_id, success=ui.t("initiation.ati.requested"),
                       where=f"initiation-{opp_id}"):
                 done()
-    elif not d["ati_pending"] and d["ati_missing"] and d["stage"] in ("initiation", "on_hold"):
-        st.caption(ui.t("initiation.ati.missing", what="; ".join(d["ati_missing"])))
     if ui.can("ati.decide") and forms.offered(offers, "ati.decide")[0]:
         decide(opp_id, day_input, done)
     tables.table(d["ati"], "initiation", key=f"initiation-ati-history-{opp_id}")

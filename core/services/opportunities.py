@@ -112,8 +112,8 @@ LIFECYCLE = register(Lifecycle("opportunity", "stage", lambda opp: _label(opp), 
     "opportunity.team": Step(OPEN_STAGES + (Stage.WON,), (), _closed("change its team")),
     "opportunity.guidance": Step(OPEN_STAGES, (), _closed("change its guidance")),
     "opportunity.estimate": Step((), (_no_signed_contract, _open("be estimated"))),
-    "ati.request": Step((), (_ati_requestable,)),
-    "ati.decide": Step((), (_ati_decidable,)),
+    "ati.request": Step((), (_ati_requestable,), applies_in=PRE_ATI),
+    "ati.decide": Step((), (_ati_decidable,), applies_in=PRE_ATI),
 }))
 
 
