@@ -4,12 +4,13 @@ browser's back button open the same record. A page reads the address through `op
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import pandas as pd
 import streamlit as st
 
 from app import ui
+from core.errors import LtcError
 
 # kind -> the page that shows it (the query parameter is the kind's name)
 PAGES = {
@@ -39,6 +40,19 @@ def opened(kind: str) -> int | None:
         del st.query_params[kind]
         return None
     return value
+
+
+def including_addressed(kind: str, options: dict[int, str], label: Callable[[int], str]) -> dict[int, str]:
+    """The options of a picker, plus the record the address names when the list does not show it (a won bid, a
+    contract the filter hides): `label(id)` reads it through core. One core refuses (not there, not this
+    person's) is left out, and the picker then says the address names nothing this person can see."""
+    wanted = opened(kind)
+    if wanted is not None and wanted not in options:
+        try:
+            return {**options, wanted: label(wanted)}
+        except LtcError:
+            pass
+    return options
 
 
 def go(kind: str, record_id: int | None) -> None:

@@ -10,7 +10,6 @@ from app import fmt, forms, records, tables, ui
 from app.views.bids_common import PREFIX, approve_reject, day_input, decision_label, offered, status_label
 from app.views.bids_list import bids_done
 from core.enums import BidStatus
-from core.errors import LtcError
 from core.queries.contracts import bid_detail
 from core.queries.offers import offers as offers_of
 from core.services import bids
@@ -20,14 +19,12 @@ def options(listing: pd.DataFrame) -> dict[int, str]:
     """The bids to pick from: those listed, and the one the address names when it is not listed (e.g. won)."""
     names = {int(r["ID"]): f"{r['Title']} · {status_label(r['Status'])} (#{int(r['ID'])})"
              for _, r in listing.iterrows()}
-    wanted = records.opened("bid")
-    if wanted is not None and wanted not in names:
-        try:
-            b = ui.read(bid_detail, wanted)
-        except LtcError:
-            return names   # the picker says the address names no bid this person can see
-        names[wanted] = f"{b['title']} · {status_label(b['status'])} (#{wanted})"
-    return names
+
+    def label(bid_id: int) -> str:
+        b = ui.read(bid_detail, bid_id)
+        return f"{b['title']} · {status_label(b['status'])} (#{bid_id})"
+
+    return records.including_addressed("bid", names, label)
 
 
 def _details(b: dict) -> None:

@@ -8,7 +8,6 @@ import streamlit as st
 from app import forms, records, tables, ui
 from app.views.bids_common import PREFIX, choose_first, deal_names, decision_label, status_label
 from core.enums import ContractStatus
-from core.errors import LtcError
 from core.queries.contracts import contract_detail, contract_list
 from core.services import contracts
 
@@ -45,14 +44,12 @@ def _draft(deals: list[dict]) -> None:
 def options(clist: pd.DataFrame) -> dict[int, str]:
     """The contracts to pick from: those listed, and the one the address names when the filter hides it."""
     names = {int(r["ID"]): f"{r['Number']} · {r['Name']} · {status_label(r['Status'])}" for _, r in clist.iterrows()}
-    wanted = records.opened("contract")
-    if wanted is not None and wanted not in names:
-        try:
-            c = ui.read(contract_detail, wanted)
-        except LtcError:
-            return names   # the picker says the address names no contract this person can see
-        names[wanted] = f"{c['number']} · {c['name']} · {status_label(c['status'])}"
-    return names
+
+    def label(contract_id: int) -> str:
+        c = ui.read(contract_detail, contract_id)
+        return f"{c['number']} · {c['name']} · {status_label(c['status'])}"
+
+    return records.including_addressed("contract", names, label)
 
 
 def show(deals: list[dict]) -> dict[int, str]:

@@ -30,12 +30,17 @@ def _choose(page, label: str, option_text: str) -> None:
     page.get_by_role("option").filter(has_text=option_text).first.click()
 
 
-def test_finance_records_a_payment_and_the_ageing_changes(page, server_db):
+def oldest_open_invoice(server_db) -> tuple[Invoice, str]:
+    """The open invoice due first, and its customer's name."""
     with unit_of_work(SYSTEM, "test", url=_db(server_db)) as ctx:
         inv = ctx.session.exec(select(Invoice).where(Invoice.status.in_([InvoiceStatus.ISSUED,
                                                                           InvoiceStatus.PARTLY_PAID]))
                                .order_by(Invoice.due_on)).first()
-        customer = ctx.session.get(Account, inv.account_id).name
+        return inv, ctx.session.get(Account, inv.account_id).name
+
+
+def test_finance_records_a_payment_and_the_ageing_changes(page, server_db):
+    inv, customer = oldest_open_invoice(server_db)
     sign_in(page, "finance")
     page.get_by_role("link", name="Invoicing and cash").click()
     page.get_by_role("tab", name="Ageing").click()

@@ -14,10 +14,9 @@ from sqlalchemy import func
 from sqlmodel import select
 
 from core.context import SYSTEM, unit_of_work
-from core.enums import InvoiceStatus
-from core.models import Account, Invoice, Opportunity, Payment
+from core.models import Opportunity, Payment
 from tests.e2e.conftest import shot, sign_in
-from tests.e2e.test_flows import _choose, _db
+from tests.e2e.test_flows import _choose, _db, oldest_open_invoice
 
 
 def _wait_idle(page) -> None:
@@ -27,11 +26,7 @@ def _wait_idle(page) -> None:
 
 
 def test_a_double_click_records_one_payment(page, server_db):
-    with unit_of_work(SYSTEM, "test", url=_db(server_db)) as ctx:
-        inv = ctx.session.exec(select(Invoice).where(Invoice.status.in_([InvoiceStatus.ISSUED,
-                                                                          InvoiceStatus.PARTLY_PAID]))
-                               .order_by(Invoice.due_on)).first()
-        customer = ctx.session.get(Account, inv.account_id).name
+    _, customer = oldest_open_invoice(server_db)
     sign_in(page, "finance")
     page.get_by_role("link", name="Invoicing and cash").click()
     page.get_by_role("tab", name="Payments").click()
