@@ -217,9 +217,11 @@ def unit_of_work(actor: Actor, source: str = "app", *, url: str | None = None,
         session.close()
 
 
-def perform(actor: Actor, fn: Callable, *args, source: str = "app", url: str | None = None, attempts: int = 5,
+def perform(actor: Actor, fn: Callable, *args, origin: str = "app", url: str | None = None, attempts: int = 5,
             request_key: str | None = None, **kwargs):
-    """Run one service in its own unit of work, as a page, the sync and the CLI do.
+    """Run one service in its own unit of work, as a page, the sync and the CLI do. `origin` is where the change
+    comes from (app, sheet:<tab>, import, cli: the audit's source); every other keyword goes to the service,
+    `source=` too (a lead's source), which a parameter of that name here used to swallow.
 
     Refused as stale although the person gave no `version` (so nothing they had read went stale), the service
     met a concurrent change to a record it read itself, e.g. two clerks' payments allocated to the same
@@ -234,7 +236,7 @@ def perform(actor: Actor, fn: Callable, *args, source: str = "app", url: str | N
     name = getattr(fn, "action", getattr(fn, "__name__", "action"))
     for attempt in range(1, attempts + 1):
         try:
-            with unit_of_work(actor, source, url=url) as ctx:
+            with unit_of_work(actor, origin, url=url) as ctx:
                 if key is not None:
                     kept = idempotency.recall(ctx, key, name)
                     if not idempotency.is_missing(kept):

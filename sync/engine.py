@@ -263,7 +263,7 @@ def _apply_tab(sheet_key: str, tab: Tab, grid: Grid, actor: Actor, url, rep: Tab
             def update(ctx, rid=rid, changes=changes):   # bound now: the loop moves on
                 adapter.update(ctx, rid, changes)
                 _save_snapshots(ctx, tab.key, {rid: {**base.get(rid, {}), **changes}})
-            perform(actor, update, source=source, url=url)
+            perform(actor, update, origin=source, url=url)
             rep.applied += 1
         except LtcError as exc:
             _refused(plan, keep, rep, row, exc, changes)
@@ -274,7 +274,7 @@ def _apply_tab(sheet_key: str, tab: Tab, grid: Grid, actor: Actor, url, rep: Tab
                 new_id = adapter.create(ctx, values)
                 ctx.session.add(SyncCreated(tab=tab.key, fingerprint=fp, record_id=new_id))
                 return new_id
-            rid = perform(actor, create, source=source, url=url)
+            rid = perform(actor, create, origin=source, url=url)
             rep.created += 1
             row_of[rid] = row
         except LtcError as exc:

@@ -83,9 +83,9 @@ class World:
     url: str
     users: dict[str, Actor] = field(default_factory=dict)
 
-    def do(self, who: str | Actor, fn, *args, source: str = "app", **kwargs):
+    def do(self, who: str | Actor, fn, *args, origin: str = "app", **kwargs):
         actor = self.users[who] if isinstance(who, str) else who
-        return perform(actor, fn, *args, source=source, url=self.url, **kwargs)
+        return perform(actor, fn, *args, origin=origin, url=self.url, **kwargs)
 
     def read(self, fn, *args, **kwargs):
         with unit_of_work(SYSTEM, "test", url=self.url) as ctx:

@@ -131,6 +131,24 @@ def test_capture_records_once_however_often_it_is_submitted(page, demo_url):
     assert count(demo_url) == before + 1
 
 
+def test_capture_keeps_the_source_the_person_chose(page, demo_url):
+    """The lead's `source=` used to be swallowed by perform's own parameter of that name: stored as 'other'."""
+    from core.context import SYSTEM, unit_of_work
+    from core.models import Lead
+    from sqlmodel import select
+
+    at = page("marketing", PAGE)
+    next(b for b in at.selectbox if b.key and b.key.startswith("leads-capture-source-")).set_value("exhibition")
+    field(at, "Company").input("Source Kept Ltd")
+    field(at, "Phone").input("13911113333")
+    button(at, "Capture").click().run()
+    assert [e.value for e in at.error] == []
+    assert not at.exception and not at.error
+    with unit_of_work(SYSTEM, "test", url=demo_url) as ctx:
+        lead = ctx.session.exec(select(Lead).where(Lead.company == "Source Kept Ltd")).one()
+    assert lead.source == "exhibition"
+
+
 def test_capture_shows_every_bad_field_at_once_by_its_label(page, demo_url):
     at = page("marketing", PAGE)
     before = count(demo_url)

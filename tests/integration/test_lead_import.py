@@ -29,7 +29,7 @@ def write_csv(path, rows, encoding="utf-8-sig", delimiter=","):
 
 
 def run(world, path, who="marketing", **kw):
-    return world.do(who, import_leads, path, source="import", **kw)
+    return world.do(who, import_leads, path, origin="import", **kw)
 
 
 def count(world, model, *conds):
