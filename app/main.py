@@ -70,9 +70,11 @@ actor = st.session_state.get("actor")
 if actor is None:
     # Every page's address answers with the sign-in form, so a pasted link or a reloaded tab (a new session)
     # keeps its path and ?<kind>=<id> through the sign-in and opens the record right after it.
-    st.navigation([st.Page(_sign_in, title=ui.t("login.title"), default=True)]
-                  + [st.Page(_sign_in, title=ui.t("login.title"), url_path=Path(p.path).stem) for p in PAGES[1:]],
-                  position="hidden").run()
+    asked = st.navigation([st.Page(_sign_in, title=ui.t("login.title"), default=True)]
+                          + [st.Page(_sign_in, title=ui.t("login.title"), url_path=Path(p.path).stem)
+                             for p in PAGES[1:]], position="hidden")
+    st.session_state["asked_for"] = asked.url_path     # said after sign-in when the person may not open it
+    asked.run()
     st.stop()
 
 st.sidebar.caption(ui.t("signed_in", name=actor.name or actor.login, roles=", ".join(sorted(actor.roles))))
@@ -82,5 +84,9 @@ if st.sidebar.button(ui.t("logout"), key="logout"):
         st.logout()
     st.rerun()
 
-nav = st.navigation([st.Page(p.path, title=ui.t(p.title), icon=p.icon) for p in pages_for(actor.roles)])
+mine = pages_for(actor.roles)
+asked_for = st.session_state.pop("asked_for", "")
+if asked_for and asked_for not in {Path(p.path).stem for p in mine}:
+    st.warning(ui.t("page.not_yours"))   # a link to a page these roles do not open: say so, show nothing of it
+nav = st.navigation([st.Page(p.path, title=ui.t(p.title), icon=p.icon) for p in mine])
 nav.run()

@@ -42,6 +42,7 @@ def close() -> None:
 
 def show(opp_id: int) -> None:
     d = ui.read(opportunity_detail, opp_id)
+    first_view = f"initiation-seen-{opp_id}" not in st.session_state
     seen = st.session_state.setdefault(f"initiation-seen-{opp_id}", {
         "version": d["version"], "name": d["name"], "amount": d["amount"], "expected_close": d["expected_close"]})
     offers = ui.read(offers_of, "opportunity", opp_id)
@@ -72,6 +73,8 @@ def show(opp_id: int) -> None:
 
     labels = [ui.t("initiation.tab.basics"), ui.t("initiation.tab.guidance"), ui.t("initiation.tab.ati"),
               ui.t("initiation.tab.history")]
+    if first_view and forms.offered(offers, "ati.decide")[0]:   # a decision waits on this person: its tab opens
+        st.session_state[f"initiation-tabs-{opp_id}"] = ui.t("initiation.tab.ati")
     tab_basics, tab_guidance, tab_ati, tab_history = st.tabs(labels, key=f"initiation-tabs-{opp_id}",
                                                               on_change="rerun")
     with tab_basics:

@@ -33,3 +33,15 @@ def test_back_to_an_address_seen_before_opens_its_record_again(page, demo_url):
     _visit(at, "screens/work.py")                       # on to another page...
     assert _visit(at, PAGE, opportunity=first).selectbox(key="initiation-opp").value == first   # ...and Back
     assert _visit(at, PAGE, opportunity=second).selectbox(key="initiation-opp").value == second  # a new link
+
+
+def test_an_ati_decision_link_opens_the_decision_tab(page, demo_url):
+    from core.enums import Decision, GateKind
+    from core.models import GateDecision
+
+    with unit_of_work(SYSTEM, "test", url=demo_url) as ctx:
+        gate = ctx.session.exec(select(GateDecision).where(GateDecision.kind == GateKind.ATI,
+                                                           GateDecision.decision == Decision.PENDING)).first()
+    at = _visit(page("leader"), PAGE, opportunity=gate.subject_id)
+    assert at.session_state[f"initiation-tabs-{gate.subject_id}"] == "Estimate and ATI"
+    assert any(b.key and b.key.startswith(f"initiation-ati-decide-{gate.subject_id}") for b in at.button)

@@ -152,3 +152,18 @@ def test_a_clicked_row_opens_its_record(page, server_db):
         number = ctx.session.get(Contract, contract_id).number
     page.get_by_role("heading", name=re.compile(re.escape(number))).first.wait_for()
     shot(page, "row-click-contract")
+
+
+def test_a_link_to_a_page_the_person_may_not_open_says_so(browser, server):
+    context, pg = None, None
+    try:
+        context = browser.new_context(viewport={"width": 1400, "height": 900}, locale="en-US")
+        pg = context.new_page()
+        pg.set_default_timeout(30_000)
+        pg.goto(f"{server}/cash?invoice=1")          # marketing has no invoicing page
+        sign_in(pg, "marketing")
+        pg.get_by_text("The link you followed is to a page your roles do not open").wait_for()
+        assert pg.locator('[data-testid="stMain"]').get_by_text("Invoicing and cash").count() == 0
+    finally:
+        if context:
+            context.close()
