@@ -6,7 +6,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from app import ui
+from app import tables, ui
 from app.nav import PAGES, pages_for
 from config.settings import get_settings
 from core.context import SYSTEM, unit_of_work
@@ -77,7 +77,8 @@ if actor is None:
     asked.run()
     st.stop()
 
-st.sidebar.caption(ui.t("signed_in", name=actor.name or actor.login, roles=", ".join(sorted(actor.roles))))
+st.sidebar.caption(ui.t("signed_in", name=actor.name or actor.login,
+                        roles=", ".join(tables.value(r) for r in sorted(actor.roles))))
 if st.sidebar.button(ui.t("logout"), key="logout"):
     st.session_state.pop("actor", None)
     if _oidc() and st.user.is_logged_in:

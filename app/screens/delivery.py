@@ -38,7 +38,7 @@ if (ms_addr or c_addr) and st.session_state.get("delivery-addr") != (ms_addr, c_
             c_addr = cid_wanted
         if target["closed"]:
             st.session_state["delivery-closed"] = True
-        if st.session_state["delivery-mine"] and who.roles & {"fr", "ar"}:
+        if st.session_state["delivery-mine"] and q.owns_projects(who.roles):
             mine = ui.read(q.contracts, mine=True, include_closed=st.session_state["delivery-closed"])
             if cid_wanted not in set(mine["ID"]):
                 st.session_state["delivery-mine"] = False   # the address names a contract outside my projects
@@ -49,7 +49,7 @@ if (ms_addr or c_addr) and st.session_state.get("delivery-addr") != (ms_addr, c_
 # -- which contract --------------------------------------------------------------------------------
 c1, c2 = st.columns(2)
 mine = False
-if who.roles & {"fr", "ar"}:
+if q.owns_projects(who.roles):
     mine = c1.toggle(ui.t("delivery.mine"), key="delivery-mine")
 closed = c2.toggle(ui.t("delivery.include_closed"), key="delivery-closed")
 contracts = ui.read(q.contracts, mine=mine, include_closed=closed)

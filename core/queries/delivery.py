@@ -37,10 +37,18 @@ PORTFOLIO_COLUMNS = ["ID", "Contract", "Customer", "Estimate margin", "Budget re
                      "Actual margin %", "Final margin"]
 
 
+PROJECT_OWNERS = frozenset({"fr", "ar"})   # the iron triangle's seats that own projects day to day
+
+
+def owns_projects(roles) -> bool:
+    """Whether the person has projects of their own to narrow the page to (FR and AR do)."""
+    return bool(set(roles) & PROJECT_OWNERS)
+
+
 def mine_by_default(roles) -> bool:
     """Delivery people (fr) and account managers (ar) start on their own projects; finance and leaders
     start on all."""
-    return bool(set(roles) & {"fr", "ar"}) and not set(roles) & SEES_ALL
+    return owns_projects(roles) and not set(roles) & SEES_ALL
 
 
 def percent(rate: Decimal | None) -> Decimal | None:
