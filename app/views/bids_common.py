@@ -69,3 +69,16 @@ def choose_first(where: str, label: str) -> None:
 def day_input(where, label: str, key: str):
     """An empty date field taking any year (core says what is out of range)."""
     return where.date_input(label, value=None, min_value=DAY_MIN, max_value=DAY_MAX, key=key)
+
+
+def reviews(offers: dict, subject_id: int, *, gate: str, done) -> None:
+    """The legal and the finance review of a gate (ATC: gate 'atc'; a change order: 'change'), each a decision
+    form of its own service (contracts.review_<gate>_<role>) when core offers it to this person now."""
+    from core.services import contracts
+
+    for role in contracts.REVIEWERS:
+        fn = getattr(contracts, f"review_{gate}_{role}")
+        name, title = f"bc-{gate}-{role}-{subject_id}", ui.t(f"bids_contracts.{gate}.{role}")
+        if offered(offers, f"{gate}.review_{role}", name, title):
+            forms.decision_form(name, fn, subject_id, choices=approve_reject(), title=title, after=done,
+                                success=lambda d: ui.t("bids_contracts.review.done", decision=decision_label(d)))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from app import forms, tables, ui
-from app.views.bids_common import PREFIX, approve_reject, day_input, decision_label, offered
+from app.views.bids_common import PREFIX, day_input, offered, reviews
 from core.services import contracts
 
 
@@ -20,12 +20,7 @@ def _request(cid: int, offers: dict, done) -> None:
 
 
 def _reviews(cid: int, offers: dict, done) -> None:
-    for role in contracts.REVIEWERS:   # one review each, its own action
-        fn = getattr(contracts, f"review_atc_{role}")
-        name, title = f"bc-atc-{role}-{cid}", ui.t(f"bids_contracts.atc.{role}")
-        if offered(offers, f"atc.review_{role}", name, title):
-            forms.decision_form(name, fn, cid, choices=approve_reject(), title=title, after=done,
-                                success=lambda d: ui.t("bids_contracts.review.done", decision=decision_label(d)))
+    reviews(offers, cid, gate="atc", done=done)
 
 
 def _sign(c: dict, offers: dict, done) -> None:

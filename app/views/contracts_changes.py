@@ -7,7 +7,7 @@ import streamlit as st
 
 from app import fmt, forms, tables, ui
 from app.views import contracts_terms as terms
-from app.views.bids_common import PREFIX, approve_reject, decision_label, offered
+from app.views.bids_common import PREFIX, decision_label, offered, reviews
 from core.queries.contracts import terms_preview
 from core.queries.offers import offers as offers_of
 from core.services import contracts
@@ -20,12 +20,7 @@ def _pending(c: dict, done) -> None:
                  finance=decision_label(pending["review"]["finance"])))
     tables.table(pending["terms"], PREFIX, key=f"bc-change-terms-{pending['id']}", money=("Amount",))
     offers = ui.read(offers_of, "change_order", pending["id"])
-    for role in contracts.REVIEWERS:   # one review each, its own action
-        fn = getattr(contracts, f"review_change_{role}")
-        name, title = f"bc-change-{role}-{pending['id']}", ui.t(f"bids_contracts.change.{role}")
-        if offered(offers, f"change.review_{role}", name, title):
-            forms.decision_form(name, fn, pending["id"], choices=approve_reject(), title=title, after=done,
-                                success=lambda d: ui.t("bids_contracts.review.done", decision=decision_label(d)))
+    reviews(offers, pending["id"], gate="change", done=done)
 
 
 def _request(c: dict, offers: dict, done) -> None:
