@@ -123,11 +123,6 @@ def terms_from_json(raw: str) -> list[dict] | None:
              "amount": Decimal(t["amount"]), "trigger": Trigger(t["trigger"])} for t in data]
 
 
-def check_terms_add_up(ctx: Context, contract: Contract) -> Decimal:
-    terms = active_terms(ctx.session, contract.id)
-    return _require_total(contract, [t.amount for t in terms])
-
-
 def _require_total(contract: Contract, amounts: list[Decimal]) -> Decimal:
     total = sum(amounts, ZERO)
     if not amounts or total != contract.amount:
