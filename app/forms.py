@@ -24,8 +24,10 @@ class Once:
     def key(self, field: str) -> str:
         return f"{self.name}-{field}-{self.token[:8]}"
 
-    def submit(self, fn: Callable, *args, success: str | None = None, **kwargs) -> Any:
-        result = ui.act(fn, *args, success=success, where=self.name, request_key=self.token, **kwargs)
+    def submit(self, fn: Callable, *args, success: str | None = None, where: str | None = None, **kwargs) -> Any:
+        """Run the service once for this showing; its messages go to the form (or to `where`, a place that
+        outlives it, e.g. a record's heading when the success makes the form disappear)."""
+        result = ui.act(fn, *args, success=success, where=where or self.name, request_key=self.token, **kwargs)
         if result:
             renew(self.name)
         return result
@@ -55,7 +57,7 @@ def decision_form(name: str, fn: Callable, subject_id: int, *, choices: dict[str
         decision = st.radio(ui.t("decision"), list(choices), horizontal=True, key=f.key("decision"),
                             format_func=choices.get)
         values = extra(f) if extra else {}
-        rationale = st.text_area(ui.t("rationale"), key=f.key("rationale"), max_chars=4000)
+        rationale = st.text_area(ui.t("rationale"), key=f.key("rationale"), max_chars=ui.limit("rationale"))
         if st.form_submit_button(ui.t("decision.submit"), key=f.key("submit")):
             if f.submit(fn, subject_id, decision, rationale=rationale, success=success(decision), **values) \
                     and after:

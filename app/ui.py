@@ -119,9 +119,6 @@ def say(where: str | None, kind: str, text: str) -> None:
 def flash(where: str | None = None) -> None:
     """Show the messages kept for this place once."""
     box = st.session_state.get("flash")
-    if isinstance(box, str):   # a page that set its message by hand
-        st.session_state.pop("flash")
-        box = {"": [("success", box)]}
     if not isinstance(box, dict):
         return
     for kind, text in box.pop(where or "", []):

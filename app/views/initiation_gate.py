@@ -136,12 +136,11 @@ def decide(opp_id: int, day_input, done) -> None:
         review = day_input(st, ui.t("initiation.ati.review_date"), None, f.key("review"))
         if st.form_submit_button(ui.t("initiation.ati.decide"), key=f.key("submit")):
             # the message goes to the top of the opportunity: the form is gone once the gate is decided
-            if ui.act(opportunities.decide_ati, opp_id, decision, rationale=rationale, review_date=review,
-                      success=ui.t("initiation.ati.decided", decision=choices[decision]),
-                      where=f"initiation-{opp_id}", request_key=f.token,
-                      labels={"rationale": ui.t("initiation.col.rationale"),
-                              "review_date": ui.t("initiation.ati.review_date")}):
-                forms.renew(name)
+            if f.submit(opportunities.decide_ati, opp_id, decision, rationale=rationale, review_date=review,
+                        success=ui.t("initiation.ati.decided", decision=choices[decision]),
+                        where=f"initiation-{opp_id}",
+                        labels={"rationale": ui.t("initiation.col.rationale"),
+                                "review_date": ui.t("initiation.ati.review_date")}):
                 done()
 
 

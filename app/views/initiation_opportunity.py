@@ -148,8 +148,7 @@ def basics(d: dict, seen: dict, offers: dict, done) -> None:
                               format_func=lambda s: targets.get(s, str(s)))
             reason = c2.text_input(ui.t("initiation.move.reason"), key=f.key("reason"), max_chars=1000)
             if st.form_submit_button(ui.t("initiation.move.submit"), key=f.key("submit")):
-                if ui.act(opportunities.advance_stage, opp_id, to, version=version, reason=reason,
-                          success=ui.t("initiation.move.done", stage=stage_label(to)), where=f"initiation-{opp_id}",
-                          request_key=f.token, labels={"reason": ui.t("initiation.move.reason")}):
-                    forms.renew(f.name)
+                if f.submit(opportunities.advance_stage, opp_id, to, version=version, reason=reason,
+                            success=ui.t("initiation.move.done", stage=stage_label(to)), where=f"initiation-{opp_id}",
+                            labels={"reason": ui.t("initiation.move.reason")}):
                     done()

@@ -2,6 +2,8 @@
 takes, every refused field shown at once by its label."""
 from __future__ import annotations
 
+from typing import Any
+
 import streamlit as st
 
 from app import forms, records, ui
@@ -23,7 +25,7 @@ def show(opts: dict) -> None:
             c1, c2, c3 = st.columns(3)
             cols = {"company": c1, "contact": c2, "phone": c3, "email": c1, "region": c3, "industry": c1,
                     "budget": c2}
-            values: dict[str, object] = {name: cols[name].text_input(ui.t(f"leads.col.{name}"), key=f.key(name),
+            values: dict[str, Any] = {name: cols[name].text_input(ui.t(f"leads.col.{name}"), key=f.key(name),
                                                   max_chars=ui.limit(name)) for name in TEXTS}
             values["source"] = c2.selectbox(ui.t("leads.col.source"), opts["sources"], key=f.key("source"),
                                             format_func=label_of("leads.source"))
