@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
-from zoneinfo import ZoneInfo
 
 from config.settings import load
+from core import clock
 
 EMPTY = "—"
 # Times are stored in UTC; people read them on the clock of the company (Beijing time unless configured).
-LOCAL = ZoneInfo(load("finance").get("time_zone", "Asia/Shanghai"))
+LOCAL = clock.ZONE
+today = clock.today
 
 
 def currency() -> str:

@@ -21,6 +21,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from app.nav import PAGES  # noqa: E402
+from core import clock  # noqa: E402
 
 # (page, the demo login that uses it most)
 WHO = {"screens/home.py": "leader", "screens/work.py": "leader", "screens/leads.py": "marketing",
@@ -106,7 +107,6 @@ def _time_page(AppTest, path: str, login: str, kind: str | None, rid: int | None
 def _metrics_times(runs: int) -> None:
     """`ltc metrics`: the whole command as a process, and the computation alone (metrics_summary)."""
     import subprocess
-    from datetime import date
 
     from core.context import SYSTEM, unit_of_work
     from core.metrics import Filters, metrics_summary
@@ -122,7 +122,7 @@ def _metrics_times(runs: int) -> None:
         procs.append(time.perf_counter() - t0)
         t0 = time.perf_counter()
         with unit_of_work(SYSTEM, "bench") as ctx:
-            metrics_summary(ctx, Filters(as_of=date.today()))
+            metrics_summary(ctx, Filters(as_of=clock.today()))
         calcs.append(time.perf_counter() - t0)
     print(f"{'ltc metrics (process)':51} {statistics.median(procs):9.3f} {max(procs):9.3f}")
     print(f"{'metrics_summary (in process)':51} {statistics.median(calcs):9.3f} {max(calcs):9.3f}")

@@ -17,9 +17,10 @@ import os
 import sys
 import tempfile
 import time
-from datetime import date, timedelta
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
+from core import clock
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -36,7 +37,7 @@ def build_db(url: str, n: int) -> None:
     with unit_of_work(SYSTEM, "bench", url=url) as ctx:
         for login, role in (("marketing", "marketing"), ("ar", "ar"), ("fr", "fr"), ("finance", "finance")):
             users.create_user(ctx, login, roles=[role])
-    today = date.today()
+    today = clock.today()
     with unit_of_work(SYSTEM, "bench", url=url) as ctx:
         s = ctx.session
         acc = Account(name="Bench Co", name_norm="bench")

@@ -15,6 +15,7 @@ from decimal import Decimal
 from sqlalchemy import func, text
 from sqlmodel import SQLModel, select
 
+from core import clock as company_clock
 from core.context import SYSTEM, Actor, Context, unit_of_work
 from core.enums import Decision, Stance
 from core.errors import LtcError
@@ -113,7 +114,7 @@ def load_demo(*, seed: int = 1, scale: float = 1.0, reset: bool = False, url: st
         if not reset:
             raise LtcError("demo: the database already holds data; use --reset to wipe it first")
         _wipe(url)
-    today = today or date.today()
+    today = today or company_clock.today()
     start = today - timedelta(days=540)
     clock = SimClock(start)
     rng = random.Random(seed)

@@ -22,7 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session, SQLModel, select
 
-from core import permissions
+from core import clock as company_clock, permissions
 from core.db import new_session
 from core.errors import NotFound, PermissionDenied, StaleVersionError
 from core.models import AuditEvent, StageChange, User
@@ -82,7 +82,7 @@ class Context:
         return self.clock()
 
     def today(self) -> date:
-        return self.clock().date()
+        return company_clock.local_date(self.clock())
 
     # -- permissions ------------------------------------------------------
     def require(self, action: str) -> None:

@@ -16,6 +16,7 @@ import unicodedata
 from datetime import date
 from pathlib import Path
 
+from core import clock
 from config.settings import get_settings
 from core.errors import NotFound, ValidationError
 
@@ -91,7 +92,7 @@ def check_certificate(filename: str, data: bytes) -> str:
 def store_certificate(filename: str, data: bytes, *, on: date | None = None) -> str:
     """Check and keep a certificate; returns its reference ('certificates/<year>/<token>-<name>')."""
     check_certificate(filename, data)
-    year = str((on or date.today()).year)
+    year = str((on or clock.today()).year)
     folder = root() / year
     folder.mkdir(parents=True, exist_ok=True)
     name = f"{secrets.token_hex(6)}-{safe_name(filename)}"

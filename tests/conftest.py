@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import os
 import shutil
-from datetime import date
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
 
+from core import clock
 from core.context import Actor, SYSTEM, perform, unit_of_work
 from core.db import migrate
 
@@ -125,6 +125,6 @@ def demo_template(tmp_path_factory):
     path = tmp_path_factory.mktemp("demo") / "demo.db"
     url = f"sqlite:///{path}"
     migrate(url)
-    load_demo(seed=1, url=url, today=date.today())
+    load_demo(seed=1, url=url, today=clock.today())
     get_engine(url).dispose()
     return path

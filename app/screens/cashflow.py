@@ -5,11 +5,11 @@ Only the open tab is computed; each metric's definition (core.metrics.DEFINITION
 The tabs are drawn by app/views/cashflow_*.py; tiles, tables and chart titles share cashflow_kit."""
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 import streamlit as st
 
-from app import ui
+from app import fmt, ui
 from app.views.cashflow_kit import helptext
 from app.views.cashflow_overview import overview_tab
 from app.views.cashflow_projects import projects_tab
@@ -27,7 +27,7 @@ st.title(ui.t("page.cashflow"))
 opts = ui.read(q.filter_options)
 sb = st.sidebar
 sb.subheader(ui.t("cashflow.filters"))
-as_of = sb.date_input(ui.t("cashflow.as_of"), value=date.today(), key="cf-as-of", help=helptext("as_of"))
+as_of = sb.date_input(ui.t("cashflow.as_of"), value=fmt.today(), key="cf-as-of", help=helptext("as_of"))
 period = sb.date_input(ui.t("cashflow.period"), value=(month_start(as_of, 11), as_of), key="cf-period",
                        help=helptext("as_of"))
 ALL = ui.t("cashflow.all")

@@ -38,7 +38,7 @@ def to_invoice_tab() -> None:
     with forms.once_form("cash-issue", ui.t("cash.issue")) as f:
         f1, f2 = st.columns(2)
         amount = f1.text_input(labels["amount"], value=str(terms.at[tid, "Remaining"]), key=f.key(f"amount-{tid}"))
-        issued = f2.date_input(labels["issued_on"], value=date.today(), min_value=EARLIEST, key=f.key("on"))
+        issued = f2.date_input(labels["issued_on"], value=fmt.today(), min_value=EARLIEST, key=f.key("on"))
         f3, f4 = st.columns(2)
         number = f3.text_input(labels["number"], key=f.key("number"), max_chars=ui.limit("number"),
                                placeholder=ui.t("cash.issue.number_auto"))

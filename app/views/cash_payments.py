@@ -66,7 +66,7 @@ def record_form(names: dict) -> None:
     with forms.once_form("cash-pay") as f:
         p1, p2, p3 = st.columns(3)
         amount = p1.text_input(labels["amount"], key=f.key("amount"), max_chars=32)
-        on = p2.date_input(labels["received_on"], value=date.today(), min_value=EARLIEST, key=f.key("on"))
+        on = p2.date_input(labels["received_on"], value=fmt.today(), min_value=EARLIEST, key=f.key("on"))
         ref = p3.text_input(labels["reference"], key=f.key("reference"), max_chars=ui.limit("reference"))
         to = st.selectbox(ui.t("cash.payment.apply_to"), list(targets), key=f.key("invoice"),
                           format_func=lambda i: targets.get(i, str(i)))
@@ -129,7 +129,7 @@ def apply_form(pid: int, res: dict) -> None:
         a1, a2 = st.columns(2)
         amount = a1.text_input(labels["amount"], key=f.key("amount"), max_chars=32,
                                placeholder=ui.t("cash.payment.apply_amount_hint"))
-        on = a2.date_input(labels["allocated_on"], value=date.today(), min_value=EARLIEST, key=f.key("on"))
+        on = a2.date_input(labels["allocated_on"], value=fmt.today(), min_value=EARLIEST, key=f.key("on"))
         if st.form_submit_button(ui.t("cash.apply.submit"), key=f.key("submit")):
             if inv is None:
                 ui.say("cash-apply", "error", ui.t("cash.apply.choose_invoice"))

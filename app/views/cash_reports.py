@@ -17,7 +17,7 @@ def _sum(values) -> Decimal:
 
 def ageing_tab() -> None:
     st.subheader(ui.t("cash.ageing"))
-    as_of = st.date_input(ui.t("cash.as_of"), value=date.today(), min_value=date(2000, 1, 1), key="cash-ageing-asof")
+    as_of = st.date_input(ui.t("cash.as_of"), value=fmt.today(), min_value=date(2000, 1, 1), key="cash-ageing-asof")
     age = ui.read(q.ageing, as_of=as_of)
     total, current = _sum(age["Total"]), _sum(age["Current"])
     unapplied = _sum(ui.read(q.payments, unapplied_only=True, limit=0)["Unapplied"])
@@ -31,7 +31,7 @@ def ageing_tab() -> None:
 
 def dunning_tab() -> None:
     st.subheader(ui.t("cash.dunning"))
-    today = date.today()
+    today = fmt.today()
     dun = ui.read(q.dunning, as_of=today)
     if dun.empty:
         st.info(ui.t("nothing"))
@@ -54,7 +54,7 @@ def statement_tab(names: dict) -> None:
     acc = records.picker("account", names, label=ui.t("cash.customer"), key="cash-statement-customer")
     if acc is None:
         return
-    today = date.today()
+    today = fmt.today()
     stmt = ui.read(q.statement, int(acc), as_of=today)
     tiles = (("cash.metric.invoiced", "invoiced"), ("cash.metric.received", "received"),
              ("cash.metric.written_off", "written_off"), ("cash.metric.outstanding", "outstanding"),

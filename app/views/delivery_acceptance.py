@@ -3,7 +3,6 @@ the acceptances core offers now (preliminary 初验 / final 终验; refused ones
 certificates as downloads and its history."""
 from __future__ import annotations
 
-from datetime import date
 
 import streamlit as st
 
@@ -50,7 +49,7 @@ def accept_form(offers: dict, mid: int, name: str) -> None:
     labels = {"accepted_on": ui.t("delivery.accept.on"), "certificate_ref": ui.t("delivery.accept.certificate"),
               "kind": ui.t("delivery.accept.kind")}
     with forms.once_form("delivery-accept", ui.t("delivery.accept.title")) as f:
-        on = st.date_input(labels["accepted_on"], value=date.today(), key=f.key("on"),
+        on = st.date_input(labels["accepted_on"], value=fmt.today(), key=f.key("on"),
                            min_value=MIN_DAY, max_value=MAX_DAY)
         cert = st.file_uploader(labels["certificate_ref"], type=list(uploads.ALLOWED_TYPES), key=f.key("cert"),
                                 max_upload_size=uploads.MAX_BYTES // 1024 // 1024,

@@ -2,11 +2,10 @@
 one (once), and its estimate, budget, actuals and final accounts (四算) next to every listed project's."""
 from __future__ import annotations
 
-from datetime import date
 
 import streamlit as st
 
-from app import forms, tables, ui
+from app import fmt, forms, tables, ui
 from app.views.delivery_common import MAX_DAY, MIN_DAY
 from core.queries import delivery as q
 from core.services import delivery as svc
@@ -35,7 +34,7 @@ def costs(cid: int, info, contracts) -> None:
               "amount": ui.t("delivery.cost.amount"), "description": ui.t("delivery.cost.description")}
     with forms.once_form("delivery-cost", ui.t("delivery.cost.new")) as f:
         k1, k2, k3 = st.columns(3)
-        spent = k1.date_input(labels["spent_on"], value=date.today(), key=f.key("on"),
+        spent = k1.date_input(labels["spent_on"], value=fmt.today(), key=f.key("on"),
                               min_value=MIN_DAY, max_value=MAX_DAY)
         cats: dict[str, str] = {c: _category(c) for c in svc.COST_CATEGORIES}
         category = k2.selectbox(labels["category"], list(cats), key=f.key("category"),

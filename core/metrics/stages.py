@@ -14,6 +14,7 @@ from statistics import median
 from sqlalchemy import Label, func
 from sqlmodel import select
 
+from core import clock
 from core.context import Context
 from core.enums import Decision, Stage
 from core.metrics.filters import Filters, end_of, opp_where
@@ -26,7 +27,7 @@ STUCK_TOP = 20
 
 
 def _day(ts: datetime) -> date:
-    return ts.date()
+    return clock.local_date(ts)
 
 
 def _stats(values: list[int]) -> dict:

@@ -15,6 +15,7 @@ import pandas as pd
 from sqlalchemy import func
 from sqlmodel import select
 
+from core import clock
 from core.ageing import ageing_buckets, dunning_levels
 from core.calculations import ZERO, outstanding
 from core.context import Context
@@ -277,7 +278,8 @@ def statement(ctx: Context, account_id: int, *, as_of=None) -> dict:
     for _, r in pay_df.iterrows():
         events.append((r["Received on"], 1, "payment", r["Reference"] or f"payment {r['ID']}", ZERO, r["Amount"]))
     for w in write_offs:
-        events.append((w.decided_at.date(), 2, "write-off", numbers.get(w.subject_id, ""), ZERO, w.amount or ZERO))
+        events.append((clock.local_date(w.decided_at), 2, "write-off", numbers.get(w.subject_id, ""),
+                       ZERO, w.amount or ZERO))
     events.sort(key=lambda e: (e[0], e[1]))
     balance, lines = ZERO, []
     for day, _, kind, ref, debit, credit in events:

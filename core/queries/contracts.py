@@ -9,6 +9,7 @@ import pandas as pd
 from sqlalchemy.orm import aliased
 from sqlmodel import select
 
+from core import clock
 from core import gates, validate
 from core.calculations import ZERO, active_terms
 from core.context import Context
@@ -267,7 +268,7 @@ def contract_timeline(ctx: Context, contract_id: int) -> pd.DataFrame:
     def at(ts: datetime | None, kind: str, text: str, by: int | None = None) -> None:
         if ts is not None:
             ts = _utc(ts)
-            events.append((ts.date(), ts, kind, text, by))
+            events.append((clock.local_date(ts), ts, kind, text, by))
 
     def on(day: date | None, kind: str, text: str, by: int | None = None) -> None:
         if day is not None:

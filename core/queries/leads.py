@@ -8,6 +8,7 @@ from sqlalchemy import func
 from sqlmodel import or_, select
 
 from config.settings import load
+from core import clock
 from core.context import Context
 from core.enums import Authority, Grade, LeadStatus, Need
 from core.models import Lead, Opportunity, User
@@ -79,7 +80,8 @@ def lead_inbox(ctx: Context, *, statuses=OPEN, source: str | None = None, region
              "need_text": x.need_text, "budget": None if x.budget is None else f"{x.budget:.2f}",
              "authority": x.authority.value, "need": x.need.value, "timeline_months": x.timeline_months,
              "score": x.score, "grade": x.grade.value, "status": x.status.value,
-             "owner": logins.get(x.owner_id, ""), "captured_on": x.captured_on.date() if x.captured_on else None,
+             "owner": logins.get(x.owner_id, ""),
+             "captured_on": clock.local_date(x.captured_on) if x.captured_on else None,
              "duplicates": ", ".join(str(i) for i in dups.get(x.id, [])),
              "owner_name": people.get(x.owner_id, "")} for x in leads]
     df = pd.DataFrame(rows, columns=list(COLUMNS))

@@ -10,6 +10,7 @@ from sqlalchemy import func
 from sqlalchemy.orm import aliased
 from sqlmodel import select
 
+from core import clock
 from core import gates
 from core.context import Context
 from core.enums import OPEN_STAGES, Calculation, Decision, GateKind, Role, Stage
@@ -24,7 +25,7 @@ _RATE = Decimal("0.0001")
 
 
 def _day(value) -> date | None:
-    return value.date() if isinstance(value, datetime) else value
+    return clock.local_date(value) if isinstance(value, datetime) else value
 
 
 

@@ -20,6 +20,7 @@ from datetime import date
 from sqlalchemy import func
 from sqlmodel import or_, select
 
+from core import clock
 from core.context import Context
 from core.enums import BidStatus, ChangeStatus, ContractStatus, Decision, GateKind, InvoiceStatus, MilestoneStatus
 from core.models import (Account, Bid, ChangeOrder, Contract, GateDecision, Invoice, Milestone, Opportunity,
@@ -70,7 +71,7 @@ def _decisions(ctx: Context, roles: frozenset[str]) -> list[dict]:
             continue
         out.append({"gate_id": g.id, "kind": GateKind(g.kind).value, "reviewer_role": g.reviewer_role,
                     "subject_type": g.subject_type, "subject_id": g.subject_id,
-                    "requested_on": g.requested_at.date() if g.requested_at else None,
+                    "requested_on": clock.local_date(g.requested_at) if g.requested_at else None,
                     "requested_by": requesters.get(g.requested_by_id, ""),
                     "requested_by_name": names.get(g.requested_by_id) or requesters.get(g.requested_by_id, ""),
                     "amount": g.amount, **subject})

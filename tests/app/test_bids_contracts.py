@@ -1,6 +1,6 @@
 """Bids and contracts (投标与合同) on the demo data: bids with their countdown and the ATB gate; contracts with
 the payment-terms editor, the ATC reviews, signing, change orders and the timeline; every action through core."""
-from datetime import date, timedelta
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -8,6 +8,7 @@ from sqlalchemy import func, update
 from sqlmodel import select
 from streamlit.testing.v1 import AppTest
 
+from core import clock
 from app.i18n import catalogue
 from core.calculations import active_terms
 from core.context import SYSTEM, unit_of_work
@@ -20,7 +21,7 @@ from tests.app.conftest import assert_unreachable, texts
 PAGE = "screens/bids_contracts.py"
 WITH = ["ar", "sr", "legal", "finance", "leader"]
 WITHOUT = ["admin", "marketing", "fr"]
-TODAY = date.today()
+TODAY = clock.today()
 
 
 def read(url, fn):

@@ -9,6 +9,7 @@ from sqlalchemy import func
 from sqlmodel import select
 from streamlit.testing.v1 import AppTest
 
+from core import clock
 from app.i18n import catalogue
 from core.context import SYSTEM, unit_of_work
 from core.enums import OPEN_STAGES, Calculation, Decision, GateKind, Stage, Stance
@@ -121,7 +122,7 @@ def test_board_counts_each_open_stage_and_flags_holds_past_review(page, demo_url
     headers = column_headers(at)
     assert headers["Initiation"].endswith(f"({counts.get(Stage.INITIATION, 0)})")
     assert headers["On hold"].endswith(f"({counts.get(Stage.ON_HOLD, 0)})")
-    today = date.today()
+    today = clock.today()
     overdue = read(demo_url, lambda ctx: ctx.session.exec(select(Opportunity.name, Opportunity.hold_review_on).where(
         Opportunity.stage == Stage.ON_HOLD, Opportunity.hold_review_on <= today)).all())
     assert overdue, "the demo has holds past their review date"
@@ -173,7 +174,7 @@ def test_a_hold_without_review_date_shows_cores_refusal_and_changes_nothing(page
     assert "Review date (for a hold): a hold needs a review date" in at.error[0].value   # core's words, labelled
     assert read(demo_url, lambda ctx: ctx.session.get(Opportunity, opp_id).stage) == Stage.INITIATION
     # with a review date the hold is recorded
-    review = date.today() + timedelta(days=30)
+    review = clock.today() + timedelta(days=30)
     widget(at.date_input, f"initiation-ati-decide-{opp_id}-review").set_value(review)
     widget(at.button, f"initiation-ati-decide-{opp_id}-submit").click().run()
     assert not at.error

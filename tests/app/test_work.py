@@ -1,10 +1,10 @@
 """My work: every role opens it; each person sees what waits on them, linked to where it is done."""
-from datetime import date
 
 import pytest
 from sqlmodel import select
 from streamlit.testing.v1 import AppTest
 
+from core import clock
 from core import permissions
 from core.context import SYSTEM, Actor, unit_of_work
 from core.enums import Decision, GateKind, InvoiceStatus, Stage
@@ -26,7 +26,7 @@ def metrics(at: AppTest) -> dict[str, str]:
 
 def _overdue(url: str, ar_login: str | None = None) -> set[str]:
     """Numbers of the overdue invoices with money outstanding (of one AR's opportunities, or all)."""
-    today = date.today()
+    today = clock.today()
     with unit_of_work(SYSTEM, "test", url=url) as ctx:
         q = (select(Invoice, Opportunity.ar_id).join(Contract, Contract.id == Invoice.contract_id)
              .join(Opportunity, Opportunity.id == Contract.opportunity_id)

@@ -1,9 +1,9 @@
 """A leader opens the cash-flow page, goes to the receivables, and drills from an overdue customer to the
 invoices behind the figure."""
-from datetime import date
 
 from sqlmodel import select
 
+from core import clock
 from core.context import SYSTEM, unit_of_work
 from core.metrics import Filters, overdue_customers
 from core.models import Invoice
@@ -14,7 +14,7 @@ from tests.e2e.test_flows import _choose
 def test_leader_drills_from_an_overdue_customer_to_its_invoices(page, server_db):
     url = f"sqlite:///{server_db}"
     with unit_of_work(SYSTEM, "test", url=url) as ctx:
-        top = overdue_customers(ctx, Filters(as_of=date.today()), limit=1)[0]
+        top = overdue_customers(ctx, Filters(as_of=clock.today()), limit=1)[0]
         numbers = [i.number for i in ctx.session.exec(select(Invoice).where(
             Invoice.account_id == top["account_id"], Invoice.status.in_(["issued", "partly_paid"]))).all()]
     assert numbers

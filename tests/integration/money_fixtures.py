@@ -6,12 +6,13 @@ own); everything after it goes through the services under test.
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
 from sqlmodel import select
 
+from core import clock
 from core.context import snapshot, to_json
 from core.enums import Calculation, Decision, GateKind, Stage
 from core.models import (Acceptance, Account, Allocation, AuditEvent, Baseline, ChangeOrder, ClosureReview,
@@ -20,7 +21,7 @@ from core.models import (Acceptance, Account, Allocation, AuditEvent, Baseline, 
 from core.services import contracts, delivery
 
 D = Decimal
-TODAY = datetime.now(timezone.utc).date()   # what ctx.today() says
+TODAY = clock.today()   # what ctx.today() says: the day on the company clock
 MONEY_TABLES = (Account, Opportunity, Contract, PaymentTerm, ChangeOrder, GateDecision, Milestone, Acceptance,
                 CostEntry, Invoice, Payment, Allocation, Baseline, ClosureReview, StageChange, AuditEvent)
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field as dc_field
 from datetime import date
 from decimal import Decimal
 from types import SimpleNamespace
-from typing import Callable
+from collections.abc import Callable
 
 import pytest
 from hypothesis import HealthCheck, given, settings

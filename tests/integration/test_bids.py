@@ -1,11 +1,12 @@
 """Bids and the ATB gate: create, approve a price floor, submit, record the result."""
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from sqlalchemy import func
 from sqlmodel import select
 
+from core import clock
 from core import gates
 from core.enums import BidStatus, Decision, GateKind, Stage
 from core.errors import AmountError, GateError, PermissionDenied, StaleVersionError, ValidationError
@@ -13,7 +14,7 @@ from core.models import AuditEvent, Bid, GateDecision, Opportunity, StageChange
 from core.services import bids
 from core.services import opportunities as opps
 
-TODAY = datetime.now(timezone.utc).date()
+TODAY = clock.today()
 DEADLINE = TODAY + timedelta(days=10)
 
 

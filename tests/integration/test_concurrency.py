@@ -12,13 +12,13 @@ from __future__ import annotations
 import random
 import threading
 from collections import Counter
-from datetime import date
 from decimal import Decimal
 
 import pytest
 from sqlalchemy import func
 from sqlmodel import select
 
+from core import clock
 from core.context import perform
 from core.errors import AmountError, DuplicateError, StaleVersionError
 from core.models import Allocation, AuditEvent, Invoice, Lead, Payment, PaymentTerm
@@ -119,7 +119,7 @@ def test_many_people_at_once_with_sync_running(world, tmp_path):
             numbers = [i.number for i in _snapshot(world, Invoice)]
             if numbers:
                 clerk.append("finance", "Payments", {"Invoice": numbers[0], "Amount": 700,
-                                                     "Received on": date.today().isoformat(),
+                                                     "Received on": clock.today().isoformat(),
                                                      "Reference": f"SHEET-{len(cycles)}"})
             rep = run_cycle(spreadsheet("finance"), XlsxBackend(folder), url=world.url)
             cycles.append(rep.status)

@@ -1,10 +1,11 @@
 """One walk from a lead to a closed project, through the services only, meeting each refusal on the way."""
-from datetime import date, timedelta
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from sqlmodel import select
 
+from core import clock
 from core.enums import ContractStatus, Decision, GateKind, InvoiceStatus, LeadStatus, Stage, Stance
 from core.errors import AmountError, GateError
 from core.models import (AuditEvent, Baseline, Contract, GateDecision, Invoice, Lead, Opportunity, Payment,
@@ -25,7 +26,7 @@ def test_lead_to_closed_project(world):
     assert w.get(Lead, lead_id).grade == "hot"
     w.do("ar", leads.qualify_lead, lead_id)
     opp_id = w.do("ar", leads.convert_lead, lead_id, amount=Decimal("1000000"),
-                  expected_close=date.today() + timedelta(days=90))
+                  expected_close=clock.today() + timedelta(days=90))
     assert w.get(Lead, lead_id).status == LeadStatus.CONVERTED
     assert w.get(Opportunity, opp_id).stage == Stage.INITIATION
 
@@ -43,7 +44,7 @@ def test_lead_to_closed_project(world):
 
     # 投标 bid: submission refused before ATB, and under the floor
     bid_id = w.do("sr", bids.create_bid, opp_id, title="Grid monitoring tender",
-                  deadline=date.today() + timedelta(days=20), bid_bond=Decimal("20000"))
+                  deadline=clock.today() + timedelta(days=20), bid_bond=Decimal("20000"))
     with pytest.raises(GateError):
         w.do("sr", bids.submit_bid, bid_id, quoted_price=Decimal("1000000"))
     w.do("sr", bids.request_atb, bid_id, proposed_price=Decimal("1000000"), proposed_floor=Decimal("900000"))
@@ -57,7 +58,7 @@ def test_lead_to_closed_project(world):
     # 签约 contract: signing refused without ATC; terms must add up
     cid = w.do("ar", contracts.draft_contract, opp_id, number="HT-2026-0001", name="Grid monitoring",
                amount=Decimal("1000000"))
-    m1 = w.do("fr", delivery.plan_milestone, cid, name="Go-live", planned_on=date.today() + timedelta(days=60))
+    m1 = w.do("fr", delivery.plan_milestone, cid, name="Go-live", planned_on=clock.today() + timedelta(days=60))
     with pytest.raises(AmountError):
         w.do("ar", contracts.set_payment_terms, cid, [
             {"name": "Advance 30%", "percent": "0.30", "trigger": "signing"},
@@ -92,7 +93,7 @@ def test_lead_to_closed_project(world):
     inv2 = w.do("finance", billing.issue_invoice, final, amount=Decimal("600000"))
     with pytest.raises(AmountError, match=r"term 'Final acceptance 60%'"):
         w.do("finance", billing.issue_invoice, final, amount=Decimal("0.01"))
-    w.do("fr", delivery.record_cost, cid, spent_on=date.today(), category="labour", amount=Decimal("550000"))
+    w.do("fr", delivery.record_cost, cid, spent_on=clock.today(), category="labour", amount=Decimal("550000"))
 
     # 回款 cash: oldest due first; closure refused while money is outstanding
     account_id = w.get(Contract, cid).account_id

@@ -6,6 +6,7 @@ from decimal import Decimal
 import pytest
 from sqlmodel import func, select
 
+from core import clock
 from config.settings import load
 from core.context import snapshot
 from core.enums import Authority, Grade, LeadStatus, Need, Stage
@@ -358,7 +359,7 @@ def test_convert_creates_account_contact_and_opportunity(world):
                                                               Decimal("800000.00"))
     assert opp.ar_id == lead.owner_id == world.users["ar"].id
     assert (opp.region, opp.industry) == ("East", "Manufacturing")
-    assert opp.expected_close is not None and opp.expected_close > date.today()
+    assert opp.expected_close is not None and opp.expected_close > clock.today()
     assert (account.name, account.name_norm) == ("Acme Co., Ltd.", "acme")
     contacts = world.read(lambda ctx: ctx.session.exec(select(Contact).where(Contact.account_id == account.id)).all())
     assert [(c.name, c.phone, c.email) for c in contacts] == [("Li Na", "13800138000", "li@acme.cn")]

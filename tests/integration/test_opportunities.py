@@ -1,11 +1,12 @@
 """Opportunities: initiation, iron triangle, guidance, estimate, the ATI gate and stage moves."""
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from sqlalchemy import func
 from sqlmodel import select
 
+from core import clock
 from core import gates
 from core.enums import Calculation, ContractStatus, Decision, GateKind, Stage, Stance
 from core.errors import GateError, NotFound, PermissionDenied, StaleVersionError, ValidationError
@@ -13,7 +14,7 @@ from core.models import (Account, AuditEvent, Baseline, Contract, GateDecision, 
                          StageChange)
 from core.services import opportunities as opps
 
-TODAY = datetime.now(timezone.utc).date()
+TODAY = clock.today()
 
 
 def _count(ctx, model, *where):

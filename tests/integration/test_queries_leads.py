@@ -1,8 +1,8 @@
 """Lead triage queries: filters, the row limit with the true total, possible duplicates, one lead's detail."""
-from datetime import datetime, timezone
 
 import pytest
 
+from core import clock
 from core.enums import LeadStatus
 from core.errors import PermissionDenied
 from core.models import Lead
@@ -94,7 +94,7 @@ def test_lead_detail_with_duplicates_and_what_conversion_proposes(world):
     b = capture(world, who="ar", company="Acme Co", phone="13800138000", contact="Wang", allow_duplicate=True)
     d = world.do("leader", lead_detail, a)   # the leader may not merge, but sees the duplicates
     assert [(x["ID"], x["contact"]) for x in d["duplicates"]] == [(b, "Wang")]
-    today = datetime.now(timezone.utc).date()
+    today = clock.today()
     assert d["suggested"] == {"name": "Acme Co., Ltd.", "amount": world.get(Lead, a).budget,
                               "expected_close": add_months(today, 4)}
     assert d["version"] == 1 and d["status"] == "assigned"

@@ -6,13 +6,14 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import update
 
+from core import clock
 from core.errors import PermissionDenied
 from core.models import Opportunity
 from core.queries import pipeline
 from core.services import opportunities as opps
 from core.services import users
 
-TODAY = datetime.now(timezone.utc).date()
+TODAY = clock.today()
 
 
 def new_opp(world, name, *, who="ar", amount="100000", region="East", industry="Energy"):

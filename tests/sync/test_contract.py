@@ -1,10 +1,11 @@
 """The sync contract suite: the same behaviour on every backend, on SQLite and PostgreSQL."""
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
 import pytest
 from sqlmodel import select
 
+from core import clock
 from core.context import SYSTEM, unit_of_work
 from core.models import AuditEvent, Invoice, Lead, Milestone, Payment, PaymentTerm, SyncConflict, SyncLock
 from core.services import leads
@@ -143,7 +144,7 @@ def test_new_rows_are_created_with_their_id_written_back(world, sheets, chain):
 def test_acceptance_typed_in_the_delivery_sheet_releases_the_term(world, sheets, chain):
     factory, person = sheets
     cycle(world, factory, "delivery")
-    person.set("delivery", "Milestones", chain["m1"], "Accepted on", (date.today() - timedelta(days=1)).isoformat())
+    person.set("delivery", "Milestones", chain["m1"], "Accepted on", (clock.today() - timedelta(days=1)).isoformat())
     rep = cycle(world, factory, "delivery")
     assert rep.tabs["milestones"].applied == 1
     assert world.get(Milestone, chain["m1"]).status == "accepted"

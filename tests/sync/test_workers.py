@@ -15,7 +15,6 @@ from sqlmodel import select
 
 from core.models import SyncLock, SyncRun
 from sync.engine import acquire_lock, lock_ttl
-from sync.mapping import spreadsheet
 from sync.service import init_sheets
 from sync.xlsx import XlsxBackend
 
