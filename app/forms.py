@@ -70,7 +70,7 @@ def offered(offers: dict, action: str) -> tuple[bool, str | None]:
     offer = offers.get(action)
     if offer is None:
         return False, None
-    return offer.allowed, (offer.reason or None)
+    return offer.allowed, (ui.words(offer.reason) if offer.reason else None)
 
 
 def applies(offers: dict, action: str) -> bool:

@@ -51,7 +51,7 @@ def _sign_in() -> None:
                                                                   verified=verified)
             st.rerun()
         except LtcError as exc:
-            st.error(str(exc))
+            st.error(ui.words(exc))
             st.stop()
     with st.form("login"):
         login = st.text_input(ui.t("login.login"))
@@ -62,7 +62,7 @@ def _sign_in() -> None:
                     st.session_state["actor"] = users.authenticate(ctx, login, password)
                 st.rerun()
             except LtcError as exc:
-                st.error(str(exc))
+                st.error(ui.words(exc))
     st.stop()
 
 

@@ -64,6 +64,8 @@ def shown(df: pd.DataFrame, coded: tuple[str, ...] = CODED, actions: tuple[str, 
             out[col] = series.dt.tz_convert(fmt.LOCAL).dt.tz_localize(None)
         elif series.dtype == object and _all(series, Decimal):
             out[col] = series.map(lambda v: None if fmt.is_empty(v) else float(v))   # display only
+        elif series.dtype == object:   # an empty text is shown as the table's placeholder (—), not as a blank
+            out[col] = series.map(lambda v: None if isinstance(v, str) and not v.strip() else v)
     return out
 
 
@@ -81,8 +83,8 @@ def config(df: pd.DataFrame, prefix: str, *, money: tuple[str, ...] = (), pct: t
         label = ui.header(prefix, col)
         if col in extra:
             out[col] = {**extra[col], "label": label}
-        elif col in pct:
-            out[col] = st.column_config.NumberColumn(label, format="percent")
+        elif col in pct:   # shown as hundredths by `table`: one decimal on every row, not 30% beside 29.75%
+            out[col] = st.column_config.NumberColumn(label, format="%.1f%%")
         elif col in money or (df[col].dtype == object and _all(df[col], Decimal)):
             out[col] = st.column_config.NumberColumn(label, format="accounting")
         elif isinstance(df[col].dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_any_dtype(df[col]):
@@ -102,6 +104,9 @@ def table(df: pd.DataFrame, prefix: str, *, key: str, opens: str | None = None, 
         return None
     money = tuple(money) + tuple(c for c in df.columns if df[c].dtype == object and _all(df[c], Decimal))
     view = shown(df)
+    for col in pct:
+        if col in view.columns:
+            view[col] = pd.to_numeric(view[col], errors="coerce") * 100
     visible = [c for c in view.columns if not internal(c) and c not in hide]
     column_config = config(view, prefix, money=money, pct=pct)
     event = None

@@ -11,7 +11,7 @@ import streamlit as st
 
 from app.i18n import t as _t
 from config.settings import get_settings
-from core import permissions, validate
+from core import messages, permissions, validate
 from core.context import Actor, perform, unit_of_work
 from core.errors import LtcError
 from core.exports import CSV_LINE_END, neutralise
@@ -91,9 +91,15 @@ def act(fn: Callable, *args, success: str | None = None, where: str | None = Non
     return result if result is not None else True
 
 
+def words(text: object) -> str:
+    """Core's words (a refusal's text, an offer's reason) in the person's language (core.messages)."""
+    return messages.say(getattr(text, "text", text), lang())
+
+
 def refusal(error: LtcError, labels: dict[str, str]) -> str:
-    """Core's message, its field named as the form labels it ('amount: ...' → 'Amount received: ...')."""
-    text = str(error)
+    """Core's message in the person's language, its field named as the form labels it ('amount: ...' → 'Amount
+    received: ...')."""
+    text = words(error)
     field = getattr(error, "field", None)
     if field and field in labels and text.startswith(f"{field}: "):
         return f"{labels[field]}: {text[len(field) + 2:]}"
@@ -196,15 +202,16 @@ def _same(a, b) -> bool:
 
 
 def save_edits(before: pd.DataFrame, after: pd.DataFrame, save: Callable[[Any, int, int, dict], Any],
-               id_col: str = "ID", version_col: str = "Version") -> int:
+               id_col: str = "ID", version_col: str = "Version", *, where: str | None = None) -> int:
     """Save each changed row through `save(ctx, id, version_seen, changes)` with the version the person saw;
-    a stale row is refused with the core's message (naming who changed it). Returns rows saved."""
+    a stale row is refused with the core's message (naming who changed it). Returns rows saved. The messages
+    go to `where`, the edit table's place (the page shows them there with `flash(where)`)."""
     saved = 0
     for rid, changes in changed_rows(before, after, id_col):
         version = int(before.set_index(id_col).at[rid, version_col])
         changes.pop(version_col, None)
         # the version is passed by name: perform never re-runs a save whose version the person gave
         if act(lambda ctx, rid, *, version, changes: save(ctx, rid, version, changes), int(rid),
-               version=version, changes=changes):
+               version=version, changes=changes, where=where):
             saved += 1
     return saved

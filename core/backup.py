@@ -19,6 +19,7 @@ from pathlib import Path
 from sqlalchemy.engine import URL, make_url
 
 from core.errors import ValidationError
+from core.messages import Text
 
 STEP_PAGES = 1024           # 4 MiB a step with the default page size; bigger files report progress
 SQLITE_MAGIC = b"SQLite format 3\x00"
@@ -50,13 +51,13 @@ def backup(url: str, path, *, force: bool = False, progress: Progress | None = N
     """Copy the database to `path` (checked, then renamed into place); refuse an existing path unless force."""
     db, path = _sqlite_file(url, path), Path(path)
     if not db.is_file():
-        raise ValidationError(f"database: {db} does not exist (nothing to back up)", field="database")
+        raise ValidationError("{field}: {db} does not exist (nothing to back up)", field="database", db=db)
     if path.exists() and path.resolve() == db.resolve():
-        raise ValidationError(f"path: {path} is the live database itself", field="path")
+        raise ValidationError("{field}: {path} is the live database itself", field="path", path=path)
     if path.is_dir():
-        raise ValidationError(f"path: {path} is a folder; give a file name", field="path")
+        raise ValidationError("{field}: {path} is a folder; give a file name", field="path", path=path)
     if path.exists() and not force:
-        raise ValidationError(f"path: {path} already exists; use --force to overwrite it", field="path")
+        raise ValidationError("{field}: {path} already exists; use --force to overwrite it", field="path", path=path)
     started = time.monotonic()
     path.parent.mkdir(parents=True, exist_ok=True)
     pages = _copy_to_new_file(db, path, progress, step_pages, check=True)
@@ -69,9 +70,9 @@ def restore(url: str, path, *, yes: bool = False, confirm: Confirm | None = None
     keeping a safety copy of the current database. Needs `yes` or `confirm(path, database)` to say so."""
     db, path = _sqlite_file(url, path), Path(path)
     if not path.is_file():
-        raise ValidationError(f"path: {path} does not exist or is not a file", field="path")
+        raise ValidationError("{field}: {path} does not exist or is not a file", field="path", path=path)
     if db.exists() and path.resolve() == db.resolve():
-        raise ValidationError(f"path: {path} is the live database itself", field="path")
+        raise ValidationError("{field}: {path} is the live database itself", field="path", path=path)
     started = time.monotonic()
     db.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=db.parent, prefix=".ltc-restore-") as folder:
@@ -83,15 +84,18 @@ def restore(url: str, path, *, yes: bool = False, confirm: Confirm | None = None
         if found != head:
             _migrate_file(staging)
         if not yes and not (confirm and confirm(path, db)):
-            raise ValidationError(f"yes: restoring replaces every record in {db}; nothing was changed. Run again "
-                                  "with --yes to confirm", field="yes")
+            raise ValidationError("{field}: restoring replaces every record in {db}; nothing was changed. Run again "
+                                  "with --yes to confirm", field="yes", db=db)
         safety = _safety_copy(db) if db.exists() else None
         try:
             _online_copy(staging, db, progress, step_pages)
         except sqlite3.Error as exc:
-            kept = f"; the previous database is also kept at {safety}" if safety else ""
-            raise ValidationError(f"database: restoring into {db} failed ({exc}); it is unchanged{kept}",
-                                  field="database") from exc
+            if safety:
+                raise ValidationError("{field}: restoring into {db} failed ({error}); it is unchanged; the previous "
+                                      "database is also kept at {safety}", field="database", db=db, error=str(exc),
+                                      safety=safety) from exc
+            raise ValidationError("{field}: restoring into {db} failed ({error}); it is unchanged", field="database",
+                                  db=db, error=str(exc)) from exc
     return RestoreReport(db, safety, head, found if found != head else None, time.monotonic() - started)
 
 
@@ -147,15 +151,16 @@ def _safety_copy(db: Path) -> Path:
     try:    # no integrity check: a damaged database is often the reason to restore, keep it as it is
         _copy_to_new_file(db, path, None, STEP_PAGES, check=False)
     except sqlite3.Error as exc:
-        raise ValidationError(f"database: could not keep a safety copy of {db} ({exc}); nothing was changed. "
-                              "Stop the app and move the file aside first", field="database") from exc
+        raise ValidationError("{field}: could not keep a safety copy of {db} ({error}); nothing was changed. "
+                              "Stop the app and move the file aside first", field="database", db=db,
+                              error=str(exc)) from exc
     return path
 
 
 def _check_header(path: Path) -> None:
     with path.open("rb") as fh:
         if fh.read(len(SQLITE_MAGIC)) != SQLITE_MAGIC:
-            raise ValidationError(f"path: {path} is not a SQLite database", field="path")
+            raise ValidationError("{field}: {path} is not a SQLite database", field="path", path=path)
 
 
 def _check_integrity(db: Path, shown: Path) -> None:
@@ -163,9 +168,11 @@ def _check_integrity(db: Path, shown: Path) -> None:
         with _closing(db) as conn:
             problems = [r[0] for r in conn.execute("PRAGMA integrity_check(5)")]
     except sqlite3.DatabaseError as exc:
-        raise ValidationError(f"path: {shown} is damaged or not a database ({exc})", field="path") from exc
+        raise ValidationError("{field}: {path} is damaged or not a database ({error})", field="path", path=shown,
+                              error=str(exc)) from exc
     if problems != ["ok"]:
-        raise ValidationError(f"path: {shown} failed the integrity check: {'; '.join(problems)}", field="path")
+        raise ValidationError("{field}: {path} failed the integrity check: {problems}", field="path", path=shown,
+                              problems="; ".join(problems))
 
 
 def _revision(db: Path, shown: Path) -> str:
@@ -174,14 +181,14 @@ def _revision(db: Path, shown: Path) -> str:
         with _closing(db) as conn:
             rows = [r[0] for r in conn.execute("SELECT version_num FROM alembic_version")]
     except sqlite3.DatabaseError:
-        raise ValidationError(f"path: {shown} is a SQLite database but not an ltc one (no alembic_version)",
-                              field="path") from None
+        raise ValidationError("{field}: {path} is a SQLite database but not an ltc one (no alembic_version)",
+                              field="path", path=shown) from None
     found = rows[0] if len(rows) == 1 else BASE
     known = _known_revisions()
     if found not in known or len(rows) > 1:
-        raise ValidationError(f"path: {shown} has schema version {', '.join(rows)}, unknown to this ltc (at "
-                              f"{known[-1]}): it was made by a newer ltc; upgrade ltc before restoring it",
-                              field="path")
+        raise ValidationError("{field}: {path} has schema version {found}, unknown to this ltc (at {head}): it was "
+                              "made by a newer ltc; upgrade ltc before restoring it", field="path", path=shown,
+                              found=", ".join(rows), head=known[-1])
     return found
 
 
@@ -215,14 +222,15 @@ def _sqlite_file(url: str, path) -> Path:
     """The SQLite database file of url; for PostgreSQL a refusal that shows the pg_dump / pg_restore commands."""
     u = make_url(url)
     if u.get_backend_name() == "postgresql":
-        raise ValidationError(_postgres_advice(u, Path(path)), field="database")
+        advice = _postgres_advice(u, Path(path))
+        raise ValidationError(advice, field="database")
     if u.get_backend_name() != "sqlite" or u.database in (None, "", ":memory:"):
-        raise ValidationError(f"database: backup and restore work on a SQLite file; "
-                              f"{u.render_as_string(hide_password=True)} is not one", field="database")
+        raise ValidationError("{field}: backup and restore work on a SQLite file; {url} is not one", field="database",
+                              url=u.render_as_string(hide_password=True))
     return Path(u.database)
 
 
-def _postgres_advice(u, path: Path) -> str:
+def _postgres_advice(u, path: Path) -> Text:
     plain = URL.create("postgresql", username=u.username, host=u.host, port=u.port, database=u.database,
                        query=u.query)     # no password, libpq's own scheme
     conn, file = shlex.quote(plain.render_as_string(hide_password=False)), shlex.quote(str(path))
@@ -230,7 +238,12 @@ def _postgres_advice(u, path: Path) -> str:
     schemas = [part.split("=", 1)[1].split(",")[0] for option in ([options] if isinstance(options, str) else options)
                for part in option.split() if part.startswith("-csearch_path=")]
     only = f" -n {shlex.quote(schemas[0])}" if schemas else ""
-    hidden = " (password left out: give it with PGPASSWORD or ~/.pgpass)" if u.password else ""
-    return (f"database: ltc backup and restore copy SQLite files; this database is PostgreSQL, use its own tools"
-            f"{hidden}:\n  backup:  pg_dump -Fc{only} -d {conn} -f {file}"
-            f"\n  restore: pg_restore --clean --if-exists --single-transaction -d {conn} {file}")
+    commands = Text("\n  backup:  pg_dump -Fc{only} -d {conn} -f {file}"
+                    "\n  restore: pg_restore --clean --if-exists --single-transaction -d {conn} {file}",
+                    only=only, conn=conn, file=file)
+    if u.password:
+        return Text("{field}: ltc backup and restore copy SQLite files; this database is PostgreSQL, use its own tools "
+                    "(password left out: give it with PGPASSWORD or ~/.pgpass):{commands}", field="database",
+                    commands=commands)
+    return Text("{field}: ltc backup and restore copy SQLite files; this database is PostgreSQL, use its own "
+                "tools:{commands}", field="database", commands=commands)

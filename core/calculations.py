@@ -99,7 +99,8 @@ def four_calculations(session: Session, contract_id: int) -> dict:
     contract = session.get(Contract, contract_id)
     if contract is None:
         from core.errors import NotFound
-        raise NotFound(f"contract {contract_id} not found")
+        from core.messages import KINDS
+        raise NotFound("{what} {id} not found", what=KINDS["contract"], id=contract_id)
     out: dict = {}
     estimate = latest_baseline(session, Calculation.ESTIMATE, opportunity_id=contract.opportunity_id)
     out["estimate"] = figures(estimate.revenue, estimate.cost) if estimate else None

@@ -25,6 +25,7 @@ from sqlmodel import Session, SQLModel, select
 from core import clock as company_clock, permissions
 from core.db import new_session
 from core.errors import NotFound, PermissionDenied, StaleVersionError
+from core.messages import Joined, Text, kind
 from core.models import AuditEvent, StageChange, User
 from core.models.people import roles_in
 
@@ -88,11 +89,12 @@ class Context:
     def require(self, action: str) -> None:
         roles = self.current_roles()
         if roles is None:
-            raise PermissionDenied(f"permission: '{self.actor.login}' is not an active user; ask an administrator")
+            raise PermissionDenied("permission: '{login}' is not an active user; ask an administrator",
+                                   login=self.actor.login)
         if not permissions.allowed(roles, action):
-            shown = ", ".join(sorted(roles)) or "none"
-            raise PermissionDenied(
-                f"permission: '{self.actor.login}' (roles: {shown}) may not perform '{action}'")
+            raise PermissionDenied("permission: '{login}' (roles: {roles}) may not perform '{action}'",
+                                   login=self.actor.login, roles=Joined(", ", sorted(roles)) if roles else Text("none"),
+                                   action=action)
 
     def current_roles(self) -> frozenset[str] | None:
         """The actor's roles as the users table has them now (None: no such active user). The Actor is a copy
@@ -115,19 +117,23 @@ class Context:
         key = _key(id_)
         row = self.session.get(model, key) if key is not None else None
         if row is None:
-            raise NotFound(f"{what} {key if key is not None else repr(id_)} not found")
+            raise NotFound("{what} {id} not found", what=kind(what), id=key if key is not None else repr(id_))
         if version is not None and getattr(row, "version", version) != version:
-            raise StaleVersionError(self._stale_message(what, row, version))
+            stale = self._stale_message(what, row, version)
+            raise StaleVersionError(stale)
         return row
 
-    def _stale_message(self, what: str, row, version: int) -> str:
+    def _stale_message(self, what: str, row, version: int) -> Text:
         last = self.session.exec(
             select(AuditEvent).where(AuditEvent.entity == row.__table__.name,
                                      AuditEvent.entity_id == row.id)
             .order_by(AuditEvent.id.desc()).limit(1)).first()
-        who = f" by '{last.user_login}' at {last.at:%Y-%m-%d %H:%M}" if last else ""
-        return (f"stale: {what} {row.id} was changed{who} (version {row.version}, you saw {version}); "
-                "reload it and apply your change again")
+        if last is None:
+            return Text("stale: {what} {id} was changed (version {version}, you saw {seen}); reload it and apply your "
+                        "change again", what=kind(what), id=row.id, version=row.version, seen=version)
+        return Text("stale: {what} {id} was changed by '{login}' at {at:%Y-%m-%d %H:%M} (version {version}, you saw "
+                    "{seen}); reload it and apply your change again", what=kind(what), id=row.id, login=last.user_login,
+                    at=last.at, version=row.version, seen=version)
 
     # -- writing ----------------------------------------------------------
     def audit(self, action: str, row: Row | None = None, *, before: dict | None = None,

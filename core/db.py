@@ -10,6 +10,7 @@ from sqlmodel import Session, create_engine
 
 import core.models  # noqa: F401  registers every table
 from config.settings import get_settings
+from core.messages import Text
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
@@ -42,7 +43,7 @@ def max_length(column: Column) -> int:
     """The length a text column was declared with (Field(max_length=...)), to check a value before writing it."""
     length = getattr(column.type, "length", None)
     if not isinstance(length, int):
-        raise TypeError(f"{column} is not a text column with a length")
+        raise TypeError(Text("{column} is not a text column with a length", column=column))
     return length
 
 

@@ -1,5 +1,6 @@
 """Typed refusals. Every message names the rule and the figures, so a page, a sheet's Sync note and
-the CLI can show it as it is."""
+the CLI can show it as it is; `messages.say(error.text, lang)` says it in the person's language."""
+from core.messages import Text
 
 
 class LtcError(Exception):
@@ -7,9 +8,13 @@ class LtcError(Exception):
 
     rule = "error"
 
-    def __init__(self, message: str, *, field: str | None = None):
-        super().__init__(message)
-        self.message = message
+    def __init__(self, message: str, *, field: str | None = None, **params):
+        """`message` is core's English, either a `messages.Text` or a template whose figures are `params`
+        (the field's name is a figure too: "{field}: is required"), so a page can say it in Chinese."""
+        text = message if isinstance(message, Text) else Text(message, field=field, **params)
+        super().__init__(str(text))
+        self.message = str(text)
+        self.text = text
         self.field = field
 
     def __str__(self) -> str:

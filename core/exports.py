@@ -57,7 +57,8 @@ def neutralise(value):
 def export_rows(ctx: Context, entity: str) -> tuple[list[str], list[dict]]:
     model = ENTITIES.get(entity)
     if model is None:
-        raise ValidationError(f"entity: {entity!r} is not one of {', '.join(ENTITIES)}", field="entity")
+        raise ValidationError("{field}: {got!r} is not one of {allowed}", field="entity", got=entity,
+                              allowed=", ".join(ENTITIES))
     columns = [c for c in model.__table__.columns.keys() if c not in _SKIP]
     rows = ctx.session.exec(select(model).order_by(model.id)).all()
     return columns, [{c: plain(getattr(r, c)) for c in columns} for r in rows]

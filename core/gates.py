@@ -42,7 +42,7 @@ from typing import cast
 from sqlalchemy import CursorResult, func, update
 from sqlmodel import select
 
-from core import validate
+from core import messages, validate
 from core.context import Context, snapshot
 from core.enums import Decision, GateKind
 from core.errors import GateError, ValidationError
@@ -63,9 +63,9 @@ def parse_decision(kind: GateKind, value) -> Decision:
     for d in allowed:
         if raw == d.value:
             return d
-    names = ", ".join(d.value for d in allowed)
-    raise ValidationError(f"decision: {str(value)[:40]!r} is not one of {names} for a {GateKind(kind).value.upper()} "
-                          "decision", field="decision")
+    raise ValidationError("{field}: {got!r} is not one of {allowed} for a {gate} decision", field="decision",
+                          got=str(value)[:40], allowed=", ".join(d.value for d in allowed),
+                          gate=GateKind(kind).value.upper())
 
 
 def _query(kind, subject_type, subject_id, reviewer_role=None):
@@ -114,8 +114,9 @@ def request(ctx: Context, kind: GateKind, subject_type: str, subject_id: int, *,
             price_floor: Decimal | None = None, amount: Decimal | None = None, rationale: str = "") -> GateDecision:
     kind = GateKind(kind)
     if pending(ctx, kind, subject_type, subject_id, reviewer_role) is not None:
-        raise GateError(f"{kind.value.upper()}: {subject_type} {subject_id} already has a request pending with "
-                        f"the {reviewer_role} reviewer; wait for that decision")
+        raise GateError("{gate}: {subject} {id} already has a request pending with the {role} reviewer; wait for "
+                        "that decision", gate=kind.value.upper(), subject=messages.kind(subject_type), id=subject_id,
+                        role=reviewer_role)
     row = GateDecision(kind=kind, subject_type=subject_type, subject_id=subject_id, reviewer_role=reviewer_role,
                        decision=Decision.PENDING, requested_by_id=ctx.actor.id, requested_at=ctx.now(),
                        price_floor=price_floor, amount=amount,
@@ -143,8 +144,9 @@ def decide(ctx: Context, gate: GateDecision, decision, *, rationale: str, requir
         .values(**values).execution_options(synchronize_session=False)))
     if result.rowcount != 1:
         ctx.session.refresh(gate)
-        raise GateError(f"{kind.value.upper()}: the request for {gate.subject_type} {gate.subject_id} was already "
-                        f"decided ({gate.decision.value}); nothing to decide")
+        raise GateError("{gate}: the request for {subject} {id} was already decided ({decision}); nothing to decide",
+                        gate=kind.value.upper(), subject=messages.kind(gate.subject_type), id=gate.subject_id,
+                        decision=gate.decision.value)
     ctx.session.refresh(gate)
     ctx.audit(f"{kind.value}.decide", gate, before=before)
     return gate

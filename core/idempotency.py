@@ -21,7 +21,7 @@ def check(key) -> str:
     """A key as the pages, the sync and an API send it: 8 to 64 letters, digits, '-', '_' or ':'."""
     text = validate.text("request_key", key, max_len=64, required=True)
     if len(text) < 8 or not all(ch.isascii() and (ch.isalnum() or ch in "-_:") for ch in text):
-        raise ValidationError("request_key: 8 to 64 letters, digits, '-', '_' or ':'", field="request_key")
+        raise ValidationError("{field}: 8 to 64 letters, digits, '-', '_' or ':'", field="request_key")
     return text
 
 
@@ -32,7 +32,7 @@ def recall(ctx, key: str, action: str) -> Any:
     if row is None:
         return _MISSING
     if row.action != action or row.user_login != ctx.actor.login:
-        raise ValidationError(f"request_key: {key!r} was already used for another action", field="request_key")
+        raise ValidationError("{field}: {key!r} was already used for another action", field="request_key", key=key)
     return json.loads(row.result_json)
 
 

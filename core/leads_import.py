@@ -28,6 +28,7 @@ from sqlalchemy import bindparam, insert, select, text, update
 from core.context import Context, to_json
 from core.enums import LeadStatus
 from core.errors import ValidationError
+from core.messages import Joined, Text
 from core.models import AuditEvent, Lead, StageChange
 from core.services import action
 from core.services import leads as rules
@@ -94,8 +95,9 @@ class Table:
     count: int | None                        # rows after the header, when known (for progress)
 
 
-def _fail(path: Path, why: str) -> ValidationError:
-    return ValidationError(f"file: {path.name} {why}; nothing was imported", field="file")
+def _fail(path: Path, why: Text) -> ValidationError:
+    """`why` says what is wrong with the file, as core's words: Text("is empty (no header row)")."""
+    return ValidationError("{field}: {name} {why}; nothing was imported", field="file", name=path.name, why=why)
 
 
 def _decode(path: Path, data: bytes) -> str:
@@ -107,7 +109,7 @@ def _decode(path: Path, data: bytes) -> str:
         if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
             return data.decode("utf-16")
     except UnicodeDecodeError as exc:
-        raise _fail(path, f"has a byte-order mark but is not valid text (byte {exc.start})") from None
+        raise _fail(path, Text("has a byte-order mark but is not valid text (byte {at})", at=exc.start)) from None
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
@@ -115,7 +117,7 @@ def _decode(path: Path, data: bytes) -> str:
     try:
         return data.decode("gb18030")
     except UnicodeDecodeError as exc:
-        raise _fail(path, f"is neither UTF-8 nor GBK text (byte {exc.start})") from None
+        raise _fail(path, Text("is neither UTF-8 nor GBK text (byte {at})", at=exc.start)) from None
 
 
 def _csv_table(path: Path) -> Table:
@@ -127,7 +129,7 @@ def _csv_table(path: Path) -> Table:
         try:
             yield from enumerate(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter), start=1)
         except csv.Error as exc:
-            raise _fail(path, f"is not a readable CSV file ({exc})") from None
+            raise _fail(path, Text("is not a readable CSV file ({error})", error=str(exc))) from None
 
     total = sum(1 for _ in records())
     return _split_header(path, records(), total)
@@ -150,7 +152,7 @@ def _xlsx_table(path: Path) -> Table:
     try:
         book = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError) as exc:
-        raise _fail(path, f"is not a readable .xlsx workbook ({exc})") from None
+        raise _fail(path, Text("is not a readable .xlsx workbook ({error})", error=str(exc))) from None
     sheet = book.worksheets[0]
     total = sheet.max_row
     sheet.reset_dimensions()   # some writers store a wrong size; read every row there is
@@ -170,16 +172,16 @@ def _split_header(path: Path, records: Iterator[tuple[int, list[str]]], total: i
         if any(str(c).strip() for c in cells):
             return Table(header=[str(c).strip() for c in cells], rows=records,
                          count=None if total is None else max(total - number, 0))
-    raise _fail(path, "is empty (no header row)")
+    raise _fail(path, Text("is empty (no header row)"))
 
 
 def read_table(path: Path) -> Table:
     """The header and the rows of a CSV or XLSX file."""
     if not path.is_file():
-        raise _fail(path, "does not exist or is not a file")
+        raise _fail(path, Text("does not exist or is not a file"))
     suffix = path.suffix.lower()
     if suffix == ".xls":
-        raise _fail(path, "is an Excel 97-2003 .xls workbook; save it as .xlsx or CSV")
+        raise _fail(path, Text("is an Excel 97-2003 .xls workbook; save it as .xlsx or CSV"))
     with path.open("rb") as fh:
         is_zip = fh.read(4) == b"PK\x03\x04"
     if suffix in (".xlsx", ".xlsm") or is_zip:
@@ -195,13 +197,15 @@ def map_columns(header: list[str]) -> dict[str, list[int]]:
         name = _BY_KEY.get(_header_key(label))
         if name:
             found.setdefault(name, []).append(i)
-    seen = ", ".join(h for h in header if h) or "none"
+    named = [h for h in header if h]
+    seen = Joined(", ", named) if named else Text("none")
     if "company" not in found:
-        raise ValidationError(f"file: required column {_labels('company')} is missing (columns found: {seen}); "
-                              "nothing was imported", field="company")
+        raise ValidationError("file: required column {column} is missing (columns found: {seen}); nothing was "
+                              "imported", field="company", column=_labels("company"), seen=seen)
     if "phone" not in found and "email" not in found:
-        raise ValidationError(f"file: a column {_labels('phone')} or {_labels('email')} is required to reach "
-                              f"the leads (columns found: {seen}); nothing was imported", field="phone")
+        raise ValidationError("file: a column {phone} or {email} is required to reach the leads (columns found: "
+                              "{seen}); nothing was imported", field="phone", phone=_labels("phone"),
+                              email=_labels("email"), seen=seen)
     return found
 
 
@@ -322,7 +326,7 @@ class _Importer:
                 data = rules.clean_lead(raw)
                 data["owner_id"] = rules.owner_id(self.ars, raw["owner"]) if raw.get("owner") else None
             except ValidationError as exc:
-                report.rejected.append((number, exc.field or "", exc.message))
+                report.rejected.append((number, exc.field or "", exc.text))   # a Text: a page says it in Chinese
                 continue
             target = self._find(data)
             if target is None:

@@ -18,8 +18,9 @@ from typing import Any
 
 from core import permissions
 from core.errors import GateError
+from core.messages import Joined, Text, kind
 
-Guard = Callable[[Any, Any], "str | None"]     # (ctx, record) -> why not, or None when allowed
+Guard = Callable[[Any, Any], "Text | None"]     # (ctx, record) -> why not (core's words), or None when allowed
 
 
 @dataclass(frozen=True)
@@ -27,7 +28,7 @@ class Offer:
     """One action on one record for one person, now: allowed, or refused with the reason (in core's words)."""
     action: str
     allowed: bool
-    reason: str = ""
+    reason: str = ""         # a messages.Text when refused, so a page can say it in the person's language
     applies: bool = True     # the action belongs to the record's present status (a page shows it, maybe disabled)
 
 
@@ -37,7 +38,7 @@ class Step:
     start: tuple[Enum, ...] = ()
     guards: tuple[Guard, ...] = ()
     # why the status is wrong, in the document's words: (record, statuses allowed) -> text
-    wrong_status: Callable[[Any, tuple[Enum, ...]], str] | None = None
+    wrong_status: Callable[[Any, tuple[Enum, ...]], Text] | None = None
     # the statuses in which the action is part of the record's present step (default: `start`; empty: all):
     # there a refused action is shown disabled with its reason, elsewhere it is not shown at all
     applies_in: tuple[Enum, ...] = ()
@@ -50,15 +51,15 @@ class Lifecycle:
     label: Callable[[Any], str]                 # how messages name a record: "bid 7 'Grid'"
     steps: dict[str, Step] = field(default_factory=dict)
 
-    def why_not(self, ctx, action: str, record) -> str | None:
+    def why_not(self, ctx, action: str, record) -> Text | None:
         """The reason the record does not allow the action now (the person's permission aside)."""
         step = self.steps[action]
         status = getattr(record, self.status_attr)
         if step.start and status not in step.start:
             if step.wrong_status is not None:
                 return step.wrong_status(record, step.start)
-            names = " or ".join(s.value for s in step.start)
-            return f"{self.label(record)} is {status.value}; only a {names} {self.kind} allows this"
+            return Text("{label} is {status}; only a {names} {kind} allows this", label=self.label(record),
+                        status=status.value, names=Joined(" or ", (s.value for s in step.start)), kind=kind(self.kind))
         for guard in step.guards:
             reason = guard(ctx, record)
             if reason:
@@ -80,12 +81,17 @@ class Lifecycle:
             phase = step.applies_in or step.start
             applies = not phase or status in phase
             if not permissions.allowed(roles, action):
-                out.append(Offer(action, False, f"your roles ({', '.join(sorted(roles)) or 'none'}) may not "
-                                                f"perform '{action}'", applies))
+                out.append(Offer(action, False, roles_refused(roles, action), applies))
                 continue
             reason = self.why_not(ctx, action, record)
             out.append(Offer(action, reason is None, reason or "", applies))
         return out
+
+
+def roles_refused(roles, action: str) -> Text:
+    """Why a person's roles do not allow an action."""
+    return Text("your roles ({roles}) may not perform '{action}'",
+                roles=Joined(", ", sorted(roles)) if roles else Text("none"), action=action)
 
 
 REGISTRY: dict[str, Lifecycle] = {}

@@ -11,6 +11,8 @@ from enum import StrEnum
 from sqlalchemy import BigInteger, String
 from sqlalchemy.types import TypeDecorator
 
+from core.messages import Text
+
 CENT = Decimal("0.01")
 
 
@@ -21,7 +23,7 @@ def money(value) -> Decimal:
     try:
         return Decimal(value).quantize(CENT, rounding=ROUND_HALF_UP)
     except (InvalidOperation, TypeError, ValueError):
-        raise ValueError(f"not an amount: {value!r}") from None
+        raise ValueError(Text("not an amount: {value!r}", value=value)) from None
 
 
 def fmt_money(value: Decimal) -> str:

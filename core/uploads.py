@@ -19,19 +19,21 @@ from pathlib import Path
 from core import clock
 from config.settings import get_settings
 from core.errors import NotFound, ValidationError
+from core.messages import Text
 
 FOLDER = "certificates"
 MAX_BYTES = 10 * 1024 * 1024
 # extension -> (kind shown in messages, magic prefix)
 SIGNATURES = {
-    "pdf": ("PDF document", b"%PDF-"),
-    "png": ("PNG image", b"\x89PNG\r\n\x1a\n"),
-    "jpg": ("JPEG image", b"\xff\xd8\xff"),
-    "jpeg": ("JPEG image", b"\xff\xd8\xff"),
+    "pdf": (Text("PDF document"), b"%PDF-"),
+    "png": (Text("PNG image"), b"\x89PNG\r\n\x1a\n"),
+    "jpg": (Text("JPEG image"), b"\xff\xd8\xff"),
+    "jpeg": (Text("JPEG image"), b"\xff\xd8\xff"),
 }
 ALLOWED_TYPES = tuple(SIGNATURES)
-_OTHER_MAGIC = ((b"MZ", "Windows program"), (b"\x7fELF", "Linux program"), (b"PK\x03\x04", "ZIP archive"),
-                (b"GIF8", "GIF image"), (b"<", "HTML or XML text"), (b"#!", "script"))
+_OTHER_MAGIC = ((b"MZ", Text("Windows program")), (b"\x7fELF", Text("Linux program")),
+                (b"PK\x03\x04", Text("ZIP archive")), (b"GIF8", Text("GIF image")), (b"<", Text("HTML or XML text")),
+                (b"#!", Text("script")))
 _UNSAFE = re.compile(r"[^\w.-]+")
 _FIELD = "certificate"
 
@@ -40,7 +42,7 @@ def root() -> Path:
     return get_settings().data_dir / FOLDER
 
 
-def _kind_of(data: bytes) -> str:
+def _kind_of(data: bytes) -> Text:
     """What the content looks like, for the refusal message."""
     for ext, (kind, _magic) in SIGNATURES.items():
         if _matches(ext, data):
@@ -48,7 +50,7 @@ def _kind_of(data: bytes) -> str:
     for magic, kind in _OTHER_MAGIC:
         if data.lstrip()[:len(magic)] == magic:
             return kind
-    return "unknown content"
+    return Text("unknown content")
 
 
 def _matches(ext: str, data: bytes) -> bool:
@@ -75,17 +77,18 @@ def check_certificate(filename: str, data: bytes) -> str:
     shown = (filename or "").strip()[:120] or "(no name)"
     ext = shown.rpartition(".")[2].lower() if "." in shown else ""
     if ext not in SIGNATURES:
-        raise ValidationError(f"{_FIELD}: '{shown}' is not an allowed type; use one of "
-                              f"{', '.join(ALLOWED_TYPES)}", field=_FIELD)
+        raise ValidationError("{field}: '{name}' is not an allowed type; use one of {allowed}", field=_FIELD,
+                              name=shown, allowed=", ".join(ALLOWED_TYPES))
     size = len(data or b"")
     if size == 0:
-        raise ValidationError(f"{_FIELD}: '{shown}' is empty", field=_FIELD)
+        raise ValidationError("{field}: '{name}' is empty", field=_FIELD, name=shown)
     if size > MAX_BYTES:
-        raise ValidationError(f"{_FIELD}: '{shown}' is {size / 1024 / 1024:.1f} MB, more than the "
-                              f"{MAX_BYTES // 1024 // 1024} MB allowed", field=_FIELD)
+        raise ValidationError("{field}: '{name}' is {size:.1f} MB, more than the {max} MB allowed", field=_FIELD,
+                              name=shown, size=size / 1024 / 1024, max=MAX_BYTES // 1024 // 1024)
     if not _matches(ext, data):
-        raise ValidationError(f"{_FIELD}: '{shown}' is named .{ext} but its content is not a "
-                              f"{SIGNATURES[ext][0]} (it looks like: {_kind_of(data)})", field=_FIELD)
+        raise ValidationError("{field}: '{name}' is named .{ext} but its content is not a {expected} (it looks like: "
+                              "{found})", field=_FIELD, name=shown, ext=ext, expected=SIGNATURES[ext][0],
+                              found=_kind_of(data))
     return ext
 
 
@@ -114,10 +117,10 @@ def certificate_path(ref: str) -> Path:
     base = root().resolve()
     rel = (ref or "").strip()
     if not rel.startswith(FOLDER + "/"):
-        raise NotFound(f"{_FIELD}: '{rel[:120]}' is not a stored certificate")
+        raise NotFound("certificate: '{ref}' is not a stored certificate", ref=rel[:120])
     path = (base.parent / rel).resolve()
     if base not in path.parents or not path.is_file():
-        raise NotFound(f"{_FIELD}: '{rel[:120]}' is not a stored certificate")
+        raise NotFound("certificate: '{ref}' is not a stored certificate", ref=rel[:120])
     return path
 
 

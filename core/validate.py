@@ -9,6 +9,7 @@ from enum import StrEnum
 from typing import Literal, TypeVar, overload
 
 from core.errors import ValidationError
+from core.messages import Joined, Text
 from core.types import CENT
 
 E = TypeVar("E", bound=StrEnum)
@@ -42,7 +43,8 @@ class ValidationErrors(ValidationError):
     """Several fields refused at once (a form shows them all): `.errors` holds one ValidationError per field."""
 
     def __init__(self, errors: list[ValidationError]):
-        super().__init__("; ".join(e.message for e in errors), field=errors[0].field if errors else None)
+        super().__init__(Text("{errors}", errors=Joined("; ", (e.text for e in errors))),
+                         field=errors[0].field if errors else None)
         self.errors = errors
 
 
@@ -70,8 +72,9 @@ class Collect:
         return self
 
     def __exit__(self, kind, exc, tb) -> None:
-        if kind is None and self.errors:
-            raise ValidationErrors(self.errors)
+        errors = self.errors   # each one's message is a template already; ValidationErrors joins their Texts
+        if kind is None and errors:
+            raise ValidationErrors(errors)
 
 
 def text(field: str, value, *, max_len: int | None = None, required: bool = False,
@@ -82,25 +85,26 @@ def text(field: str, value, *, max_len: int | None = None, required: bool = Fals
     if max_len is None:
         max_len = limit(field)
     if isinstance(value, _NOT_TEXT):
-        raise ValidationError(f"{field}: must be text, not {type(value).__name__}", field=field)
+        raise ValidationError("{field}: must be text, not {got}", field=field, got=type(value).__name__)
     s = unicodedata.normalize("NFC", "" if value is None else str(value))
     if not s.isprintable():   # cheap pre-check; the exact refusals follow
         try:
             s.encode("utf-8")
         except UnicodeEncodeError:
-            raise ValidationError(f"{field}: is not valid text (an unpaired surrogate)", field=field) from None
+            raise ValidationError("{field}: is not valid text (an unpaired surrogate)", field=field) from None
         bad = _CONTROL.search(s)
         if bad:
-            what = "direction-override" if bad.group() >= "\u202a" else "control"
-            raise ValidationError(f"{field}: {what} characters are not allowed "
-                                  f"(U+{ord(bad.group()):04X} at position {bad.start() + 1})", field=field)
+            what = Text("direction-override") if bad.group() >= "\u202a" else Text("control")
+            raise ValidationError("{field}: {what} characters are not allowed (U+{code:04X} at position {at})",
+                                  field=field, what=what, code=ord(bad.group()), at=bad.start() + 1)
     s = s.strip()
     if not (max_len >= MULTILINE_FROM if multiline is None else multiline) and _LINE_BREAK.search(s):
-        raise ValidationError(f"{field}: line breaks and tabs are not allowed in a one-line field", field=field)
+        raise ValidationError("{field}: line breaks and tabs are not allowed in a one-line field", field=field)
     if required and not s:
-        raise ValidationError(f"{field}: is required", field=field)
+        raise ValidationError("{field}: is required", field=field)
     if len(s) > max_len:
-        raise ValidationError(f"{field}: at most {max_len} characters (got {len(s)})", field=field)
+        raise ValidationError("{field}: at most {max_len} characters (got {got})", field=field, max_len=max_len,
+                              got=len(s))
     return s
 
 
@@ -121,26 +125,26 @@ def amount(field: str, value, *, required: bool = True, allow_zero: bool = False
     """An amount of money: Decimal, int or text like '1,234.50' or '¥1,234.50'; never a float."""
     if value is None or (isinstance(value, str) and not value.strip()):
         if required:
-            raise ValidationError(f"{field}: is required", field=field)
+            raise ValidationError("{field}: is required", field=field)
         return None
     if isinstance(value, _NOT_TEXT):
-        raise ValidationError(f"{field}: {str(value)[:40]!r} is not an amount", field=field)
+        raise ValidationError("{field}: {got!r} is not an amount", field=field, got=str(value)[:40])
     if isinstance(value, float):
         value = repr(value)  # a float from a spreadsheet cell: take its shortest decimal form
     raw = str(value).strip()
     m = _AMOUNT.fullmatch(raw)
     if m is None:
-        raise ValidationError(f"{field}: {raw[:40]!r} is not an amount", field=field)
+        raise ValidationError("{field}: {got!r} is not an amount", field=field, got=raw[:40])
     dec = Decimal(m["sign"] + re.sub(r"[, ]", "", m["num"]) + (m["exp"] or ""))
     if abs(dec) > MAX_AMOUNT:   # before any rounding: 1e400 has no cents to round to
-        raise ValidationError(f"{field}: {raw[:40]!r} is larger than {MAX_AMOUNT:,}", field=field)
+        raise ValidationError("{field}: {got!r} is larger than {max:,}", field=field, got=raw[:40], max=MAX_AMOUNT)
     if dec != dec.quantize(CENT):
-        raise ValidationError(f"{field}: {raw[:40]!r} has more than 2 decimal places", field=field)
+        raise ValidationError("{field}: {got!r} has more than 2 decimal places", field=field, got=raw[:40])
     dec = dec.quantize(CENT)
     if dec < 0 and not allow_negative:
-        raise ValidationError(f"{field}: must not be negative (got {dec:,.2f})", field=field)
+        raise ValidationError("{field}: must not be negative (got {got:,.2f})", field=field, got=dec)
     if dec == 0 and not allow_zero:
-        raise ValidationError(f"{field}: must be more than zero", field=field)
+        raise ValidationError("{field}: must be more than zero", field=field)
     return dec
 
 
@@ -160,11 +164,12 @@ def ratio(field: str, value) -> Decimal:
     percent = raw.endswith("%")
     dec = number(raw[:-1] if percent else raw)
     if dec is None:
-        raise ValidationError(f"{field}: {str(value)[:40]!r} is not a percentage", field=field)
+        raise ValidationError("{field}: {got!r} is not a percentage", field=field, got=str(value)[:40])
     if percent or dec > 1:
         dec = dec / 100
     if not 0 < dec <= 1 or dec.quantize(Decimal("0.000001")) == 0:
-        raise ValidationError(f"{field}: must be more than 0% and at most 100% (got {raw[:40]!r})", field=field)
+        raise ValidationError("{field}: must be more than 0% and at most 100% (got {got!r})", field=field,
+                              got=raw[:40])
     return dec.quantize(Decimal("0.000001"))
 
 
@@ -179,12 +184,12 @@ def day(field: str, value, *, required: bool = True) -> date | None:
     """A date from a date, an ISO text, 2026/1/15, 1/15/2026 or a spreadsheet serial number."""
     if value is None or (isinstance(value, str) and not value.strip()):
         if required:
-            raise ValidationError(f"{field}: is required", field=field)
+            raise ValidationError("{field}: is required", field=field)
         return None
     d = _day(field, value)
     if not MIN_DAY <= d <= MAX_DAY:
-        raise ValidationError(f"{field}: {d.isoformat()} is not a plausible date (from {MIN_DAY.year} to "
-                              f"{MAX_DAY.year})", field=field)
+        raise ValidationError("{field}: {got} is not a plausible date (from {first} to {last})", field=field,
+                              got=d.isoformat(), first=MIN_DAY.year, last=MAX_DAY.year)
     return d
 
 
@@ -196,14 +201,14 @@ def _day(field: str, value) -> date:
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         if 1 <= value <= 2958465:
             return _EXCEL_EPOCH + timedelta(days=int(value))
-        raise ValidationError(f"{field}: {value!r} is not a date", field=field)
+        raise ValidationError("{field}: {got!r} is not a date", field=field, got=value)
     raw = str(value).strip()
     for fmt in ("%Y-%m-%d", "%Y/%m/%d", "%m/%d/%Y", "%Y.%m.%d", "%Y年%m月%d日", "%Y-%m-%d %H:%M:%S"):
         try:
             return datetime.strptime(raw, fmt).date()
         except ValueError:
             continue
-    raise ValidationError(f"{field}: {raw[:40]!r} is not a date (use YYYY-MM-DD)", field=field)
+    raise ValidationError("{field}: {got!r} is not a date (use YYYY-MM-DD)", field=field, got=raw[:40])
 
 
 def choice(field: str, value, enum_cls: type[E], *, default: E | None = None) -> E:
@@ -214,19 +219,21 @@ def choice(field: str, value, enum_cls: type[E], *, default: E | None = None) ->
         return enum_cls(raw)
     except ValueError:
         allowed = ", ".join(m.value for m in enum_cls)
-        raise ValidationError(f"{field}: {str(value)[:40]!r} is not one of {allowed}", field=field) from None
+        raise ValidationError("{field}: {got!r} is not one of {allowed}", field=field, got=str(value)[:40],
+                              allowed=allowed) from None
 
 
 def whole(field: str, value, *, lo: int = 0, hi: int = 10_000, required: bool = False) -> int | None:
     if value is None or (isinstance(value, str) and not value.strip()):
         if required:
-            raise ValidationError(f"{field}: is required", field=field)
+            raise ValidationError("{field}: is required", field=field)
         return None
     dec = number(value)
     if dec is None or dec != dec.to_integral_value():
-        raise ValidationError(f"{field}: {str(value)[:40]!r} is not a whole number", field=field)
+        raise ValidationError("{field}: {got!r} is not a whole number", field=field, got=str(value)[:40])
     if not lo <= dec <= hi:   # compared as a Decimal: '1e400' is never turned into a 400-digit int
-        raise ValidationError(f"{field}: must be between {lo} and {hi} (got {str(value).strip()[:40]})", field=field)
+        raise ValidationError("{field}: must be between {lo} and {hi} (got {got})", field=field, lo=lo, hi=hi,
+                              got=str(value).strip()[:40])
     return int(dec)
 
 
@@ -236,5 +243,5 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 def email(field: str, value, *, required: bool = False) -> str:
     s = text(field, value, max_len=254, required=required, multiline=False)
     if s and not _EMAIL.match(s):
-        raise ValidationError(f"{field}: {s[:40]!r} is not an e-mail address", field=field)
+        raise ValidationError("{field}: {got!r} is not an e-mail address", field=field, got=s[:40])
     return s

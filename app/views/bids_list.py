@@ -52,9 +52,10 @@ def _editor(listing: pd.DataFrame, show_all: bool) -> None:
     b1, b2 = st.columns([1, 5])
     if b1.button(ui.t("save"), key="bc-bids-save"):
         changed = ui.changed_rows(seen, edited)
-        if ui.save_edits(seen, edited, _save_bid) == len(changed):
+        if ui.save_edits(seen, edited, _save_bid, where="bc-bids-table") == len(changed):
             bids_done()
     b2.button(ui.t("bids_contracts.reload"), key="bc-bids-reload", on_click=forget, args=(editor_key, seen_key))
+    ui.flash("bc-bids-table")
 
 
 def _new_bid(deals: list[dict]) -> None:

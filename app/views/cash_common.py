@@ -50,4 +50,4 @@ def choose(label: str, options: dict, *, key: str, where=st):
 def disabled_reason(offer_map: dict, action: str) -> str | None:
     """Core's reason an offered action is refused now (None when allowed)."""
     offer = offer_map.get(action)
-    return None if offer is None or offer.allowed else offer.reason
+    return None if offer is None or offer.allowed else ui.words(offer.reason)

@@ -104,10 +104,11 @@ def _editor(inv, suffix: str) -> None:
 
     b1, b2 = st.columns(2)
     if b1.button(ui.t("save"), key="cash-inv-save"):
-        if ui.save_edits(view, edited, save):
+        if ui.save_edits(view, edited, save, where="cash-inv-table"):
             done(True)
     if b2.button(ui.t("cash.reload"), key="cash-inv-reload"):
         done(True)
+    ui.flash("cash-inv-table")
     ui.downloads(view[visible].rename(columns=lambda c: ui.header("cash", c)), "invoices", key="cash-inv-dl")
 
 

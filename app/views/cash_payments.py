@@ -25,7 +25,7 @@ def up_to(text: str, limit: Decimal, field: str, where: str) -> Decimal | None:
     try:
         return validate.amount(field, text)
     except LtcError as exc:
-        ui.say(where, "error", str(exc))
+        ui.say(where, "error", ui.refusal(exc, {}))
         return None
 
 
@@ -78,7 +78,7 @@ def record_form(names: dict) -> None:
                 try:
                     paid = validate.amount("amount", amount)
                 except LtcError as exc:
-                    ui.say("cash-pay", "error", f"{labels['amount']}: {str(exc).removeprefix('amount: ')}")
+                    ui.say("cash-pay", "error", ui.refusal(exc, labels))
                     return
                 share = up_to(part, min(paid, Decimal(by_inv.at[to, "Outstanding"])), "apply_amount", "cash-pay")
                 if share is None:

@@ -66,7 +66,7 @@ def accept_form(offers: dict, mid: int, name: str) -> None:
                 try:
                     ref = uploads.store_certificate(cert.name, cert.getvalue(), on=on)
                 except LtcError as exc:
-                    ui.say("delivery-accept", "error", str(exc))
+                    ui.say("delivery-accept", "error", ui.refusal(exc, {}))
                     return
             done = f.submit(svc.accept_milestone, mid, kind=chosen, accepted_on=on, certificate_ref=ref,
                             labels=labels, success=ui.t("delivery.accept.done", name=name))

@@ -39,12 +39,13 @@ def draw(cid: int, info, contracts) -> None:
 
         b1, b2 = st.columns(2)
         if b1.button(ui.t("save"), key="delivery-ms-save"):
-            if ui.save_edits(before, edited, save):
+            if ui.save_edits(before, edited, save, where="delivery-ms-table"):
                 forget()
                 st.rerun()
         if b2.button(ui.t("delivery.reload"), key="delivery-ms-reload"):
             forget()
             st.rerun()
+        ui.flash("delivery-ms-table")
         st.caption(ui.t("delivery.ms.open_hint"))
     else:
         tables.table(before, "delivery", key=f"delivery-ms-table-{cid}", opens="milestone")
@@ -63,7 +64,7 @@ def plan_form(cid: int) -> None:
     if not ui.can("milestone.plan"):
         return
     if not offer.allowed:
-        st.caption(offer.reason)
+        st.caption(ui.words(offer.reason))
         return
     labels = {"name": ui.t("delivery.plan.name"), "planned_on": ui.t("delivery.plan.planned_on"),
               "forecast_on": ui.t("delivery.plan.forecast_on")}

@@ -28,7 +28,7 @@ def costs(cid: int, info, contracts) -> None:
         return
     offer = ui.read(q.contract_offers, cid)["cost.record"]
     if not offer.allowed:
-        st.caption(offer.reason)
+        st.caption(ui.words(offer.reason))
         return
     labels = {"spent_on": ui.t("delivery.cost.spent_on"), "category": ui.t("delivery.cost.category"),
               "amount": ui.t("delivery.cost.amount"), "description": ui.t("delivery.cost.description")}

@@ -67,19 +67,22 @@ def guidance(d: dict, version: int, offers: dict, done) -> None:
     b1, b2 = st.columns([1, 5])
     if b1.button(ui.t("save"), key=f"initiation-chain-save-{opp_id}"):
         changed = ui.changed_rows(seen, edited)
-        ok = ui.save_edits(seen, edited, save_row) == len(changed)
+        place = f"initiation-chain-{opp_id}"
+        ok = ui.save_edits(seen, edited, save_row, where=place) == len(changed)
         for _, row in edited[edited["ID"].isna()].iterrows():
             ok &= bool(ui.act(opportunities.add_stakeholder, opp_id, name=_clean(row["Name"]),
                               title=_clean(row["Title"]), chain_role=_clean(row["Chain role"]),
-                              stance=_clean(row["Stance"]) or "unknown"))
+                              stance=_clean(row["Stance"]) or "unknown", where=place))
         kept = set(edited["ID"].dropna().astype(int))
         for _, row in seen[~seen["ID"].isin(kept)].iterrows():
-            ok &= bool(ui.act(opportunities.remove_stakeholder, int(row["ID"]), version=int(row["Version"])))
+            ok &= bool(ui.act(opportunities.remove_stakeholder, int(row["ID"]), version=int(row["Version"]),
+                              where=place))
         if ok:
             _forget(editor_key, seen_key)
             done()
     b2.button(ui.t("initiation.reload"), key=f"initiation-chain-reload-{opp_id}", on_click=_forget,
               args=(editor_key, seen_key))
+    ui.flash(f"initiation-chain-{opp_id}")
 
 
 def estimate_and_ati(d: dict, offers: dict, done) -> None:

@@ -58,7 +58,7 @@ def show(opp_id: int) -> None:
     ui.flash(f"initiation-{opp_id}")
     if d["version"] != seen["version"]:
         st.warning(ui.t("initiation.changed_since"))
-    m1, m2, m3, m4 = st.columns(4)
+    m1, m2, m3, m4 = st.columns([5, 4, 3, 3])   # the stage ("Customer guidance") needs the widest tile
     m1.metric(ui.t("initiation.stage"), stage_label(d["stage"]))
     m2.metric(ui.t("initiation.amount"), fmt.money(d["amount"]))
     m3.metric(ui.t("initiation.days_in_stage"), fmt.number(d["days_in_stage"]))

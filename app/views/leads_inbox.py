@@ -10,7 +10,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from app import tables, ui
+from app import fmt, tables, ui
 from app.views.leads_common import ALL, coded, label_of, owner_label
 from core.queries.leads import EDITABLE, NO_OWNER, lead_inbox
 from core.services import leads
@@ -93,7 +93,9 @@ def _editor(df: pd.DataFrame, flt: dict, opts: dict) -> None:
     # the save are the ones they saw: a change made meanwhile by someone else is refused as stale.
     digest = hashlib.sha1(json.dumps(flt, sort_keys=True, default=str).encode()).hexdigest()[:10]
     key = f"leads-editor-{st.session_state.get('leads-editor-gen', 0)}-{digest}"
-    before = ui.seen("leads-editor-before-" + key, key, lambda: df)
+    # the budget is typed as text ("1,200,000" is fine, core reads it) and shown with separators, not as 1200000.00
+    before = ui.seen("leads-editor-before-" + key, key, lambda: df.assign(
+        budget=df["budget"].map(lambda v: None if fmt.is_empty(v) else fmt.money(v))))
     edited = st.data_editor(before, key=key, hide_index=True, width="stretch", column_config=_config(opts),
                             column_order=ORDER, disabled=[c for c in before.columns if c not in EDITABLE])
     pending = bool((st.session_state.get(key) or {}).get("edited_rows"))
@@ -102,12 +104,13 @@ def _editor(df: pd.DataFrame, flt: dict, opts: dict) -> None:
         changed = ui.changed_rows(before, edited)
         if not changed:
             st.info(ui.t("leads.nothing_changed"))
-        elif ui.save_edits(before, edited, _save) == len(changed):  # type: ignore[arg-type]  # ui's hint lacks the version
+        elif ui.save_edits(before, edited, _save, where="leads-table") == len(changed):  # type: ignore[arg-type]
             _fresh_editor()
         else:
             st.caption(ui.t("leads.reload_hint"))
     if pending and b2.button(ui.t("leads.discard"), key="leads-discard", icon=":material/undo:"):
         _fresh_editor()
+    ui.flash("leads-table")
 
 
 def _read_only(df: pd.DataFrame) -> None:

@@ -70,7 +70,7 @@ def _check_account(ctx: Context, account_id: int) -> Account:
     scope = _scope(ctx)
     if scope is not None and account.id not in set(ctx.session.exec(scope).all()):
         # the same answer as a missing account: an AR does not learn about other people's customers
-        raise NotFound(f"account {account_id} not found among your customers")
+        raise NotFound("account {id} not found among your customers", id=account_id)
     return account
 
 
@@ -331,7 +331,7 @@ def invoice_detail(ctx: Context, invoice_id: int) -> dict:
     invoice = ctx.get(Invoice, invoice_id, what="invoice")
     scope = _scope(ctx)
     if scope is not None and invoice.account_id not in set(ctx.session.exec(scope).all()):
-        raise NotFound(f"invoice {invoice_id} not found among your customers")
+        raise NotFound("invoice {id} not found among your customers", id=invoice_id)
     row = invoices(ctx, account_id=invoice.account_id, limit=0)
     row = row[row["ID"] == invoice.id].iloc[0].to_dict()
     allocs = ctx.session.exec(select(Allocation, Payment).join(Payment, Payment.id == Allocation.payment_id)

@@ -239,7 +239,7 @@ def terms_preview(ctx: Context, contract_id: int, terms: list[dict], *, amount=N
         plan = parse_terms(ctx, c, terms, base=base, target=target)
     except LtcError as exc:
         return {"total": None, "target": target, "difference": None, "share": None, "amounts": [],
-                "error": str(exc)}
+                "error": exc.text}   # core's words: a page says them in the person's language
     total = sum((t["amount"] for t in plan), ZERO)
     return {"total": total, "target": target, "difference": total - target,
             "share": (total / target).quantize(Decimal("0.0001")) if target else None,

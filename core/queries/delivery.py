@@ -271,21 +271,18 @@ def contract_offers(ctx: Context, contract_id: int) -> dict:
     """What this person may do on the contract's delivery now (plan a milestone, record a cost), each refused
     one with the reason: the checks core.services.delivery runs."""
     from core import permissions
-    from core.lifecycle import Offer
+    from core.lifecycle import Offer, roles_refused
     from core.services import delivery as svc
-    from core.services.contracts import label
+    from core.services.contracts import MILESTONES_PLANNED, wrong_status
 
     contract = _contract(ctx, contract_id)
     roles = ctx.current_roles() or frozenset()
     out = {}
-    for action_, doing in (("milestone.plan", "milestones are planned"), ("cost.record", "costs are recorded")):
+    for action_, doing in (("milestone.plan", MILESTONES_PLANNED), ("cost.record", svc.COSTS_RECORDED)):
         if not permissions.allowed(roles, action_):
-            out[action_] = Offer(action_, False, f"your roles ({', '.join(sorted(roles)) or 'none'}) may not "
-                                                 f"perform '{action_}'")
+            out[action_] = Offer(action_, False, roles_refused(roles, action_))
         elif contract.status not in svc.OPEN:
-            names = " or ".join(s.value for s in svc.OPEN)
-            out[action_] = Offer(action_, False, f"{label(contract)} is {contract.status.value}; {doing} only "
-                                                 f"while it is {names}")
+            out[action_] = Offer(action_, False, wrong_status(contract, svc.OPEN, doing))
         else:
             out[action_] = Offer(action_, True)
     return out

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib
 
-from core import lifecycle, permissions
+from core import lifecycle, messages, permissions
 from core.context import Context
 from core.errors import PermissionDenied
 from core.lifecycle import Offer
@@ -39,7 +39,8 @@ def offers(ctx: Context, kind: str, record_id: int) -> dict[str, Offer]:
     Asked by someone none of whose views show that kind of record: refused, revealing nothing of it."""
     roles = ctx.current_roles() or frozenset()
     if not any(permissions.allowed(roles, view) for view in VIEWS[kind]):
-        raise PermissionDenied(f"permission: '{ctx.actor.login}' may not see {kind} records")
+        raise PermissionDenied("permission: '{login}' may not see {kind} records", login=ctx.actor.login,
+                               kind=messages.kind(kind))
     model_path, module = KINDS[kind]
     importlib.import_module(module)
     mod, name = model_path.split(":")

@@ -17,6 +17,7 @@ from core.context import Context, snapshot
 from core.enums import BidStatus, Decision, GateKind, Role, Stage
 from core.errors import AmountError, GateError, ValidationError
 from core.lifecycle import Lifecycle, Step, register
+from core.messages import Joined, Text
 from core.models import Bid, Opportunity
 from core.services import action
 from core.services.opportunities import OPEN_BID
@@ -32,64 +33,72 @@ def _bid(ctx: Context, bid_id: int, version: int | None = None) -> tuple[Bid, Op
     return bid, ctx.get(Opportunity, bid.opportunity_id, what="opportunity")
 
 
-def _label(bid: Bid) -> str:
-    return f"bid {bid.id} '{bid.title}'"
+def _label(bid: Bid) -> Text:
+    return Text("bid {id} '{title}'", id=bid.id, title=bid.title)
 
 
-def _open_opp_reason(opp: Opportunity, doing: str) -> str | None:
+def _open_opp_reason(opp: Opportunity, doing: Text) -> Text | None:
+    """`doing` is what cannot be done, as core's words: Text("create a bid")."""
     if opp.stage not in BID_STAGES:
-        why = "it needs an ATI go decision first" if opp.stage in (Stage.INITIATION, Stage.ON_HOLD) else \
-            "it is closed"
-        return f"bid: opportunity {opp.id} '{opp.name}' is {opp.stage.value}; cannot {doing} ({why})"
+        why = Text("it needs an ATI go decision first") if opp.stage in (Stage.INITIATION, Stage.ON_HOLD) else \
+            Text("it is closed")
+        return Text("bid: opportunity {id} '{name}' is {stage}; cannot {doing} ({why})", id=opp.id, name=opp.name,
+                    stage=opp.stage.value, doing=doing, why=why)
     return None
 
 
-def _require_open_opp(opp: Opportunity, doing: str) -> None:
+def _require_open_opp(opp: Opportunity, doing: Text) -> None:
     reason = _open_opp_reason(opp, doing)
     if reason:
         raise GateError(reason)
 
 
-def _require_before_deadline(bid: Bid, on: date, doing: str) -> None:
+def _require_before_deadline(bid: Bid, on: date, doing: Text) -> None:
     if on > bid.deadline:
-        raise GateError(f"bid: the deadline of {_label(bid)} was {bid.deadline:%Y-%m-%d}; cannot {doing} on "
-                        f"{on:%Y-%m-%d}")
+        raise GateError("bid: the deadline of {label} was {deadline:%Y-%m-%d}; cannot {doing} on {on:%Y-%m-%d}",
+                        label=_label(bid), deadline=bid.deadline, doing=doing, on=on)
 
 
 # -- the bid's lifecycle: which action starts from which status, and its guards ------------------------
 
-def _only(doing: str):
-    def wrong(bid: Bid, allowed) -> str:
-        if doing == "request ATB" and bid.status == BidStatus.ATB_PENDING:
-            return f"ATB: {_label(bid)} already has an ATB request pending; wait for the leader's decision"
-        if doing == "be submitted" and bid.status in (BidStatus.DRAFT, BidStatus.ATB_PENDING):
-            wait = "request ATB first" if bid.status == BidStatus.DRAFT else "the ATB decision is still pending"
-            return f"ATB: {_label(bid)} is not approved to bid ({wait})"
-        if doing == "decide ATB":
-            return f"ATB: {_label(bid)} has no pending ATB request to decide (status {bid.status.value})"
-        names = " or ".join(s.value for s in allowed)
-        return f"bid: {_label(bid)} is {bid.status.value}; only a {names} bid can {doing}"
+REQUEST_ATB, BE_SUBMITTED, DECIDE_ATB = Text("request ATB"), Text("be submitted"), Text("decide ATB")
+
+
+def _only(doing: Text):
+    def wrong(bid: Bid, allowed) -> Text:
+        if doing == REQUEST_ATB and bid.status == BidStatus.ATB_PENDING:
+            return Text("ATB: {label} already has an ATB request pending; wait for the leader's decision",
+                        label=_label(bid))
+        if doing == BE_SUBMITTED and bid.status in (BidStatus.DRAFT, BidStatus.ATB_PENDING):
+            wait = Text("request ATB first") if bid.status == BidStatus.DRAFT else \
+                Text("the ATB decision is still pending")
+            return Text("ATB: {label} is not approved to bid ({wait})", label=_label(bid), wait=wait)
+        if doing == DECIDE_ATB:
+            return Text("ATB: {label} has no pending ATB request to decide (status {status})", label=_label(bid),
+                        status=bid.status.value)
+        return Text("bid: {label} is {status}; only a {names} bid can {doing}", label=_label(bid),
+                    status=bid.status.value, names=Joined(" or ", (s.value for s in allowed)), doing=doing)
     return wrong
 
 
-def _opp_open(doing: str):
+def _opp_open(doing: Text):
     return lambda ctx, bid: _open_opp_reason(ctx.get(Opportunity, bid.opportunity_id, what="opportunity"), doing)
 
 
-def _deadline_ahead(ctx: Context, bid: Bid) -> str | None:
+def _deadline_ahead(ctx: Context, bid: Bid) -> Text | None:
     if ctx.today() > bid.deadline:
-        return f"bid: the deadline of {_label(bid)} was {bid.deadline:%Y-%m-%d}; cannot request ATB on " \
-               f"{ctx.today():%Y-%m-%d}"
+        return Text("bid: the deadline of {label} was {deadline:%Y-%m-%d}; cannot request ATB on {on:%Y-%m-%d}",
+                    label=_label(bid), deadline=bid.deadline, on=ctx.today())
     return None
 
 
 LIFECYCLE = register(Lifecycle("bid", "status", _label, {
-    "bid.update": Step(UNSUBMITTED, (_opp_open("edit its bid"),), _only("be edited")),
-    "atb.request": Step((BidStatus.DRAFT, BidStatus.APPROVED), (_opp_open("request ATB"), _deadline_ahead),
-                        _only("request ATB")),
-    "atb.decide": Step((BidStatus.ATB_PENDING,), (_opp_open("decide ATB"),), _only("decide ATB")),
-    "bid.submit": Step((BidStatus.APPROVED,), (_opp_open("submit its bid"),), _only("be submitted")),
-    "bid.result": Step((BidStatus.SUBMITTED,), (_opp_open("record a bid result"),), _only("get a result")),
+    "bid.update": Step(UNSUBMITTED, (_opp_open(Text("edit its bid")),), _only(Text("be edited"))),
+    "atb.request": Step((BidStatus.DRAFT, BidStatus.APPROVED), (_opp_open(REQUEST_ATB), _deadline_ahead),
+                        _only(REQUEST_ATB)),
+    "atb.decide": Step((BidStatus.ATB_PENDING,), (_opp_open(DECIDE_ATB),), _only(DECIDE_ATB)),
+    "bid.submit": Step((BidStatus.APPROVED,), (_opp_open(Text("submit its bid")),), _only(BE_SUBMITTED)),
+    "bid.result": Step((BidStatus.SUBMITTED,), (_opp_open(Text("record a bid result")),), _only(Text("get a result"))),
 }))
 
 
@@ -102,9 +111,9 @@ def create_bid(ctx: Context, opp_id: int, *, title, deadline, bid_bond=0, compet
     bid_bond = validate.amount("bid_bond", bid_bond, allow_zero=True)
     competitors = validate.text("competitors", competitors, max_len=1000)
     if deadline < ctx.today():
-        raise ValidationError(f"deadline: {deadline:%Y-%m-%d} has already passed (today is {ctx.today():%Y-%m-%d})",
-                              field="deadline")
-    _require_open_opp(opp, "create a bid")
+        raise ValidationError("{field}: {got:%Y-%m-%d} has already passed (today is {today:%Y-%m-%d})",
+                              field="deadline", got=deadline, today=ctx.today())
+    _require_open_opp(opp, Text("create a bid"))
     bid = Bid(opportunity_id=opp.id, title=title, deadline=deadline, bid_bond=bid_bond, competitors=competitors,
               status=BidStatus.DRAFT, created_at=ctx.now())
     ctx.audit("bid.create", bid)
@@ -127,8 +136,8 @@ def update_bid(ctx: Context, bid_id: int, *, version: int | None = None, title=N
     if deadline is not None:
         new = validate.day("deadline", deadline)
         if new < ctx.today():
-            raise ValidationError(f"deadline: {new:%Y-%m-%d} has already passed (today is {ctx.today():%Y-%m-%d})",
-                                  field="deadline")
+            raise ValidationError("{field}: {got:%Y-%m-%d} has already passed (today is {today:%Y-%m-%d})",
+                                  field="deadline", got=new, today=ctx.today())
         bid.deadline = new
     if bid_bond is not None:
         bid.bid_bond = validate.amount("bid_bond", bid_bond, allow_zero=True)
@@ -145,8 +154,8 @@ def request_atb(ctx: Context, bid_id: int, *, proposed_price, proposed_floor) ->
     price = validate.amount("proposed_price", proposed_price)
     floor = validate.amount("proposed_floor", proposed_floor)
     if floor > price:
-        raise AmountError(f"proposed_floor: {fmt_money(floor)} is above the proposed price {fmt_money(price)}",
-                          field="proposed_floor")
+        raise AmountError("{field}: {floor} is above the proposed price {price}", field="proposed_floor",
+                          floor=fmt_money(floor), price=fmt_money(price))
     LIFECYCLE.require(ctx, "atb.request", bid)
     gate = gates.request(ctx, GateKind.ATB, SUBJECT, bid.id, reviewer_role=Role.LEADER.value,
                          price_floor=floor, amount=price)
@@ -166,7 +175,8 @@ def decide_atb(ctx: Context, bid_id: int, decision, *, price_floor=None, rationa
     LIFECYCLE.require(ctx, "atb.decide", bid)
     gate = gates.pending(ctx, GateKind.ATB, SUBJECT, bid.id)
     if gate is None:
-        raise GateError(f"ATB: {_label(bid)} has no pending ATB request to decide (status {bid.status.value})")
+        raise GateError("ATB: {label} has no pending ATB request to decide (status {status})", label=_label(bid),
+                        status=bid.status.value)
     gates.decide(ctx, gate, choice, rationale=rationale, price_floor=floor)
     before = snapshot(bid)
     bid.price_floor = floor
@@ -181,12 +191,13 @@ def submit_bid(ctx: Context, bid_id: int, *, quoted_price, submitted_on=None) ->
     quote = validate.amount("quoted_price", quoted_price)
     on = validate.day("submitted_on", submitted_on, required=False) or ctx.today()
     if on > ctx.today():
-        raise ValidationError(f"submitted_on: {on:%Y-%m-%d} is in the future", field="submitted_on")
+        raise ValidationError("{field}: {got:%Y-%m-%d} is in the future", field="submitted_on", got=on)
     LIFECYCLE.require(ctx, "bid.submit", bid)
-    _require_before_deadline(bid, on, "submit it")
+    _require_before_deadline(bid, on, Text("submit it"))
     if bid.price_floor is not None and quote < bid.price_floor:
-        raise GateError(f"ATB: quote {fmt_money(quote)} for {_label(bid)} is under the approved price floor "
-                        f"{fmt_money(bid.price_floor)}; a new ATB approval is needed to bid lower")
+        raise GateError("ATB: quote {quote} for {label} is under the approved price floor {floor}; a new ATB approval "
+                        "is needed to bid lower", quote=fmt_money(quote), label=_label(bid),
+                        floor=fmt_money(bid.price_floor))
     before = snapshot(bid)
     bid.quoted_price, bid.submitted_on = quote, on
     ctx.move(bid, "status", BidStatus.SUBMITTED)
@@ -199,16 +210,16 @@ def record_result(ctx: Context, bid_id: int, *, won: bool, result_on=None, loss_
     unless another of its bids is still open."""
     bid, opp = _bid(ctx, bid_id)
     if not isinstance(won, bool):
-        raise ValidationError(f"won: must be true or false (got {won!r})", field="won")
+        raise ValidationError("{field}: must be true or false (got {got!r})", field="won", got=won)
     on = validate.day("result_on", result_on, required=False) or ctx.today()
     loss_reason = validate.text("loss_reason", loss_reason, max_len=1000, required=not won)
     winner = validate.text("winner", winner)
     LIFECYCLE.require(ctx, "bid.result", bid)
     if on > ctx.today():
-        raise ValidationError(f"result_on: {on:%Y-%m-%d} is in the future", field="result_on")
+        raise ValidationError("{field}: {got:%Y-%m-%d} is in the future", field="result_on", got=on)
     if bid.submitted_on and on < bid.submitted_on:
-        raise ValidationError(f"result_on: {on:%Y-%m-%d} is before the bid was submitted "
-                              f"({bid.submitted_on:%Y-%m-%d})", field="result_on")
+        raise ValidationError("{field}: {got:%Y-%m-%d} is before the bid was submitted ({submitted:%Y-%m-%d})",
+                              field="result_on", got=on, submitted=bid.submitted_on)
     before = snapshot(bid)
     bid.result_on = on
     if won:

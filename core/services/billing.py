@@ -20,6 +20,7 @@ from core.context import Context, snapshot
 from core.enums import ContractStatus, Decision, GateKind, InvoiceStatus, Trigger
 from core.errors import AmountError, DuplicateError, GateError, ValidationError
 from core.lifecycle import Lifecycle, Step, register
+from core.messages import Text, kind
 from core.models import Account, Allocation, Contract, Invoice, Milestone, Payment, PaymentTerm
 from core.services import action
 from core.services.contracts import label, not_future
@@ -50,11 +51,11 @@ def parse_tax_rate(value=None) -> Decimal:
     raw = str(value).strip()
     rate = validate.number(raw[:-1] if raw.endswith("%") else raw)   # finite, plain digits (no '1_0', no NaN)
     if rate is None:
-        raise ValidationError(f"tax_rate: {str(value)[:40]!r} is not a rate", field="tax_rate")
+        raise ValidationError("{field}: {got!r} is not a rate", field="tax_rate", got=str(value)[:40])
     if raw.endswith("%") or rate >= 1:
         rate = rate / 100
     if not 0 <= rate < 1:
-        raise ValidationError(f"tax_rate: must be from 0% to below 100% (got {raw[:40]!r})", field="tax_rate")
+        raise ValidationError("{field}: must be from 0% to below 100% (got {got!r})", field="tax_rate", got=raw[:40])
     return rate.quantize(Decimal("0.000001"))
 
 
@@ -63,14 +64,15 @@ def tax_in(amount: Decimal, rate: Decimal) -> Decimal:
     return (amount * rate / (1 + rate)).quantize(CENT, ROUND_HALF_UP)
 
 
-def _trigger_text(ctx: Context, contract: Contract, term: PaymentTerm) -> str:
+def _trigger_text(ctx: Context, contract: Contract, term: PaymentTerm) -> Text:
     if term.trigger == Trigger.SIGNING:
-        return "signing"
+        return Text("signing")
     if term.trigger == Trigger.ACCEPTANCE:
         ms = ctx.session.get(Milestone, term.milestone_id)
-        return f"final acceptance of milestone '{ms.name if ms else term.milestone_id}'"
-    ends = f" ({contract.warranty_ends_on.isoformat()})" if contract.warranty_ends_on else ""
-    return f"the end of warranty{ends}"
+        return Text("final acceptance of milestone '{name}'", name=ms.name if ms else term.milestone_id)
+    if contract.warranty_ends_on:
+        return Text("the end of warranty ({ends})", ends=contract.warranty_ends_on.isoformat())
+    return Text("the end of warranty")
 
 
 # -- lifecycles: a term is invoiced; an invoice is corrected, written off (requested, then decided); a payment's
@@ -80,60 +82,67 @@ def _contract(ctx: Context, record) -> Contract:
     return ctx.get(Contract, record.contract_id)
 
 
-def _term_label(term: PaymentTerm) -> str:
-    return f"term '{term.name}'"
+def _term_label(term: PaymentTerm) -> Text:
+    return Text("term '{name}'", name=term.name)
 
 
-def _term_signed(ctx: Context, term: PaymentTerm) -> str | None:
+def _term_signed(ctx: Context, term: PaymentTerm) -> Text | None:
     contract = _contract(ctx, term)
     if contract.status != ContractStatus.SIGNED:
-        return f"{label(contract)} is {contract.status.value}; invoices are issued only on a signed contract"
+        return Text("{label} is {status}; invoices are issued only on a signed contract", label=label(contract),
+                    status=contract.status.value)
     return None
 
 
-def _term_released(ctx: Context, term: PaymentTerm) -> str | None:
+def _term_released(ctx: Context, term: PaymentTerm) -> Text | None:
     if term.released_on is None:
         contract = _contract(ctx, term)
-        why = "it was replaced by a change order" if not term.active else \
-            f"it becomes billable on {_trigger_text(ctx, contract, term)}"
-        return (f"term '{term.name}' of {label(contract)} is not released, so nothing can be invoiced on "
-                f"it yet: {why}")
+        why = Text("it was replaced by a change order") if not term.active else \
+            Text("it becomes billable on {trigger}", trigger=_trigger_text(ctx, contract, term))
+        return Text("term '{name}' of {label} is not released, so nothing can be invoiced on it yet: {why}",
+                    name=term.name, label=label(contract), why=why)
     return None
 
 
-def _invoice_label(invoice: Invoice) -> str:
-    return f"invoice '{invoice.number}'"
+def _invoice_label(invoice: Invoice) -> Text:
+    return Text("invoice '{number}'", number=invoice.number)
 
 
-def _invoice_signed(ctx: Context, invoice: Invoice) -> str | None:
+def _invoice_signed(ctx: Context, invoice: Invoice) -> Text | None:
     contract = _contract(ctx, invoice)
     if contract.status != ContractStatus.SIGNED:
-        return f"{label(contract)} is {contract.status.value}; its invoices no longer change"
+        return Text("{label} is {status}; its invoices no longer change", label=label(contract),
+                    status=contract.status.value)
     return None
 
 
-def _owed(ctx: Context, invoice: Invoice) -> str | None:
+def _owed(ctx: Context, invoice: Invoice) -> Text | None:
     if outstanding(invoice) <= 0:
-        return f"write-off: invoice '{invoice.number}' has nothing outstanding"
+        return Text("write-off: invoice '{number}' has nothing outstanding", number=invoice.number)
     return None
 
 
-def _no_request(ctx: Context, invoice: Invoice) -> str | None:
+def _no_request(ctx: Context, invoice: Invoice) -> Text | None:
     if gates.pending(ctx, GateKind.WRITE_OFF, "invoice", invoice.id, "leader") is not None:
-        return (f"WRITE_OFF: invoice {invoice.id} already has a request pending with the leader reviewer; "
-                "wait for that decision")
+        return Text("{gate}: {subject} {id} already has a request pending with the {role} reviewer; wait for that "
+                    "decision", gate=GateKind.WRITE_OFF.value.upper(), subject=kind("invoice"), id=invoice.id,
+                    role="leader")
     return None
 
 
-def _request_pending(ctx: Context, invoice: Invoice) -> str | None:
+def _request_pending(ctx: Context, invoice: Invoice) -> Text | None:
     if gates.pending(ctx, GateKind.WRITE_OFF, "invoice", invoice.id, "leader") is None:
-        return f"write-off: invoice '{invoice.number}' has no write-off request pending"
+        return Text("write-off: invoice '{number}' has no write-off request pending", number=invoice.number)
     return None
 
 
-def _unapplied(ctx: Context, payment: Payment) -> str | None:
+def _payment_label(payment: Payment) -> Text:
+    return Text("payment {ref}", ref=payment.reference or payment.id)
+
+
+def _unapplied(ctx: Context, payment: Payment) -> Text | None:
     if payment.unapplied <= 0:
-        return f"payment {payment.reference or payment.id} is applied in full; nothing is left to allocate"
+        return Text("{label} is applied in full; nothing is left to allocate", label=_payment_label(payment))
     return None
 
 
@@ -145,7 +154,7 @@ LIFECYCLE = register(Lifecycle("invoice", "status", _invoice_label, {
     "writeoff.request": Step((), (_owed, _no_request)),
     "writeoff.decide": Step((), (_request_pending,)),
 }))
-PAYMENT_LIFECYCLE = register(Lifecycle("payment", "unapplied", lambda p: f"payment {p.reference or p.id}", {
+PAYMENT_LIFECYCLE = register(Lifecycle("payment", "unapplied", _payment_label, {
     "payment.allocate": Step((), (_unapplied,)),
 }))
 
@@ -201,15 +210,16 @@ def issue_invoice(ctx: Context, term_id: int, *, amount, number: str | None = No
     contract = ctx.get(Contract, term.contract_id)
     TERM_LIFECYCLE.require(ctx, "invoice.issue", term)
     if issued_on < term.released_on:
-        raise ValidationError(f"issued_on: {issued_on.isoformat()} is before term '{term.name}' was released "
-                              f"({term.released_on.isoformat()})", field="issued_on")
+        raise ValidationError("{field}: {got} is before term '{name}' was released ({released})", field="issued_on",
+                              got=issued_on.isoformat(), name=term.name, released=term.released_on.isoformat())
     if number is not None and ctx.session.exec(select(Invoice.id).where(Invoice.number == number)).first():
-        raise DuplicateError(f"number: invoice number '{number}' is already used", field="number")
+        raise DuplicateError("{field}: invoice number '{number}' is already used", field="number", number=number)
     shown = number or next_number(ctx, issued_on.year)
     available = calculations.released_not_invoiced(ctx.session, term.id)
     if amount > available:
-        raise AmountError(f"invoice '{shown}' of {fmt_money(amount)} exceeds what term '{term.name}' has released "
-                          f"and not yet invoiced ({fmt_money(available)})")
+        raise AmountError("invoice '{number}' of {amount} exceeds what term '{name}' has released and not yet "
+                          "invoiced ({available})", number=shown, amount=fmt_money(amount), name=term.name,
+                          available=fmt_money(available))
 
     for _ in range(NUMBER_RETRIES if number is None else 1):
         invoice = Invoice(number=shown, contract_id=contract.id, term_id=term.id, account_id=contract.account_id,
@@ -222,8 +232,8 @@ def issue_invoice(ctx: Context, term_id: int, *, amount, number: str | None = No
         if ctx.session.get_bind().dialect.name == "sqlite":
             break
         shown = next_number(ctx, issued_on.year)   # taken by a concurrent issue: take the next one
-    raise DuplicateError(f"number: invoice number '{shown}' was taken by another invoice at the same time; "
-                         "issue it again", field="number")
+    raise DuplicateError("{field}: invoice number '{number}' was taken by another invoice at the same time; issue it "
+                         "again", field="number", number=shown)
 
 
 @action("invoice.update")
@@ -236,24 +246,26 @@ def update_invoice(ctx: Context, invoice_id: int, *, version: int | None = None,
     if due_on is not None:
         due = validate.day("due_on", due_on)
         if due < invoice.issued_on:
-            raise ValidationError(f"due_on: {due.isoformat()} is before the invoice was issued "
-                                  f"({invoice.issued_on.isoformat()})", field="due_on")
+            raise ValidationError("{field}: {got} is before the invoice was issued ({issued})", field="due_on",
+                                  got=due.isoformat(), issued=invoice.issued_on.isoformat())
         invoice.due_on = due
     if tax_rate is not None:
         if isinstance(tax_rate, str) and not tax_rate.strip():   # a cleared cell: no silent reset to the default
-            raise ValidationError("tax_rate: is empty; give the invoice's rate, e.g. 13%", field="tax_rate")
+            raise ValidationError("{field}: is empty; give the invoice's rate, e.g. 13%", field="tax_rate")
         invoice.tax_rate = parse_tax_rate(tax_rate)
     if amount is not None:
         new = validate.amount("amount", amount)
         if new != invoice.amount:
             if invoice.paid_amount > 0 or invoice.written_off > 0:
-                raise GateError(f"invoice '{invoice.number}' has {fmt_money(invoice.paid_amount)} paid and "
-                                f"{fmt_money(invoice.written_off)} written off; its amount no longer changes")
+                raise GateError("invoice '{number}' has {paid} paid and {written_off} written off; its amount no "
+                                "longer changes", number=invoice.number, paid=fmt_money(invoice.paid_amount),
+                                written_off=fmt_money(invoice.written_off))
             term = ctx.get(PaymentTerm, invoice.term_id, what="payment term")
             available = calculations.released_not_invoiced(ctx.session, term.id) + invoice.amount
             if new > available:
-                raise AmountError(f"invoice '{invoice.number}' of {fmt_money(new)} exceeds what term '{term.name}' "
-                                  f"has released and not yet invoiced ({fmt_money(available)})")
+                raise AmountError("invoice '{number}' of {amount} exceeds what term '{name}' has released and not yet "
+                                  "invoiced ({available})", number=invoice.number, amount=fmt_money(new),
+                                  name=term.name, available=fmt_money(available))
             invoice.amount = new
             _claim(ctx, term)
     invoice.tax_amount = tax_in(invoice.amount, invoice.tax_rate)
@@ -276,15 +288,16 @@ def open_invoices(ctx: Context, account_id: int) -> list[Invoice]:
 
 def _allocate(ctx: Context, payment: Payment, invoice: Invoice, amount: Decimal, on: date) -> None:
     if invoice.account_id != payment.account_id:
-        raise ValidationError(f"allocation: invoice '{invoice.number}' belongs to another customer than payment "
-                              f"{payment.id}", field="allocate_to")
+        raise ValidationError("allocation: invoice '{number}' belongs to another customer than payment {id}",
+                              field="allocate_to", number=invoice.number, id=payment.id)
     owed = outstanding(invoice)
     if amount > owed:
-        raise AmountError(f"allocation of {fmt_money(amount)} to invoice '{invoice.number}' exceeds what is "
-                          f"outstanding on it ({fmt_money(owed)})")
+        raise AmountError("allocation of {amount} to invoice '{number}' exceeds what is outstanding on it ({owed})",
+                          amount=fmt_money(amount), number=invoice.number, owed=fmt_money(owed))
     if amount > payment.unapplied:
-        raise AmountError(f"allocation of {fmt_money(amount)} to invoice '{invoice.number}' exceeds what is left "
-                          f"of payment {payment.reference or payment.id} ({fmt_money(payment.unapplied)})")
+        raise AmountError("allocation of {amount} to invoice '{number}' exceeds what is left of {payment} ({left})",
+                          amount=fmt_money(amount), number=invoice.number, payment=_payment_label(payment),
+                          left=fmt_money(payment.unapplied))
     ctx.audit("payment.allocate", Allocation(payment_id=payment.id, invoice_id=invoice.id, amount=amount,
                                               allocated_on=on))
     inv_before, pay_before = snapshot(invoice), snapshot(payment)
@@ -308,19 +321,19 @@ def record_payment(ctx: Context, *, account_id: int, amount, received_on=None, r
     plan: list[tuple[Invoice, Decimal]] | None = None
     if allocate_to is not None:
         if not isinstance(allocate_to, (list, tuple)):
-            raise ValidationError("allocate_to: a list of (invoice id, amount) is required", field="allocate_to")
+            raise ValidationError("{field}: a list of (invoice id, amount) is required", field="allocate_to")
         plan = []
         for i, item in enumerate(allocate_to, start=1):
             try:
                 invoice_id, part = item
             except (TypeError, ValueError):
-                raise ValidationError(f"allocate_to: item {i} is not (invoice id, amount)", field="allocate_to") \
-                    from None
+                raise ValidationError("{field}: item {i} is not (invoice id, amount)", field="allocate_to",
+                                      i=i) from None
             plan.append((ctx.get(Invoice, invoice_id, what="invoice"), validate.amount(f"allocate_to {i}", part)))
         total = sum((p for _, p in plan), Decimal("0.00"))
         if total > amount:
-            raise AmountError(f"allocations add up to {fmt_money(total)}, more than the payment of "
-                              f"{fmt_money(amount)}")
+            raise AmountError("allocations add up to {total}, more than the payment of {amount}",
+                              total=fmt_money(total), amount=fmt_money(amount))
     payment = Payment(account_id=account.id, amount=amount, received_on=received_on, reference=reference,
                       unapplied=amount)
     ctx.audit("payment.record", payment)
@@ -347,8 +360,8 @@ def allocate_payment(ctx: Context, payment_id: int, invoice_id: int, amount, *, 
     on = not_future(ctx, "allocated_on", allocated_on)
     # nothing unapplied (PAYMENT_LIFECYCLE's guard) is refused by _allocate naming the figures, as an AmountError
     if on < payment.received_on:
-        raise ValidationError(f"allocated_on: {on.isoformat()} is before the payment was received "
-                              f"({payment.received_on.isoformat()})", field="allocated_on")
+        raise ValidationError("{field}: {got} is before the payment was received ({received})", field="allocated_on",
+                              got=on.isoformat(), received=payment.received_on.isoformat())
     _allocate(ctx, payment, invoice, amount, on)
     return ctx.session.exec(select(Allocation.id).where(Allocation.payment_id == payment.id)
                             .order_by(Allocation.id.desc())).first()
@@ -363,8 +376,8 @@ def request_write_off(ctx: Context, invoice_id: int, *, amount, reason: str) -> 
     invoice = ctx.get(Invoice, invoice_id, what="invoice")
     owed = outstanding(invoice)
     if amount > owed:
-        raise AmountError(f"write-off of {fmt_money(amount)} on invoice '{invoice.number}' exceeds what is "
-                          f"outstanding on it ({fmt_money(owed)})")
+        raise AmountError("write-off of {amount} on invoice '{number}' exceeds what is outstanding on it ({owed})",
+                          amount=fmt_money(amount), number=invoice.number, owed=fmt_money(owed))
     LIFECYCLE.require(ctx, "writeoff.request", invoice)
     return gates.request(ctx, GateKind.WRITE_OFF, "invoice", invoice.id, reviewer_role="leader", amount=amount,
                          rationale=reason).id
@@ -380,8 +393,9 @@ def decide_write_off(ctx: Context, invoice_id: int, decision, *, rationale: str)
     if decision == Decision.APPROVE:
         owed = outstanding(invoice)
         if row.amount > owed:   # paid in part since the request: refuse rather than write off cash received
-            raise AmountError(f"write-off of {fmt_money(row.amount)} on invoice '{invoice.number}' exceeds what "
-                              f"is outstanding on it now ({fmt_money(owed)}); reject it and request again")
+            raise AmountError("write-off of {amount} on invoice '{number}' exceeds what is outstanding on it now "
+                              "({owed}); reject it and request again", amount=fmt_money(row.amount),
+                              number=invoice.number, owed=fmt_money(owed))
         before = snapshot(invoice)
         invoice.written_off += row.amount
         _restatus(ctx, invoice)

@@ -11,6 +11,7 @@ from core import calculations, gates, validate
 from core.context import Context, snapshot
 from core.enums import Calculation, ContractStatus, Decision, GateKind
 from core.errors import GateError
+from core.messages import Joined, Text
 from core.models import Baseline, ClosureReview, Contract, Invoice
 from core.services import action
 from core.services.contracts import label, not_future, require_status
@@ -25,7 +26,7 @@ def record_final_accounts(ctx: Context, contract_id: int, *, revenue=None, cost=
     cost = validate.amount("cost", cost, required=False, allow_zero=True)
     note = validate.text("note", note, max_len=500)
     contract = ctx.get(Contract, contract_id)
-    require_status(contract, (ContractStatus.SIGNED,), "final accounts are recorded")
+    require_status(contract, (ContractStatus.SIGNED,), Text("final accounts are recorded"))
     row = Baseline(opportunity_id=contract.opportunity_id, contract_id=contract.id, kind=Calculation.FINAL,
                    revenue=calculations.invoiced_total(ctx.session, contract.id) if revenue is None else revenue,
                    cost=calculations.cost_total(ctx.session, contract.id) if cost is None else cost,
@@ -40,22 +41,23 @@ def close_project(ctx: Context, contract_id: int, *, went_well: str, went_badly:
     went_badly = validate.text("went_badly", went_badly, max_len=4000, required=True)
     closed_on = not_future(ctx, "closed_on", closed_on)
     contract = ctx.get(Contract, contract_id)
-    require_status(contract, (ContractStatus.SIGNED,), "a project is closed")
+    require_status(contract, (ContractStatus.SIGNED,), Text("a project is closed"))
     if closed_on < contract.signed_on:
-        raise GateError(f"closure: {closed_on.isoformat()} is before {label(contract)} was signed "
-                        f"({contract.signed_on.isoformat()})")
+        raise GateError("closure: {on} is before {label} was signed ({signed})", on=closed_on.isoformat(),
+                        label=label(contract), signed=contract.signed_on.isoformat())
     if calculations.latest_baseline(ctx.session, Calculation.FINAL, contract_id=contract.id) is None:
-        raise GateError(f"closure: {label(contract)} has no final accounts (决算) yet; finance records them first")
+        raise GateError("closure: {label} has no final accounts (决算) yet; finance records them first",
+                        label=label(contract))
     owed = calculations.contract_receivable(ctx.session, contract.id)
     if owed != 0:
-        numbers = ", ".join(f"{inv.number} ({fmt_money(calculations.outstanding(inv))})"
-                            for inv in calculations.receivables(ctx.session, contract.id))
-        raise GateError(f"closure: {label(contract)} still has {fmt_money(owed)} outstanding on invoice(s) "
-                        f"{numbers}; collect it or have a leader approve a write-off")
+        numbers = Joined(", ", (f"{inv.number} ({fmt_money(calculations.outstanding(inv))})"
+                                for inv in calculations.receivables(ctx.session, contract.id)))
+        raise GateError("closure: {label} still has {owed} outstanding on invoice(s) {numbers}; collect it or have a "
+                        "leader approve a write-off", label=label(contract), owed=fmt_money(owed), numbers=numbers)
     pending_wo = list(_pending_write_offs(ctx, contract.id))
     if pending_wo:
-        raise GateError(f"closure: {label(contract)} has {len(pending_wo)} write-off request(s) awaiting a "
-                        "leader's decision")
+        raise GateError("closure: {label} has {count} write-off request(s) awaiting a leader's decision",
+                        label=label(contract), count=len(pending_wo))
 
     review = ClosureReview(contract_id=contract.id, closed_on=closed_on, went_well=went_well,
                            went_badly=went_badly, closed_by_id=ctx.actor.id)

@@ -24,6 +24,7 @@ from core.enums import (Calculation, ChangeStatus, ContractStatus, Decision, Gat
                         Trigger)
 from core.errors import AmountError, DuplicateError, GateError, ValidationError
 from core.lifecycle import Lifecycle, Step, register
+from core.messages import Joined, Text
 from core.models import Baseline, ChangeOrder, Contract, Milestone, Opportunity, PaymentTerm
 from core.services import action
 from core.types import CENT, fmt_money
@@ -37,22 +38,28 @@ MAX_PLAN_JSON = max_length(ChangeOrder.__table__.c.new_terms_json)
 
 # -- shared checks ---------------------------------------------------------------------------------
 
-def label(contract: Contract) -> str:
-    return f"contract '{contract.number}'"
+def label(contract: Contract) -> Text:
+    return Text("contract '{number}'", number=contract.number)
 
 
-def require_status(contract: Contract, allowed, doing: str) -> None:
+def wrong_status(contract: Contract, allowed, doing: Text) -> Text:
+    """"contract 'X' is signed; <doing> only while it is draft or atc_pending"; `doing` as core's words."""
+    return Text("{label} is {status}; {doing} only while it is {names}", label=label(contract),
+                status=contract.status.value, doing=doing, names=Joined(" or ", (s.value for s in allowed)))
+
+
+def require_status(contract: Contract, allowed, doing: Text) -> None:
     if contract.status not in allowed:
-        names = " or ".join(s.value for s in allowed)
-        raise GateError(f"{label(contract)} is {contract.status.value}; {doing} only while it is {names}")
+        reason = wrong_status(contract, allowed, doing)
+        raise GateError(reason)
 
 
 def not_future(ctx: Context, field: str, value, *, default: date | None = None) -> date:
     """A business date that defaults to today and may not lie in the future."""
     d = validate.day(field, value, required=False) or default or ctx.today()
     if d > ctx.today():
-        raise ValidationError(f"{field}: {d.isoformat()} is in the future (today is {ctx.today().isoformat()})",
-                              field=field)
+        raise ValidationError("{field}: {got} is in the future (today is {today})", field=field, got=d.isoformat(),
+                              today=ctx.today().isoformat())
     return d
 
 
@@ -68,19 +75,19 @@ def parse_terms(ctx: Context, contract: Contract, terms, *, base: Decimal, targe
     up to `target` exactly before rounding, the rounding remainder goes on the last percent term so the
     rounded amounts add up exactly too."""
     if not isinstance(terms, (list, tuple)):
-        raise ValidationError("terms: a list of payment terms is required", field="terms")
+        raise ValidationError("{field}: a list of payment terms is required", field="terms")
     out: list[dict] = []
     exact_total = Decimal(0)
     for i, raw in enumerate(terms, start=1):
         if not isinstance(raw, dict):
-            raise ValidationError(f"terms: term {i} is not a set of fields", field="terms")
+            raise ValidationError("{field}: term {i} is not a set of fields", field="terms", i=i)
         where = f"term {i}"
         name = validate.text(f"{where} name", raw.get("name"), required=True)
         has_pct = raw.get("percent") not in (None, "")
         has_amt = raw.get("amount") not in (None, "")
         if has_pct == has_amt:
-            raise ValidationError(f"{where} '{name}': give either a percent or an amount, not "
-                                  f"{'both' if has_pct else 'neither'}", field="terms")
+            raise ValidationError("term {i} '{name}': give either a percent or an amount, not {which}", field="terms",
+                                  i=i, name=name, which=Text("both") if has_pct else Text("neither"))
         trigger = validate.choice(f"{where} trigger", raw.get("trigger"), Trigger)
         percent = validate.ratio(f"{where} percent", raw["percent"]) if has_pct else None
         exact = percent * base if has_pct else validate.amount(f"{where} amount", raw["amount"])
@@ -88,14 +95,15 @@ def parse_terms(ctx: Context, contract: Contract, terms, *, base: Decimal, targe
         milestone_id = validate.whole(f"{where} milestone_id", raw.get("milestone_id"), lo=1, hi=2**62)
         if trigger == Trigger.ACCEPTANCE:
             if milestone_id is None:
-                raise ValidationError(f"{where} '{name}': an acceptance term needs its milestone", field="terms")
+                raise ValidationError("term {i} '{name}': an acceptance term needs its milestone", field="terms", i=i,
+                                      name=name)
             ms = ctx.session.get(Milestone, milestone_id)
             if ms is None or ms.contract_id != contract.id:
-                raise ValidationError(f"{where} '{name}': milestone {milestone_id} is not a milestone of "
-                                      f"{label(contract)}", field="terms")
+                raise ValidationError("term {i} '{name}': milestone {milestone} is not a milestone of {label}",
+                                      field="terms", i=i, name=name, milestone=milestone_id, label=label(contract))
         elif milestone_id is not None:
-            raise ValidationError(f"{where} '{name}': only an acceptance term has a milestone "
-                                  f"(this one triggers on {trigger.value})", field="terms")
+            raise ValidationError("term {i} '{name}': only an acceptance term has a milestone (this one triggers on "
+                                  "{trigger})", field="terms", i=i, name=name, trigger=trigger.value)
         due_days = validate.whole(f"{where} due_days", raw.get("due_days"), lo=0, hi=365)
         out.append(dict(name=name, percent=percent, amount=exact.quantize(CENT, ROUND_HALF_UP), trigger=trigger,
                         milestone_id=milestone_id, due_days=30 if due_days is None else due_days))
@@ -104,7 +112,7 @@ def parse_terms(ctx: Context, contract: Contract, terms, *, base: Decimal, targe
         pct_terms[-1]["amount"] += target - sum((t["amount"] for t in out), ZERO)
     for t in out:
         if t["amount"] <= 0:
-            raise ValidationError(f"term '{t['name']}': amount must be more than zero", field="terms")
+            raise ValidationError("term '{name}': amount must be more than zero", field="terms", name=t["name"])
     return out
 
 
@@ -123,12 +131,20 @@ def terms_from_json(raw: str) -> list[dict] | None:
              "amount": Decimal(t["amount"]), "trigger": Trigger(t["trigger"])} for t in data]
 
 
-def _require_total(contract: Contract, amounts: list[Decimal]) -> Decimal:
+def _not_adding_up(contract: Contract, amounts: list[Decimal]) -> Text | None:
     total = sum(amounts, ZERO)
     if not amounts or total != contract.amount:
-        raise AmountError(f"payment terms of {label(contract)} add up to {fmt_money(total)}, not the contract "
-                          f"amount {fmt_money(contract.amount)} ({len(amounts)} term(s))")
-    return total
+        return Text("payment terms of {label} add up to {total}, not the contract amount {amount} ({count} term(s))",
+                    label=label(contract), total=fmt_money(total), amount=fmt_money(contract.amount),
+                    count=len(amounts))
+    return None
+
+
+def _require_total(contract: Contract, amounts: list[Decimal]) -> Decimal:
+    reason = _not_adding_up(contract, amounts)
+    if reason:
+        raise AmountError(reason)
+    return sum(amounts, ZERO)
 
 
 def _add_terms(ctx: Context, contract: Contract, plan: list[dict], action_name: str) -> list[PaymentTerm]:
@@ -153,91 +169,91 @@ def _reset_atc(ctx: Context, contract: Contract) -> None:
 
 # -- the contract's and the change order's lifecycles: which action starts from which status, and its guards --
 
-def _only_while(doing: str):
+def _only_while(doing: Text):
     """The wrong-status message require_status gives: "contract 'X' is signed; <doing> only while it is ..."."""
-    def wrong(contract: Contract, allowed) -> str:
-        names = " or ".join(s.value for s in allowed)
-        return f"{label(contract)} is {contract.status.value}; {doing} only while it is {names}"
+    def wrong(contract: Contract, allowed) -> Text:
+        return wrong_status(contract, allowed, doing)
     return wrong
 
 
-def _atc_request_wrong(contract: Contract, allowed) -> str:
+def _atc_request_wrong(contract: Contract, allowed) -> Text:
     if contract.status == ContractStatus.ATC_PENDING:
-        return f"ATC: {label(contract)} already awaits its legal and finance review"
-    return _only_while("ATC is requested")(contract, allowed)
+        return Text("ATC: {label} already awaits its legal and finance review", label=label(contract))
+    return _only_while(Text("ATC is requested"))(contract, allowed)
 
 
-def _sign_wrong(contract: Contract, allowed) -> str:
+def _sign_wrong(contract: Contract, allowed) -> Text:
     if contract.status == ContractStatus.DRAFT:
-        return (f"ATC: {label(contract)} cannot be signed before ATC is requested and approved by legal and "
-                "finance")
-    return _only_while("it may be signed")(contract, allowed)
+        return Text("ATC: {label} cannot be signed before ATC is requested and approved by legal and finance",
+                    label=label(contract))
+    return _only_while(Text("it may be signed"))(contract, allowed)
 
 
-def _terms_add_up(ctx: Context, contract: Contract) -> str | None:
-    amounts = [t.amount for t in active_terms(ctx.session, contract.id)]
-    total = sum(amounts, ZERO)
-    if not amounts or total != contract.amount:
-        return (f"payment terms of {label(contract)} add up to {fmt_money(total)}, not the contract amount "
-                f"{fmt_money(contract.amount)} ({len(amounts)} term(s))")
-    return None
+def _terms_add_up(ctx: Context, contract: Contract) -> Text | None:
+    return _not_adding_up(contract, [t.amount for t in active_terms(ctx.session, contract.id)])
 
 
 def _atc_review_open(role: str):
-    def guard(ctx: Context, contract: Contract) -> str | None:
+    def guard(ctx: Context, contract: Contract) -> Text | None:
         if gates.pending(ctx, GateKind.ATC, "contract", contract.id, role) is None:
             done = gates.latest(ctx, GateKind.ATC, "contract", contract.id, role)
-            return (f"ATC: the {role} review of {label(contract)} is already decided "
-                    f"({done.decision.value if done else 'not requested'})")
+            return Text("ATC: the {role} review of {label} is already decided ({decision})", role=role,
+                        label=label(contract), decision=done.decision.value if done else Text("not requested"))
         return None
     return guard
 
 
-def _atc_approved(ctx: Context, contract: Contract) -> str | None:
+def _atc_approved(ctx: Context, contract: Contract) -> Text | None:
     state = review_state(ctx, GateKind.ATC, "contract", contract.id)
     if any(v != Decision.APPROVE.value for v in state.values()):
-        return (f"ATC: {label(contract)} is signed only after legal and finance both approve "
-                f"(legal: {state['legal']}, finance: {state['finance']})")
+        return Text("ATC: {label} is signed only after legal and finance both approve (legal: {legal}, finance: "
+                    "{finance})", label=label(contract), legal=state["legal"], finance=state["finance"])
     return None
 
 
-def _opp_can_win(ctx: Context, contract: Contract) -> str | None:
+def _opp_can_win(ctx: Context, contract: Contract) -> Text | None:
     opp = ctx.get(Opportunity, contract.opportunity_id, what="opportunity")
     if opp.stage not in PAST_ATI + (Stage.WON,):
-        return f"{label(contract)}: its opportunity '{opp.name}' is {opp.stage.value}; it cannot be won"
+        return Text("{label}: its opportunity '{name}' is {stage}; it cannot be won", label=label(contract),
+                    name=opp.name, stage=opp.stage.value)
     return None
 
 
-def _no_pending_change(ctx: Context, contract: Contract) -> str | None:
+def _no_pending_change(ctx: Context, contract: Contract) -> Text | None:
     open_ = ctx.session.exec(select(ChangeOrder).where(ChangeOrder.contract_id == contract.id,
                                                        ChangeOrder.status == ChangeStatus.PENDING)).first()
     if open_ is not None:
-        return (f"change order: {label(contract)} already has change order '{open_.number}' awaiting review; "
-                "decide that one first")
+        return Text("change order: {label} already has change order '{number}' awaiting review; decide that one "
+                    "first", label=label(contract), number=open_.number)
     return None
 
 
-def _retention_not_released(ctx: Context, contract: Contract) -> str | None:
+def retention_released(contract: Contract) -> Text:
+    return Text("{label}: its warranty ended on {ended} and the retention is released; no milestone can be added",
+                label=label(contract), ended=contract.warranty_ends_on.isoformat() if contract.warranty_ends_on else "")
+
+
+def _retention_not_released(ctx: Context, contract: Contract) -> Text | None:
     if contract.warranty_ends_on is not None:
         warranty = [t for t in active_terms(ctx.session, contract.id) if t.trigger == Trigger.WARRANTY]
         if any(t.released_on for t in warranty):
-            return (f"{label(contract)}: its warranty ended on {contract.warranty_ends_on.isoformat()} and the "
-                    "retention is released; no milestone can be added")
+            return retention_released(contract)
     return None
 
 
+MILESTONES_PLANNED = Text("milestones are planned")
 LIFECYCLE = register(Lifecycle("contract", "status", label, {
-    "contract.draft": Step(EDITABLE, (), _only_while("its draft may be edited")),     # edit the draft
-    "contract.terms": Step(EDITABLE, (), _only_while("payment terms are set")),
-    "milestone.plan": Step(PLANNABLE, (_retention_not_released,), _only_while("milestones are planned")),
+    "contract.draft": Step(EDITABLE, (), _only_while(Text("its draft may be edited"))),     # edit the draft
+    "contract.terms": Step(EDITABLE, (), _only_while(Text("payment terms are set"))),
+    "milestone.plan": Step(PLANNABLE, (_retention_not_released,), _only_while(MILESTONES_PLANNED)),
     "atc.request": Step((ContractStatus.DRAFT,), (_terms_add_up,), _atc_request_wrong),
     "atc.review_legal": Step((ContractStatus.ATC_PENDING,), (_atc_review_open("legal"),),
-                             _only_while("ATC is reviewed by legal")),
+                             _only_while(Text("ATC is reviewed by legal"))),
     "atc.review_finance": Step((ContractStatus.ATC_PENDING,), (_atc_review_open("finance"),),
-                               _only_while("ATC is reviewed by finance")),
+                               _only_while(Text("ATC is reviewed by finance"))),
     "contract.sign": Step((ContractStatus.ATC_PENDING,), (_atc_approved, _terms_add_up, _opp_can_win), _sign_wrong),
     "change.request": Step((ContractStatus.SIGNED,), (_no_pending_change,),
-                           _only_while("a change order may be requested")),
+                           _only_while(Text("a change order may be requested"))),
 }))
 
 AMOUNT_GUARDS = (_terms_add_up,)   # a plan that does not add up is an amount error, not a gate
@@ -253,18 +269,18 @@ def require(ctx: Context, action_name: str, contract: Contract) -> None:
     raise GateError(reason)
 
 
-def change_label(change: ChangeOrder) -> str:
-    return f"change order '{change.number}'"
+def change_label(change: ChangeOrder) -> Text:
+    return Text("change order '{number}'", number=change.number)
 
 
-def _change_wrong(change: ChangeOrder, allowed) -> str:
-    return f"change order '{change.number}' is already {change.status.value}"
+def _change_wrong(change: ChangeOrder, allowed) -> Text:
+    return Text("{label} is already {status}", label=change_label(change), status=change.status.value)
 
 
 def _change_review_open(role: str):
-    def guard(ctx: Context, change: ChangeOrder) -> str | None:
+    def guard(ctx: Context, change: ChangeOrder) -> Text | None:
         if gates.pending(ctx, GateKind.CHANGE_ORDER, "change_order", change.id, role) is None:
-            return f"change order '{change.number}': the {role} review is already decided"
+            return Text("{label}: the {role} review is already decided", label=change_label(change), role=role)
         return None
     return guard
 
@@ -287,10 +303,10 @@ def draft_contract(ctx: Context, opp_id: int, *, number: str, name: str, amount,
     warranty_months = validate.whole("warranty_months", warranty_months, lo=0, hi=240, required=True)
     opp = ctx.get(Opportunity, opp_id, what="opportunity")
     if opp.stage not in PAST_ATI or not passed_ati(ctx, opp):
-        raise GateError(f"ATI: opportunity '{opp.name}' is {opp.stage.value}; a contract is drafted only after an "
-                        "ATI go, while in guidance, bidding or negotiation")
+        raise GateError("ATI: opportunity '{name}' is {stage}; a contract is drafted only after an ATI go, while in "
+                        "guidance, bidding or negotiation", name=opp.name, stage=opp.stage.value)
     if ctx.session.exec(select(Contract.id).where(Contract.number == number)).first() is not None:
-        raise DuplicateError(f"number: contract number '{number}' is already used", field="number")
+        raise DuplicateError("{field}: contract number '{number}' is already used", field="number", number=number)
     contract = Contract(number=number, name=name, opportunity_id=opp.id, account_id=opp.account_id, amount=amount,
                         scope=scope, warranty_months=warranty_months, status=ContractStatus.DRAFT)
     ctx.audit("contract.draft", contract)
@@ -452,12 +468,14 @@ def _check_plan(contract: Contract, change_number: str, new_amount: Decimal, rel
                 plan_total: Decimal) -> None:
     released_total = sum((t.amount for t in released), ZERO)
     if new_amount < released_total:
-        raise AmountError(f"change order '{change_number}': new amount {fmt_money(new_amount)} is below what "
-                          f"{label(contract)} has already released ({fmt_money(released_total)})")
+        raise AmountError("change order '{number}': new amount {amount} is below what {label} has already released "
+                          "({released})", number=change_number, amount=fmt_money(new_amount), label=label(contract),
+                          released=fmt_money(released_total))
     if released_total + plan_total != new_amount:
-        raise AmountError(f"change order '{change_number}': payment terms add up to "
-                          f"{fmt_money(released_total + plan_total)} (released {fmt_money(released_total)} + new "
-                          f"{fmt_money(plan_total)}), not the new amount {fmt_money(new_amount)}")
+        raise AmountError("change order '{number}': payment terms add up to {total} (released {released} + new "
+                          "{new}), not the new amount {amount}", number=change_number,
+                          total=fmt_money(released_total + plan_total), released=fmt_money(released_total),
+                          new=fmt_money(plan_total), amount=fmt_money(new_amount))
 
 
 @action("change.request")
@@ -473,7 +491,8 @@ def request_change(ctx: Context, contract_id: int, *, number: str, reason: str, 
     new_scope = contract.scope if new_scope is None else validate.text("new_scope", new_scope, max_len=4000)
     if ctx.session.exec(select(ChangeOrder.id).where(ChangeOrder.contract_id == contract.id,
                                                      ChangeOrder.number == number)).first() is not None:
-        raise DuplicateError(f"number: {label(contract)} already has a change order '{number}'", field="number")
+        raise DuplicateError("{field}: {label} already has a change order '{number}'", field="number",
+                             label=label(contract), number=number)
     require(ctx, "change.request", contract)   # signed, no other change order awaiting review
     released, unreleased = _released(ctx, contract)
     released_total = sum((t.amount for t in released), ZERO)
@@ -486,8 +505,9 @@ def request_change(ctx: Context, contract_id: int, *, number: str, reason: str, 
     _check_plan(contract, number, new_amount, released, plan_total)
     plan_json = terms_to_json(plan)
     if len(plan_json) > MAX_PLAN_JSON:
-        raise ValidationError(f"new_terms: the plan is too long to keep ({len(plan_json):,} characters stored, at most "
-                              f"{MAX_PLAN_JSON:,}); use fewer terms or shorter names", field="new_terms")
+        raise ValidationError("{field}: the plan is too long to keep ({got:,} characters stored, at most {max:,}); "
+                              "use fewer terms or shorter names", field="new_terms", got=len(plan_json),
+                              max=MAX_PLAN_JSON)
     change = ChangeOrder(contract_id=contract.id, number=number, reason=reason, new_amount=new_amount,
                          new_scope=new_scope, new_cost=new_cost, new_terms_json=plan_json,
                          status=ChangeStatus.PENDING, requested_on=ctx.today())
@@ -518,7 +538,7 @@ def _review_change(ctx: Context, change_id: int, decision, rationale: str, role:
 
 def _apply_change(ctx: Context, change: ChangeOrder) -> None:
     contract = ctx.get(Contract, change.contract_id)
-    require_status(contract, (ContractStatus.SIGNED,), "a change order may be applied")
+    require_status(contract, (ContractStatus.SIGNED,), Text("a change order may be applied"))
     released, unreleased = _released(ctx, contract)
     plan = terms_from_json(change.new_terms_json)
     plan_total = sum((t.amount for t in unreleased), ZERO) if plan is None else sum((t["amount"] for t in plan), ZERO)

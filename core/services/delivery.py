@@ -16,11 +16,14 @@ from core.calculations import active_terms
 from core.context import Context, snapshot
 from core.enums import AcceptanceKind, ContractStatus, MilestoneStatus, Trigger
 from core.errors import GateError, ValidationError
-from core.lifecycle import Lifecycle, Offer, Step, register
+from core.lifecycle import Lifecycle, Offer, Step, register, roles_refused
+from core.messages import Joined, Text, kind
 from core.models import Acceptance, Contract, CostEntry, Milestone
 from core.services import action
-from core.services.contracts import label, not_future, require_status
+from core.services.contracts import (MILESTONES_PLANNED, label, not_future, require_status, retention_released,
+                                     wrong_status)
 
+COSTS_RECORDED = Text("costs are recorded")
 COST_CATEGORIES = ("labour", "hardware", "software", "subcontract", "travel", "other")
 OPEN = (ContractStatus.DRAFT, ContractStatus.ATC_PENDING, ContractStatus.SIGNED)
 
@@ -55,31 +58,35 @@ ACCEPT_PRELIMINARY, ACCEPT_FINAL = "milestone.accept.preliminary", "milestone.ac
 OPEN_MS = (MilestoneStatus.PLANNED, MilestoneStatus.PRELIMINARY)
 
 
-def _ms_label(ms: Milestone) -> str:
-    return f"milestone '{ms.name}'"
+def _ms_label(ms: Milestone) -> Text:
+    return Text("milestone '{name}'", name=ms.name)
 
 
-def _contract_status(allowed, doing: str):
-    def guard(ctx: Context, ms: Milestone) -> str | None:
+def _contract_status(allowed, doing: Text):
+    def guard(ctx: Context, ms: Milestone) -> Text | None:
         contract = ctx.get(Contract, ms.contract_id)
         if contract.status not in allowed:
-            names = " or ".join(s.value for s in allowed)
-            return f"{label(contract)} is {contract.status.value}; {doing} only while it is {names}"
+            return wrong_status(contract, allowed, doing)
         return None
     return guard
 
 
-def _wrong(ms: Milestone, allowed) -> str:
+def _accepted_on(ms: Milestone) -> str:
+    return ms.accepted_on.isoformat() if ms.accepted_on else ""
+
+
+def _wrong(ms: Milestone, allowed) -> Text:
     if ms.status == MilestoneStatus.ACCEPTED:
-        return f"{_ms_label(ms)} was already finally accepted on {ms.accepted_on.isoformat()}"
+        return Text("{label} was already finally accepted on {on}", label=_ms_label(ms), on=_accepted_on(ms))
     if ms.status == MilestoneStatus.PRELIMINARY:
-        return f"{_ms_label(ms)} already has its preliminary acceptance"
-    names = " or ".join(s.value for s in allowed)
-    return f"{_ms_label(ms)} is {ms.status.value}; only a {names} milestone allows this"
+        return Text("{label} already has its preliminary acceptance", label=_ms_label(ms))
+    return Text("{label} is {status}; only a {names} {kind} allows this", label=_ms_label(ms),
+                status=ms.status.value, names=Joined(" or ", (s.value for s in allowed)), kind=kind("milestone"))
 
 
-def _dates_fixed(ms: Milestone, allowed) -> str:
-    return f"{_ms_label(ms)} was finally accepted on {ms.accepted_on.isoformat()}; its dates no longer change"
+def _dates_fixed(ms: Milestone, allowed) -> Text:
+    return Text("{label} was finally accepted on {on}; its dates no longer change", label=_ms_label(ms),
+                on=_accepted_on(ms))
 
 
 class MilestoneLifecycle(Lifecycle):
@@ -92,20 +99,20 @@ class MilestoneLifecycle(Lifecycle):
         for step in self.steps:
             needed = self.PERMISSION.get(step, step)
             if not permissions.allowed(roles, needed):
-                out.append(Offer(step, False, f"your roles ({', '.join(sorted(roles)) or 'none'}) may not "
-                                              f"perform '{needed}'"))
+                out.append(Offer(step, False, roles_refused(roles, needed)))
                 continue
             reason = self.why_not(ctx, step, record)
             out.append(Offer(step, reason is None, reason or ""))
         return out
 
 
+CHANGED, ACCEPTED = Text("milestones are changed"), Text("milestones are accepted")
 LIFECYCLE = register(MilestoneLifecycle("milestone", "status", _ms_label, {
-    "milestone.plan": Step((), (_contract_status(OPEN, "milestones are changed"),)),
-    "milestone.forecast": Step(OPEN_MS, (_contract_status(OPEN, "milestones are changed"),), _dates_fixed),
-    ACCEPT_PRELIMINARY: Step((MilestoneStatus.PLANNED,),
-                             (_contract_status((ContractStatus.SIGNED,), "milestones are accepted"),), _wrong),
-    ACCEPT_FINAL: Step(OPEN_MS, (_contract_status((ContractStatus.SIGNED,), "milestones are accepted"),), _wrong),
+    "milestone.plan": Step((), (_contract_status(OPEN, CHANGED),)),
+    "milestone.forecast": Step(OPEN_MS, (_contract_status(OPEN, CHANGED),), _dates_fixed),
+    ACCEPT_PRELIMINARY: Step((MilestoneStatus.PLANNED,), (_contract_status((ContractStatus.SIGNED,), ACCEPTED),),
+                             _wrong),
+    ACCEPT_FINAL: Step(OPEN_MS, (_contract_status((ContractStatus.SIGNED,), ACCEPTED),), _wrong),
 }))
 
 
@@ -118,12 +125,12 @@ def plan_milestone(ctx: Context, contract_id: int, *, name: str, planned_on, for
         planned_on = check(validate.day, "planned_on", planned_on)
         forecast_on = check(validate.day, "forecast_on", forecast_on, required=False)
     contract = ctx.get(Contract, contract_id)
-    require_status(contract, OPEN, "milestones are planned")
+    require_status(contract, OPEN, MILESTONES_PLANNED)
     if contract.warranty_ends_on is not None:
         warranty = [t for t in active_terms(ctx.session, contract.id) if t.trigger == Trigger.WARRANTY]
         if any(t.released_on for t in warranty):
-            raise GateError(f"{label(contract)}: its warranty ended on {contract.warranty_ends_on.isoformat()} and "
-                            "the retention is released; no milestone can be added")
+            reason = retention_released(contract)
+            raise GateError(reason)
         # a new milestone means delivery is not finished: the warranty starts again after its acceptance
         before = snapshot(contract)
         contract.warranty_ends_on = None
@@ -178,13 +185,14 @@ def accept_milestone(ctx: Context, milestone_id: int, *, kind, accepted_on=None,
     contract = ctx.get(Contract, ms.contract_id)
     LIFECYCLE.require(ctx, ACCEPT_PRELIMINARY if kind == AcceptanceKind.PRELIMINARY else ACCEPT_FINAL, ms)
     if accepted_on < contract.signed_on:
-        raise ValidationError(f"accepted_on: {accepted_on.isoformat()} is before {label(contract)} was signed "
-                              f"({contract.signed_on.isoformat()})", field="accepted_on")
+        raise ValidationError("{field}: {got} is before {label} was signed ({signed})", field="accepted_on",
+                              got=accepted_on.isoformat(), label=label(contract), signed=contract.signed_on.isoformat())
     prelim = ctx.session.exec(select(Acceptance).where(Acceptance.milestone_id == ms.id,
                                                        Acceptance.kind == AcceptanceKind.PRELIMINARY)).first()
     if kind == AcceptanceKind.FINAL and prelim is not None and accepted_on < prelim.accepted_on:
-        raise ValidationError(f"accepted_on: final acceptance on {accepted_on.isoformat()} is before the "
-                              f"preliminary one ({prelim.accepted_on.isoformat()})", field="accepted_on")
+        raise ValidationError("{field}: final acceptance on {got} is before the preliminary one ({preliminary})",
+                              field="accepted_on", got=accepted_on.isoformat(),
+                              preliminary=prelim.accepted_on.isoformat())
 
     cert = Acceptance(milestone_id=ms.id, kind=kind, accepted_on=accepted_on, certificate_ref=certificate_ref,
                       recorded_by_id=ctx.actor.id)
@@ -214,14 +222,13 @@ def release_warranty_terms(ctx: Context, contract_id: int, as_of=None) -> list[i
     """Release the retention once the warranty has ended; returns the released term ids (none if done)."""
     as_of = not_future(ctx, "as_of", as_of)
     contract = ctx.get(Contract, contract_id)
-    require_status(contract, (ContractStatus.SIGNED,), "warranty terms are released")
+    require_status(contract, (ContractStatus.SIGNED,), Text("warranty terms are released"))
     if contract.warranty_ends_on is None:
-        raise GateError(f"warranty: {label(contract)} has no warranty end yet; it starts when every milestone is "
-                        "finally accepted")
+        raise GateError("warranty: {label} has no warranty end yet; it starts when every milestone is finally "
+                        "accepted", label=label(contract))
     if contract.warranty_ends_on > as_of:
-        raise GateError(f"warranty: {label(contract)} is under warranty until "
-                        f"{contract.warranty_ends_on.isoformat()}; the retention cannot be released on "
-                        f"{as_of.isoformat()}")
+        raise GateError("warranty: {label} is under warranty until {ends}; the retention cannot be released on {on}",
+                        label=label(contract), ends=contract.warranty_ends_on.isoformat(), on=as_of.isoformat())
     return _release(ctx, [t for t in active_terms(ctx.session, contract.id) if t.trigger == Trigger.WARRANTY],
                     contract.warranty_ends_on)
 
@@ -231,7 +238,8 @@ def release_warranty_terms(ctx: Context, contract_id: int, as_of=None) -> list[i
 def _category(value) -> str:
     raw = validate.text("category", value, max_len=64, required=True).lower()
     if raw not in COST_CATEGORIES:
-        raise ValidationError(f"category: {raw[:40]!r} is not one of {', '.join(COST_CATEGORIES)}", field="category")
+        raise ValidationError("{field}: {got!r} is not one of {allowed}", field="category", got=raw[:40],
+                              allowed=", ".join(COST_CATEGORIES))
     return raw
 
 
@@ -243,7 +251,7 @@ def record_cost(ctx: Context, contract_id: int, *, spent_on, category, amount, d
         amount = check(validate.amount, "amount", amount)
         description = check(validate.text, "description", description, max_len=1000)
     contract = ctx.get(Contract, contract_id)
-    require_status(contract, OPEN, "costs are recorded")
+    require_status(contract, OPEN, COSTS_RECORDED)
     row = CostEntry(contract_id=contract.id, spent_on=spent_on, category=category, amount=amount,
                     description=description)
     ctx.audit("cost.record", row)
@@ -255,7 +263,7 @@ def update_cost(ctx: Context, cost_id: int, *, version: int | None = None, spent
                 amount=None, description: str | None = None) -> None:
     row = ctx.get(CostEntry, cost_id, version=version, what="cost entry")
     contract = ctx.get(Contract, row.contract_id)
-    require_status(contract, OPEN, "costs are changed")
+    require_status(contract, OPEN, Text("costs are changed"))
     before = snapshot(row)
     if spent_on is not None:
         row.spent_on = not_future(ctx, "spent_on", validate.day("spent_on", spent_on))

@@ -19,6 +19,7 @@ from core.context import Context, snapshot
 from core.enums import Authority, Grade, LeadStatus, Need, Role, Stage
 from core.errors import DuplicateError, ValidationError
 from core.lifecycle import Lifecycle, Step, register
+from core.messages import Joined, Text
 from core.models import Account, Contact, Lead, Opportunity, Setting, StageChange, User
 from core.services import action
 
@@ -110,7 +111,8 @@ def _source(value) -> str:
     raw = _label("" if value is None else str(value).strip(), _SOURCE_LABELS)
     raw = raw.lower().replace(" ", "_").replace("-", "_") or "other"
     if raw not in allowed:
-        raise ValidationError(f"source: {str(value)[:40]!r} is not one of {', '.join(allowed)}", field="source")
+        raise ValidationError("{field}: {got!r} is not one of {allowed}", field="source", got=str(value)[:40],
+                              allowed=", ".join(allowed))
     return raw
 
 
@@ -118,20 +120,20 @@ def _company(value) -> tuple[str, str]:
     company = validate.text("company", value, required=True)
     company_norm = normalise.company(company)[:200]
     if not company_norm:
-        raise ValidationError(f"company: {company[:40]!r} has no letters or digits", field="company")
+        raise ValidationError("{field}: {got!r} has no letters or digits", field="company", got=company[:40])
     return company, company_norm
 
 
 def _phone(value) -> str:
     phone = validate.text("phone", value, max_len=64)
     if phone and not 5 <= len(normalise.phone(phone)) <= 20:
-        raise ValidationError(f"phone: {phone[:40]!r} is not a phone number (5 to 20 digits)", field="phone")
+        raise ValidationError("{field}: {got!r} is not a phone number (5 to 20 digits)", field="phone", got=phone[:40])
     return phone
 
 
 def _reachable(phone: str, email: str) -> None:
     if not phone and not email:
-        raise ValidationError("phone: a phone or an e-mail is required to reach the lead", field="phone")
+        raise ValidationError("{field}: a phone or an e-mail is required to reach the lead", field="phone")
 
 
 def clean_lead(values: Mapping) -> dict:
@@ -204,8 +206,8 @@ def ar_users(ctx: Context) -> dict[str, int]:
 def owner_id(ars: Mapping[str, int], login) -> int:
     login = validate.text("owner", login, max_len=64, required=True)
     if login not in ars:
-        raise ValidationError(f"owner: '{login}' is not an active user with the ar role "
-                              f"(active ar users: {', '.join(ars) or 'none'})", field="owner")
+        raise ValidationError("{field}: '{login}' is not an active user with the ar role (active ar users: {ars})",
+                              field="owner", login=login, ars=Joined(", ", ars) if ars else Text("none"))
     return ars[login]
 
 
@@ -277,19 +279,20 @@ def _duplicate_ids(ctx: Context, company_norm: str, phone_norm: str, email_norm:
 
 def _duplicate_error(ctx: Context, dup_id: int, data: Mapping) -> DuplicateError:
     other = ctx.session.get(Lead, dup_id)
-    how = ("phone" if data["phone_norm"] and other.phone_norm == data["phone_norm"] else "e-mail")
-    err = DuplicateError(
-        f"duplicate: lead {dup_id} ('{other.company}') has the same company and {how}; "
-        "merge into it, or capture anyway with allow_duplicate", field="company")
+    how = Text("phone") if data["phone_norm"] and other.phone_norm == data["phone_norm"] else Text("e-mail")
+    err = DuplicateError("duplicate: lead {id} ('{company}') has the same company and {how}; merge into it, or "
+                         "capture anyway with allow_duplicate", field="company", id=dup_id, company=other.company,
+                         how=how)
     err.existing_id = dup_id
     return err
 
 
-def _closed_reason(lead: Lead, verb: str) -> str | None:
+def _closed_reason(lead: Lead, verb: Text) -> Text | None:
     if lead.status == LeadStatus.CONVERTED:
-        return f"lead {lead.id} is converted: a converted lead cannot be {verb}"
+        return Text("lead {id} is converted: a converted lead cannot be {verb}", id=lead.id, verb=verb)
     if lead.status == LeadStatus.MERGED:
-        return f"lead {lead.id} was merged into lead {lead.merged_into_id}: a merged lead cannot be {verb}"
+        return Text("lead {id} was merged into lead {into}: a merged lead cannot be {verb}", id=lead.id,
+                    into=lead.merged_into_id, verb=verb)
     return None
 
 
@@ -298,37 +301,41 @@ def _closed_reason(lead: Lead, verb: str) -> str | None:
 ALIVE = (LeadStatus.NEW, LeadStatus.ASSIGNED, LeadStatus.QUALIFIED, LeadStatus.DISQUALIFIED)
 
 
-def _only(verb: str):
-    def wrong(lead: Lead, allowed) -> str:
+QUALIFIED, DISQUALIFIED, CONVERTED = Text("qualified"), Text("disqualified"), Text("converted")
+
+
+def _only(verb: Text):
+    def wrong(lead: Lead, allowed) -> Text:
         closed = _closed_reason(lead, verb)
         if closed:
             return closed
-        if verb == "qualified":
-            return f"lead {lead.id} is already qualified"
-        if verb == "disqualified":
-            return f"lead {lead.id} is already disqualified ({lead.disqualify_reason})"
-        if verb == "converted":
-            return f"convert: only a qualified lead converts to an opportunity; lead {lead.id} is {lead.status.value}"
-        return f"lead {lead.id} is {lead.status.value}; it cannot be {verb}"
+        if verb == QUALIFIED:
+            return Text("lead {id} is already qualified", id=lead.id)
+        if verb == DISQUALIFIED:
+            return Text("lead {id} is already disqualified ({reason})", id=lead.id, reason=lead.disqualify_reason)
+        if verb == CONVERTED:
+            return Text("convert: only a qualified lead converts to an opportunity; lead {id} is {status}",
+                        id=lead.id, status=lead.status.value)
+        return Text("lead {id} is {status}; it cannot be {verb}", id=lead.id, status=lead.status.value, verb=verb)
     return wrong
 
 
-def _ar_owner(ctx: Context, lead: Lead) -> str | None:
+def _ar_owner(ctx: Context, lead: Lead) -> Text | None:
     owner = ctx.session.get(User, lead.owner_id) if lead.owner_id else None
     if owner is None or not owner.active or Role.AR.value not in owner.role_set:
-        who = f"'{owner.login}' is not an active ar user" if owner else "it has no owner"
-        return (f"convert: lead {lead.id} needs an active ar owner to become the opportunity's AR; "
-                f"{who}: assign it first")
+        who = Text("'{login}' is not an active ar user", login=owner.login) if owner else Text("it has no owner")
+        return Text("convert: lead {id} needs an active ar owner to become the opportunity's AR; {who}: assign it "
+                    "first", id=lead.id, who=who)
     return None
 
 
-LIFECYCLE = register(Lifecycle("lead", "status", lambda lead: f"lead {lead.id}", {
-    "lead.update": Step(ALIVE, (), _only("edited")),
-    "lead.assign": Step(ALIVE, (), _only("reassigned")),
-    "lead.merge": Step(ALIVE, (), _only("merged")),
-    "lead.qualify": Step((LeadStatus.NEW, LeadStatus.ASSIGNED, LeadStatus.DISQUALIFIED), (), _only("qualified")),
-    "lead.disqualify": Step((LeadStatus.NEW, LeadStatus.ASSIGNED, LeadStatus.QUALIFIED), (), _only("disqualified")),
-    "lead.convert": Step((LeadStatus.QUALIFIED,), (_ar_owner,), _only("converted")),
+LIFECYCLE = register(Lifecycle("lead", "status", lambda lead: Text("lead {id}", id=lead.id), {
+    "lead.update": Step(ALIVE, (), _only(Text("edited"))),
+    "lead.assign": Step(ALIVE, (), _only(Text("reassigned"))),
+    "lead.merge": Step(ALIVE, (), _only(Text("merged"))),
+    "lead.qualify": Step((LeadStatus.NEW, LeadStatus.ASSIGNED, LeadStatus.DISQUALIFIED), (), _only(QUALIFIED)),
+    "lead.disqualify": Step((LeadStatus.NEW, LeadStatus.ASSIGNED, LeadStatus.QUALIFIED), (), _only(DISQUALIFIED)),
+    "lead.convert": Step((LeadStatus.QUALIFIED,), (_ar_owner,), _only(CONVERTED)),
 }))
 
 
@@ -375,10 +382,10 @@ def update_lead(ctx: Context, lead_id: int, *, version: int | None = None, allow
     """Change any capture field; the lead is re-validated, re-scored and checked for duplicates."""
     for name in fields:
         if name == "owner":
-            raise ValidationError("owner: change the owner with assign_lead (lead.assign)", field="owner")
+            raise ValidationError("{field}: change the owner with assign_lead (lead.assign)", field="owner")
         if name not in CAPTURE_FIELDS:
-            raise ValidationError(f"{name}: is not a lead field one can edit "
-                                  f"(editable: {', '.join(CAPTURE_FIELDS)})", field=name)
+            raise ValidationError("{field}: is not a lead field one can edit (editable: {editable})", field=name,
+                                  editable=", ".join(CAPTURE_FIELDS))
     lead = _load(ctx, lead_id, version)
     LIFECYCLE.require(ctx, "lead.update", lead)
     before = snapshot(lead)
@@ -420,7 +427,7 @@ def merge_leads(ctx: Context, keep_id: int, drop_id: int, version: int | None = 
     """Keep one lead: its empty fields are filled from the other, which becomes merged into it (`version`: the
     kept lead's version the person saw)."""
     if keep_id == drop_id:
-        raise ValidationError(f"merge: lead {keep_id} cannot be merged into itself", field="drop_id")
+        raise ValidationError("merge: lead {id} cannot be merged into itself", field="drop_id", id=keep_id)
     keep, drop = _load(ctx, keep_id, version), _load(ctx, drop_id)
     LIFECYCLE.require(ctx, "lead.merge", keep)
     LIFECYCLE.require(ctx, "lead.merge", drop)

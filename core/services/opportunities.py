@@ -18,6 +18,7 @@ from core.enums import BidStatus, Calculation, ContractStatus, Decision, GateKin
 from core.enums import OPEN_STAGES
 from core.errors import GateError, ValidationError
 from core.lifecycle import Lifecycle, Step, register
+from core.messages import Joined, Text
 from core.models import Account, Baseline, Bid, Contract, Opportunity, Stakeholder, User
 from core.services import action
 from core.types import money
@@ -40,13 +41,14 @@ def _opp(ctx: Context, opp_id: int, version: int | None = None) -> Opportunity:
     return ctx.get(Opportunity, opp_id, version=version, what="opportunity")
 
 
-def _label(opp: Opportunity) -> str:
-    return f"opportunity {opp.id} '{opp.name}'"
+def _label(opp: Opportunity) -> Text:
+    return Text("opportunity {id} '{name}'", id=opp.id, name=opp.name)
 
 
-def _refuse_closed(opp: Opportunity, doing: str, closed=CLOSED) -> None:
+def _refuse_closed(opp: Opportunity, doing: Text, closed=CLOSED) -> None:
     if opp.stage in closed:
-        raise GateError(f"{_label(opp)} is {opp.stage.value}; it can no longer {doing}")
+        reason = _closed(doing)(opp, ())
+        raise GateError(reason)
 
 
 def _user_with_role(ctx: Context, field: str, login, role: Role) -> int | None:
@@ -55,19 +57,20 @@ def _user_with_role(ctx: Context, field: str, login, role: Role) -> int | None:
         return None
     user = ctx.session.exec(select(User).where(User.login == login)).first()
     if user is None:
-        raise ValidationError(f"{field}: no user '{login}'", field=field)
+        raise ValidationError("{field}: no user '{login}'", field=field, login=login)
     if not user.active:
-        raise ValidationError(f"{field}: user '{login}' is not active", field=field)
+        raise ValidationError("{field}: user '{login}' is not active", field=field, login=login)
     if role.value not in user.role_set:
-        raise ValidationError(f"{field}: user '{login}' does not hold the {role.value} role "
-                              f"(roles: {', '.join(sorted(user.role_set)) or 'none'})", field=field)
+        raise ValidationError("{field}: user '{login}' does not hold the {role} role (roles: {roles})", field=field,
+                              login=login, role=role.value,
+                              roles=Joined(", ", sorted(user.role_set)) if user.role_set else Text("none"))
     return user.id
 
 
 def _account(ctx: Context, name: str, region: str, industry: str) -> Account:
     norm = normalise.company(name)[:200]   # the key lead conversion and duplicate checks use, cut alike
     if not norm:
-        raise ValidationError(f"account_name: {name[:40]!r} has no letters or digits", field="account_name")
+        raise ValidationError("{field}: {got!r} has no letters or digits", field="account_name", got=name[:40])
     acc = ctx.session.exec(select(Account).where(Account.name_norm == norm)).first()
     if acc is None:
         acc = Account(name=name, name_norm=norm, region=region, industry=industry, created_at=ctx.now())
@@ -77,41 +80,46 @@ def _account(ctx: Context, name: str, region: str, industry: str) -> Account:
 
 # -- the opportunity's lifecycle: which action is open in which stage, and its guards -------------------
 
-def _closed(doing: str):
-    return lambda opp, allowed: f"{_label(opp)} is {opp.stage.value}; it can no longer {doing}"
+def _closed(doing: Text):
+    """`doing` is what the opportunity can no longer do, as core's words: Text("be edited")."""
+    return lambda opp, allowed: Text("{label} is {stage}; it can no longer {doing}", label=_label(opp),
+                                     stage=opp.stage.value, doing=doing)
 
 
-def _no_signed_contract(ctx: Context, opp: Opportunity) -> str | None:
+def _no_signed_contract(ctx: Context, opp: Opportunity) -> Text | None:
     contract = signed_contract(ctx, opp.id)
     if contract is not None:
-        return (f"estimate: {_label(opp)} has signed contract '{contract.number}'; the estimate (概算) "
-                "can no longer change, the budget (预算) is the baseline now")
+        return Text("estimate: {label} has signed contract '{number}'; the estimate (概算) can no longer change, the "
+                    "budget (预算) is the baseline now", label=_label(opp), number=contract.number)
     return None
 
 
-def _open(doing: str):
+def _open(doing: Text):
     return lambda ctx, opp: None if opp.stage not in CLOSED else _closed(doing)(opp, ())
 
 
-def _ati_requestable(ctx: Context, opp: Opportunity) -> str | None:
+def _ati_requestable(ctx: Context, opp: Opportunity) -> Text | None:
     missing = ati_missing(ctx, opp)
-    return f"ATI: {_label(opp)} cannot be put to the ATI decision: {'; '.join(missing)}" if missing else None
+    if missing:
+        return Text("ATI: {label} cannot be put to the ATI decision: {missing}", label=_label(opp),
+                    missing=Joined("; ", missing))
+    return None
 
 
-def _ati_decidable(ctx: Context, opp: Opportunity) -> str | None:
+def _ati_decidable(ctx: Context, opp: Opportunity) -> Text | None:
     if gates.pending(ctx, GateKind.ATI, SUBJECT, opp.id) is None:
-        return f"ATI: {_label(opp)} has no pending ATI request to decide"
+        return Text("ATI: {label} has no pending ATI request to decide", label=_label(opp))
     if opp.stage not in PRE_ATI:
-        return (f"ATI: {_label(opp)} is {opp.stage.value}; only an opportunity in initiation or on_hold "
-                "can be decided")
+        return Text("ATI: {label} is {stage}; only an opportunity in initiation or on_hold can be decided",
+                    label=_label(opp), stage=opp.stage.value)
     return None
 
 
 LIFECYCLE = register(Lifecycle("opportunity", "stage", lambda opp: _label(opp), {
-    "opportunity.update": Step(OPEN_STAGES, (), _closed("be edited")),
-    "opportunity.team": Step(OPEN_STAGES + (Stage.WON,), (), _closed("change its team")),
-    "opportunity.guidance": Step(OPEN_STAGES, (), _closed("change its guidance")),
-    "opportunity.estimate": Step((), (_no_signed_contract, _open("be estimated"))),
+    "opportunity.update": Step(OPEN_STAGES, (), _closed(Text("be edited"))),
+    "opportunity.team": Step(OPEN_STAGES + (Stage.WON,), (), _closed(Text("change its team"))),
+    "opportunity.guidance": Step(OPEN_STAGES, (), _closed(Text("change its guidance"))),
+    "opportunity.estimate": Step((), (_no_signed_contract, _open(Text("be estimated")))),
     "ati.request": Step((), (_ati_requestable,), applies_in=PRE_ATI),
     "ati.decide": Step((), (_ati_decidable,), applies_in=PRE_ATI),
 }))
@@ -228,7 +236,7 @@ def set_guidance(ctx: Context, opp_id: int, *, pain_points, value_proposition, v
 @action("opportunity.guidance")
 def add_stakeholder(ctx: Context, opp_id: int, *, name, title="", chain_role="", stance=Stance.UNKNOWN) -> int:
     opp = _opp(ctx, opp_id)
-    _refuse_closed(opp, "change its decision chain")
+    _refuse_closed(opp, Text("change its decision chain"))
     row = Stakeholder(opportunity_id=opp.id, name=validate.text("name", name, required=True),
                       title=validate.text("title", title),
                       chain_role=validate.text("chain_role", chain_role, max_len=100),
@@ -240,7 +248,7 @@ def add_stakeholder(ctx: Context, opp_id: int, *, name, title="", chain_role="",
 def _stakeholder(ctx: Context, stakeholder_id: int, version: int | None) -> tuple[Stakeholder, Opportunity]:
     row = ctx.get(Stakeholder, stakeholder_id, version=version, what="stakeholder")
     opp = _opp(ctx, row.opportunity_id)
-    _refuse_closed(opp, "change its decision chain")
+    _refuse_closed(opp, Text("change its decision chain"))
     return row, opp
 
 
@@ -288,23 +296,24 @@ def set_estimate(ctx: Context, opp_id: int, *, revenue, cost, note="") -> int:
 
 # -- ATI gate (立项决策) -------------------------------------------------------------------------------
 
-def _ati_prerequisites(ctx: Context, opp: Opportunity) -> list[str]:
+def _ati_prerequisites(ctx: Context, opp: Opportunity) -> list[Text]:
     missing = []
     seats = [seat for seat, uid in (("AR", opp.ar_id), ("SR", opp.sr_id), ("FR", opp.fr_id)) if uid is None]
     if seats:
-        missing.append(f"iron triangle incomplete (no {', '.join(seats)})")
+        missing.append(Text("iron triangle incomplete (no {seats})", seats=Joined(", ", seats)))
     if latest_estimate(ctx, opp.id) is None:
-        missing.append("no estimate (概算)")
+        missing.append(Text("no estimate (概算)"))
     return missing
 
 
-def ati_missing(ctx: Context, opp: Opportunity) -> list[str]:
-    """What still stands between this opportunity and an ATI request (empty when it may be requested)."""
+def ati_missing(ctx: Context, opp: Opportunity) -> list[Text]:
+    """What still stands between this opportunity and an ATI request (empty when it may be requested), each
+    in core's words."""
     missing = _ati_prerequisites(ctx, opp)
     if opp.stage not in PRE_ATI:
-        missing.append(f"stage is {opp.stage.value}, not initiation or on_hold")
+        missing.append(Text("stage is {stage}, not initiation or on_hold", stage=opp.stage.value))
     if gates.pending(ctx, GateKind.ATI, SUBJECT, opp.id) is not None:
-        missing.append("an ATI request is already pending")
+        missing.append(Text("an ATI request is already pending"))
     return missing
 
 
@@ -327,10 +336,10 @@ def decide_ati(ctx: Context, opp_id: int, decision, *, rationale, review_date=No
         review = check(validate.day, "review_date", review_date, required=False)
     if choice == Decision.HOLD:
         if review is None:
-            raise ValidationError("review_date: a hold needs a review date", field="review_date")
+            raise ValidationError("{field}: a hold needs a review date", field="review_date")
         if review <= ctx.today():
-            raise ValidationError(f"review_date: must be after today ({ctx.today():%Y-%m-%d}); got {review:%Y-%m-%d}",
-                                  field="review_date")
+            raise ValidationError("{field}: must be after today ({today:%Y-%m-%d}); got {got:%Y-%m-%d}",
+                                  field="review_date", today=ctx.today(), got=review)
     else:
         review = None
     LIFECYCLE.require(ctx, "ati.decide", opp)
@@ -338,7 +347,7 @@ def decide_ati(ctx: Context, opp_id: int, decision, *, rationale, review_date=No
     if choice == Decision.GO:   # the team may have been changed since the request
         missing = _ati_prerequisites(ctx, opp)
         if missing:
-            raise GateError(f"ATI: {_label(opp)} cannot get a go: {'; '.join(missing)}")
+            raise GateError("ATI: {label} cannot get a go: {missing}", label=_label(opp), missing=Joined("; ", missing))
     gates.decide(ctx, gate, choice, rationale=rationale, review_date=review)
     before = snapshot(opp)
     opp.hold_review_on = review
@@ -355,22 +364,24 @@ def advance_stage(ctx: Context, opp_id: int, to_stage, version: int | None = Non
     opp = _opp(ctx, opp_id, version)
     to = validate.choice("to_stage", to_stage, Stage)
     if opp.stage in CLOSED:
-        raise GateError(f"stage: {_label(opp)} is {opp.stage.value}; a {opp.stage.value} opportunity does not move")
+        raise GateError("stage: {label} is {stage}; a {stage} opportunity does not move", label=_label(opp),
+                        stage=opp.stage.value)
     if to == opp.stage:
-        raise GateError(f"stage: {_label(opp)} is already {to.value}")
+        raise GateError("stage: {label} is already {to}", label=_label(opp), to=to.value)
     if to == Stage.WON:
-        raise GateError(f"stage: {_label(opp)} becomes won only when its contract is signed")
+        raise GateError("stage: {label} becomes won only when its contract is signed", label=_label(opp))
     if to == Stage.LOST:
         return _mark_lost(ctx, opp, reason)
     if to in (Stage.KILLED, Stage.ON_HOLD, Stage.INITIATION):
-        raise GateError(f"stage: {to.value} is set by the ATI decision, not moved to by hand")
+        raise GateError("stage: {to} is set by the ATI decision, not moved to by hand", to=to.value)
     if opp.stage in PRE_ATI:
-        raise GateError(f"stage: {_label(opp)} is {opp.stage.value}; it needs an ATI go decision before it can "
-                        f"move to {to.value}")
+        raise GateError("stage: {label} is {stage}; it needs an ATI go decision before it can move to {to}",
+                        label=_label(opp), stage=opp.stage.value, to=to.value)
     if to not in MANUAL_MOVES.get(opp.stage, ()):
-        allowed = ", ".join(s.value for s in MANUAL_MOVES.get(opp.stage, ())) or "none"
-        raise GateError(f"stage: {_label(opp)} cannot move from {opp.stage.value} to {to.value} "
-                        f"(allowed: {allowed}, or lost)")
+        moves = [s.value for s in MANUAL_MOVES.get(opp.stage, ())]
+        raise GateError("stage: {label} cannot move from {stage} to {to} (allowed: {allowed}, or lost)",
+                        label=_label(opp), stage=opp.stage.value, to=to.value,
+                        allowed=Joined(", ", moves) if moves else Text("none"))
     before = snapshot(opp)
     ctx.move(opp, "stage", to)
     ctx.audit("opportunity.stage", opp, before=before)
@@ -379,13 +390,16 @@ def advance_stage(ctx: Context, opp_id: int, to_stage, version: int | None = Non
 def _mark_lost(ctx: Context, opp: Opportunity, reason) -> None:
     reason = validate.text("reason", reason, max_len=1000, required=True)
     if gates.pending(ctx, GateKind.ATI, SUBJECT, opp.id) is not None:
-        raise GateError(f"stage: {_label(opp)} has an ATI request pending; the leader decides it (kill) first")
+        raise GateError("stage: {label} has an ATI request pending; the leader decides it (kill) first",
+                        label=_label(opp))
     bids = ctx.session.exec(select(Bid).where(Bid.opportunity_id == opp.id, Bid.status.in_(OPEN_BID))).all()
     waiting = [b for b in bids if b.status in (BidStatus.SUBMITTED, BidStatus.ATB_PENDING)]
     if waiting:
         b = waiting[0]
-        todo = "record its result" if b.status == BidStatus.SUBMITTED else "the leader decides its ATB first"
-        raise GateError(f"stage: {_label(opp)} has bid {b.id} '{b.title}' {b.status.value}; {todo}")
+        todo = Text("record its result") if b.status == BidStatus.SUBMITTED else \
+            Text("the leader decides its ATB first")
+        raise GateError("stage: {label} has bid {id} '{title}' {status}; {todo}", label=_label(opp), id=b.id,
+                        title=b.title, status=b.status.value, todo=todo)
     for bid in bids:   # drafts and approved bids never submitted: closed with the opportunity
         before = snapshot(bid)
         bid.loss_reason = f"not submitted: opportunity lost ({reason})"[:1000]

@@ -26,14 +26,14 @@ MIN_PASSWORD = 8
 
 def check_roles(roles) -> str:
     if not isinstance(roles, (list, tuple, set, frozenset)):   # a bare 'admin' would be read letter by letter
-        raise ValidationError(f"roles: a list of roles is required (got {str(roles)[:40]!r})", field="roles")
+        raise ValidationError("{field}: a list of roles is required (got {got!r})", field="roles", got=str(roles)[:40])
     roles = [str(r).strip() for r in roles if str(r).strip()]
     unknown = [r for r in roles if r not in permissions.ROLES]
     if unknown:
-        raise ValidationError(f"roles: unknown role(s) {', '.join(unknown)}; known: {', '.join(permissions.ROLES)}",
-                              field="roles")
+        raise ValidationError("{field}: unknown role(s) {unknown}; known: {known}", field="roles",
+                              unknown=", ".join(unknown), known=", ".join(permissions.ROLES))
     if not roles:
-        raise ValidationError("roles: at least one role is required", field="roles")
+        raise ValidationError("{field}: at least one role is required", field="roles")
     return ",".join(sorted(set(roles)))
 
 
@@ -47,7 +47,8 @@ def _unique_email(ctx: Context, email: str, user_id: int | None = None) -> str:
         other = ctx.session.exec(select(User.login).where(func.lower(User.email) == email.lower(),
                                                           User.id != (user_id or 0))).first()
         if other:
-            raise DuplicateError(f"email: '{email}' is already the address of user '{other}'", field="email")
+            raise DuplicateError("{field}: '{email}' is already the address of user '{other}'", field="email",
+                                 email=email, other=other)
     return email
 
 
@@ -56,9 +57,9 @@ def create_user(ctx: Context, login: str, *, name: str = "", email: str = "", ro
                 password: str | None = None) -> int:
     login = validate.text("login", login, max_len=64, required=True)
     if not login.replace(".", "").replace("_", "").replace("-", "").isalnum():
-        raise ValidationError("login: only letters, digits, '.', '_' and '-' are allowed", field="login")
+        raise ValidationError("{field}: only letters, digits, '.', '_' and '-' are allowed", field="login")
     if by_login(ctx, login):
-        raise DuplicateError(f"login: '{login}' is already taken", field="login")
+        raise DuplicateError("{field}: '{login}' is already taken", field="login", login=login)
     email = _unique_email(ctx, validate.email("email", email))
     user = User(login=login, name=validate.text("name", name) or login, email=email, roles=check_roles(roles))
     if password is not None:
@@ -82,7 +83,7 @@ def update_user(ctx: Context, user_id: int, *, version: int | None = None, name:
         user.roles = check_roles(roles)
     if active is not None:
         if not isinstance(active, bool):
-            raise ValidationError(f"active: must be true or false (got {str(active)[:40]!r})", field="active")
+            raise ValidationError("{field}: must be true or false (got {got!r})", field="active", got=str(active)[:40])
         user.active = active
     if password is not None:
         user.password_hash = hash_password(password)
@@ -93,9 +94,9 @@ def update_user(ctx: Context, user_id: int, *, version: int | None = None, name:
 
 def hash_password(password: str) -> str:
     if not isinstance(password, str):
-        raise ValidationError(f"password: must be text, not {type(password).__name__}", field="password")
+        raise ValidationError("{field}: must be text, not {got}", field="password", got=type(password).__name__)
     if len(password) < MIN_PASSWORD:
-        raise ValidationError(f"password: at least {MIN_PASSWORD} characters", field="password")
+        raise ValidationError("{field}: at least {min} characters", field="password", min=MIN_PASSWORD)
     return _hasher.hash(password)
 
 
@@ -150,18 +151,19 @@ def actor_for_email(ctx: Context, email: str, allowed_domain: str | None = None,
         raise PermissionDenied("sign-in: the identity provider gave no verified e-mail address")
     wanted = (allowed_domain or "").strip().lower().lstrip("@")
     if wanted and domain != wanted:
-        raise PermissionDenied(f"sign-in: only e-mail addresses of {wanted} may sign in")
+        raise PermissionDenied("sign-in: only e-mail addresses of {domain} may sign in", domain=wanted)
     found = ctx.session.exec(select(User).where(func.lower(User.email) == email,
                                                 User.active == True).limit(2)).all()  # noqa: E712
     if len(found) != 1:   # none, or two accounts sharing it: never guess which person this is
-        raise PermissionDenied(f"sign-in: no single active user has the e-mail {email}; ask an administrator")
+        raise PermissionDenied("sign-in: no single active user has the e-mail {email}; ask an administrator",
+                               email=email)
     return Actor.of(found[0])
 
 
 def actor(ctx: Context, login: str) -> Actor:
     user = by_login(ctx, login)
     if user is None:
-        raise NotFound(f"user '{login}' not found")
+        raise NotFound("user '{login}' not found", login=login)
     return Actor.of(user)
 
 

@@ -68,6 +68,7 @@ def test_kpi_tiles_are_all_compact_and_tables_format_money_and_ratios(page):
             cols = columns(df)
             for col, cfg in cols.items():
                 if col in ("conversion", "estimate_accuracy", "budget_execution") or col.endswith("margin_rate"):
-                    assert cfg.get("type_config", {}).get("format") == "percent", (label, col, cfg)
+                    # hundredths with one decimal on every row (not "30%" beside "29.75%")
+                    assert cfg.get("type_config", {}).get("format") == "%.1f%%", (label, col, cfg)
                 if col in ("bookings", "collected", "amount", "outstanding", "total", "weighted"):
                     assert cfg.get("type_config", {}).get("format") in ("accounting", "localized"), (label, col, cfg)

@@ -93,9 +93,9 @@ def test_four_calculations_show_margin_as_a_percentage(page, deal):
     at = show(opened(page, "leader", contract=deal["contract"]), "Four calculations")
     calc = frame(at, "Calculation")
     budget = calc.value.set_index("Calculation").loc["Budget (预算)", "Margin %"]
-    assert 0 < float(budget) < 1          # a ratio, shown as a percentage
+    assert 1 < float(budget) < 100        # a ratio, shown in hundredths as a percentage with one decimal
     config = json.loads(calc.proto.columns)
-    assert config["Margin %"]["type_config"]["format"] == "percent"
+    assert config["Margin %"]["type_config"]["format"] == "%.1f%%"
 
 
 def test_a_cost_is_recorded_once_and_the_form_comes_back_empty(page, demo_url, deal):

@@ -157,6 +157,8 @@ def test_leader_decides_go_and_the_database_shows_it(page, demo_url):
     widget(at.button, f"initiation-ati-decide-{opp_id}-submit").click().run()
     assert not at.exception and not at.error
     assert "ATI decided: Go." in [s.value for s in at.success]
+    picker = at.selectbox(key="initiation-opp")    # the picker names the stage the decision moved it to
+    assert picker.value == opp_id and picker.format_func(opp_id).endswith("Customer guidance"), picker.format_func(opp_id)
     opp, gate = read(demo_url, lambda ctx: (ctx.session.get(Opportunity, opp_id), ctx.session.exec(
         select(GateDecision).where(GateDecision.kind == GateKind.ATI, GateDecision.subject_id == opp_id)
         .order_by(GateDecision.id.desc())).first()))

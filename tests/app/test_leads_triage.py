@@ -190,3 +190,22 @@ def test_the_edit_table_shows_owners_by_name_and_hides_internal_columns(page):
     at = page("marketing", PAGE)
     shown = list(at.data_editor[0].proto.column_order)
     assert "ID" not in shown and "Version" not in shown and "owner" not in shown and "owner_name" in shown
+
+
+# -- the edit table shows budgets with separators and takes one typed that way -------------------------
+
+def test_the_edit_table_shows_the_budget_with_separators_and_saves_one_typed_so(page, demo_url):
+    at = page("marketing", PAGE)
+    assert not at.exception
+    (seen_key,) = [k for k in at.session_state if str(k).startswith("leads-editor-before-")]
+    before = at.session_state[seen_key]
+    budgets = [b for b in before["budget"] if b is not None]
+    assert budgets and all("," in b or float(b.replace(",", "")) < 1000 for b in budgets), budgets[:5]
+    assert all(b.count(".") == 1 and len(b.split(".")[1]) == 2 for b in budgets)
+    row = 0
+    lead_id = int(before.iloc[row]["ID"])
+    at.session_state[seen_key.removeprefix("leads-editor-before-")] = {
+        "edited_rows": {row: {"budget": "2,500,000"}}, "added_rows": [], "deleted_rows": []}
+    at.button(key="leads-save").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert str(lead(demo_url, lead_id).budget) == "2500000.00"
