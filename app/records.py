@@ -71,6 +71,8 @@ def picker(kind: str, options: Mapping[int, str], *, label: str | None = None, k
     wanted = opened(kind)
     # the address leads: a link, a clicked row, Back or Forward change it, and the picker follows (a choice the
     # person makes goes into the address first, by _follow, so the two never disagree otherwise)
+    if st.session_state.get(key) is not None and not isinstance(st.session_state.get(key), int):
+        st.session_state[key] = None      # an old label instead of an id (see _follow): the address decides
     if wanted is not None and st.session_state.get(key) != wanted:
         if wanted in options:
             st.session_state[key] = wanted
@@ -86,7 +88,12 @@ def picker(kind: str, options: Mapping[int, str], *, label: str | None = None, k
 
 
 def _follow(kind: str, key: str) -> None:
-    go(kind, st.session_state.get(key))
+    """The person chose in the picker: the choice goes into the address. The browser sends the chosen option's
+    label; when that label changed since it was drawn (the record moved on: "· Planned" is now "· Accepted"),
+    Streamlit hands over the old label instead of the id: the address then stays, and the picker follows it."""
+    choice = st.session_state.get(key)
+    if choice is None or isinstance(choice, int):
+        go(kind, choice)
 
 
 def link(kind: str, record_id: int, label: str, *, where=st) -> None:

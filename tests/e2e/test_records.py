@@ -167,3 +167,29 @@ def test_a_link_to_a_page_the_person_may_not_open_says_so(browser, server):
     finally:
         if context:
             context.close()
+
+
+def test_a_record_whose_label_changed_keeps_working(page, server, server_db):
+    """After an action the picked record's label changes ("· Approved" → "· Submitted"); the browser still holds
+    the old label and sends it with the next click. That click used to crash the page (int('…· Approved'))."""
+    from core.enums import BidStatus
+    from core.models import Bid
+
+    with unit_of_work(SYSTEM, "test", url=_db(server_db)) as ctx:
+        bid_id, floor = ctx.session.exec(select(Bid.id, Bid.price_floor).where(
+            Bid.status == BidStatus.APPROVED, Bid.deadline >= ctx.today()).order_by(Bid.id)).first()
+    page.goto(f"{server}/bids_contracts?bid={bid_id}")
+    sign_in(page, "sr")
+    _wait_idle(page)
+    page.get_by_label("Quoted price").fill(str(floor))
+    page.get_by_role("button", name="Submit the bid").last.click()
+    _wait_idle(page)
+    shot(page, "label-submitted")
+    with unit_of_work(SYSTEM, "test", url=_db(server_db)) as ctx:
+        assert ctx.session.get(Bid, bid_id).status == BidStatus.SUBMITTED
+    page.get_by_text("Edit in the table").click()
+    _wait_idle(page)
+    page.wait_for_timeout(500)
+    shot(page, "label-changed")
+    assert page.locator('[data-testid="stException"]').count() == 0
+    assert f"bid={bid_id}" in page.url
