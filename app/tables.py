@@ -111,6 +111,12 @@ def table(df: pd.DataFrame, prefix: str, *, key: str, opens: str | None = None, 
     column_config = config(view, prefix, money=money, pct=pct)
     event = None
     if opens:   # a clicked row is selected, and the page reruns to open it
+        # the selection is a row position: when the table shows other records (a filter, "show all"), a row
+        # chosen before is dropped, so it does not open whatever record now sits at that position
+        ids = tuple(df[id_col].tolist()) if id_col in df else ()
+        if st.session_state.get(f"{key}-ids", ids) != ids:
+            st.session_state[key] = {"selection": {"rows": [], "columns": [], "cells": []}}
+        st.session_state[f"{key}-ids"] = ids
         event = st.dataframe(view, hide_index=True, width="stretch", key=key, column_order=visible,
                              column_config=column_config, placeholder=fmt.EMPTY, on_select="rerun",
                              selection_mode="single-row")

@@ -238,3 +238,8 @@ def test_a_clicked_bid_row_opens_the_bid_for_those_who_edit_bids_too(page, demo_
     at.run()
     assert not at.exception, at.exception
     assert at.selectbox(key="bc-bid").value == first and at.query_params["bid"] in (str(first), [str(first)])
+    # "Show all bids" lists other bids: the row chosen before does not open whatever bid now sits there
+    at.toggle(key="bc-bids-all").set_value(True).run()
+    assert not at.exception, at.exception
+    assert int(at.dataframe(key="bc-bids-view").value.iloc[0]["ID"]) != first    # the list did change
+    assert at.selectbox(key="bc-bid").value == first and at.query_params["bid"] in (str(first), [str(first)])
