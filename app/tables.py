@@ -69,6 +69,11 @@ def shown(df: pd.DataFrame, coded: tuple[str, ...] = CODED, actions: tuple[str, 
     return out
 
 
+def money_columns(df: pd.DataFrame) -> tuple[str, ...]:
+    """The columns holding Decimal amounts (before `shown` makes them numbers for display)."""
+    return tuple(c for c in df.columns if df[c].dtype == object and _all(df[c], Decimal))
+
+
 def _all(series: pd.Series, kind) -> bool:
     present = series.dropna()
     return not present.empty and all(isinstance(v, kind) for v in present)
@@ -102,7 +107,7 @@ def table(df: pd.DataFrame, prefix: str, *, key: str, opens: str | None = None, 
     if df.empty:
         st.caption(empty or ui.t("nothing"))
         return None
-    money = tuple(money) + tuple(c for c in df.columns if df[c].dtype == object and _all(df[c], Decimal))
+    money = tuple(money) + money_columns(df)
     view = shown(df)
     for col in pct:
         if col in view.columns:

@@ -92,8 +92,8 @@ def invoices_tab(names: dict) -> None:
 
 def _editor(inv, suffix: str) -> None:
     view = tables.shown(inv)
-    cfg = tables.config(view, "cash", extra={"Due on": st.column_config.DateColumn(format="YYYY-MM-DD",
-                                                                                     required=True)})
+    cfg = tables.config(view, "cash", money=tables.money_columns(inv),   # 1,162,285.71, not 1162285.71
+                        extra={"Due on": st.column_config.DateColumn(format="YYYY-MM-DD", required=True)})
     visible = [c for c in view.columns if not tables.internal(c)]
     edited = st.data_editor(view, key=f"cash-inv-editor-{suffix}", hide_index=True, column_config=cfg,
                             column_order=visible, disabled=[c for c in view.columns if c != "Due on"],

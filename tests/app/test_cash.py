@@ -398,3 +398,13 @@ def test_every_column_header_has_a_label():
     for col in names:
         key = "cash.col." + "".join(ch if ch.isalnum() else "_" for ch in col.lower().replace("%", "pct")).strip("_")
         assert key in catalogue(), key
+
+
+def test_the_invoice_table_formats_its_amounts(page, demo_url):
+    """The walk saw 1162285.71 in the Invoices table while every other table said 1,162,285.71."""
+    import json
+
+    at = show(page("finance", PAGE), "Invoices")
+    config = json.loads(at.data_editor(key=EDITOR).proto.columns)
+    for col in ("Amount", "Paid", "Outstanding"):
+        assert config[col]["type_config"]["format"] == "accounting", (col, config[col])
