@@ -243,3 +243,14 @@ def test_a_clicked_bid_row_opens_the_bid_for_those_who_edit_bids_too(page, demo_
     assert not at.exception, at.exception
     assert int(at.dataframe(key="bc-bids-view").value.iloc[0]["ID"]) != first    # the list did change
     assert at.selectbox(key="bc-bid").value == first and at.query_params["bid"] in (str(first), [str(first)])
+
+
+def test_a_passed_deadline_is_not_shown_as_negative_days_left(page, demo_url):
+    bid_id = read(demo_url, lambda ctx: ctx.session.exec(select(Bid.id).where(
+        Bid.status == BidStatus.APPROVED, Bid.deadline < ctx.today())).first())
+    at = page("sr", PAGE)
+    at.query_params["bid"] = str(bid_id)
+    at.run()
+    assert not at.exception, at.exception
+    deltas = [m.proto.delta for m in at.metric]
+    assert not [d for d in deltas if d.startswith("-")], deltas
