@@ -25,9 +25,19 @@ def _metric(page, label: str) -> Decimal:
 def _choose(page, label: str, option_text: str) -> None:
     """Pick an option of a Streamlit selectbox by typing part of its text."""
     box = page.get_by_label(label, exact=True)
-    box.click()
-    box.fill(option_text)
-    page.get_by_role("option").filter(has_text=option_text).first.click()
+    option = page.get_by_role("option").filter(has_text=option_text).first
+    for attempt in range(3):   # a rerun that ends while typing closes the list: open it and type again
+        box.scroll_into_view_if_needed()
+        box.click()
+        box.fill(option_text)
+        try:
+            option.wait_for(timeout=5_000)
+            break
+        except Exception:
+            if attempt == 2:
+                raise
+            page.keyboard.press("Escape")
+    option.click()
 
 
 def oldest_open_invoice(server_db) -> tuple[Invoice, str]:
