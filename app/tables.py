@@ -83,6 +83,7 @@ def config(df: pd.DataFrame, prefix: str, *, money: tuple[str, ...] = (), pct: t
            extra: Mapping[str, ColumnConfig] | None = None) -> dict[str, ColumnConfig]:
     """column_config: translated headers, money as accounting figures, ratios as percentages."""
     extra = extra or {}
+    money = tuple(money) + money_columns(df)
     out: dict[str, ColumnConfig] = {}
     for col in df.columns:
         label = ui.header(prefix, col)
@@ -90,7 +91,7 @@ def config(df: pd.DataFrame, prefix: str, *, money: tuple[str, ...] = (), pct: t
             out[col] = {**extra[col], "label": label}
         elif col in pct:   # shown as hundredths by `table`: one decimal on every row, not 30% beside 29.75%
             out[col] = st.column_config.NumberColumn(label, format="%.1f%%")
-        elif col in money or (df[col].dtype == object and _all(df[col], Decimal)):
+        elif col in money:
             out[col] = st.column_config.NumberColumn(label, format="accounting")
         elif isinstance(df[col].dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_any_dtype(df[col]):
             out[col] = st.column_config.DatetimeColumn(label, format="YYYY-MM-DD HH:mm")

@@ -96,11 +96,12 @@ def words(text: object) -> str:
     return messages.say(getattr(text, "text", text), lang())
 
 
-def refusal(error: LtcError, labels: dict[str, str]) -> str:
+def refusal(error: LtcError, labels: dict[str, str] | None = None) -> str:
     """Core's message in the person's language, its field named as the form labels it ('amount: ...' → 'Amount
     received: ...')."""
     text = words(error)
     field = getattr(error, "field", None)
+    labels = labels or {}
     if field and field in labels and text.startswith(f"{field}: "):
         return f"{labels[field]}: {text[len(field) + 2:]}"
     return text

@@ -58,8 +58,7 @@ class Lifecycle:
         if step.start and status not in step.start:
             if step.wrong_status is not None:
                 return step.wrong_status(record, step.start)
-            return Text("{label} is {status}; only a {names} {kind} allows this", label=self.label(record),
-                        status=status.value, names=Joined(" or ", (s.value for s in step.start)), kind=kind(self.kind))
+            return only_from(self.label(record), status, step.start, self.kind)
         for guard in step.guards:
             reason = guard(ctx, record)
             if reason:
@@ -86,6 +85,12 @@ class Lifecycle:
             reason = self.why_not(ctx, action, record)
             out.append(Offer(action, reason is None, reason or "", applies))
         return out
+
+
+def only_from(label: str, status: Enum, allowed: tuple[Enum, ...], kind_name: str) -> Text:
+    """The plain wrong-status reason: "milestone 'X' is planned; only a preliminary milestone allows this"."""
+    return Text("{label} is {status}; only a {names} {kind} allows this", label=label, status=status.value,
+                names=Joined(" or ", (s.value for s in allowed)), kind=kind(kind_name))
 
 
 def roles_refused(roles, action: str) -> Text:

@@ -25,7 +25,7 @@ def up_to(text: str, limit: Decimal, field: str, where: str) -> Decimal | None:
     try:
         return validate.amount(field, text)
     except LtcError as exc:
-        ui.say(where, "error", ui.refusal(exc, {}))
+        ui.say(where, "error", ui.refusal(exc))
         return None
 
 

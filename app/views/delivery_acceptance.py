@@ -3,7 +3,6 @@ the acceptances core offers now (preliminary 初验 / final 终验; refused ones
 certificates as downloads and its history."""
 from __future__ import annotations
 
-
 import streamlit as st
 
 from app import fmt, forms, records, tables, ui
@@ -66,7 +65,7 @@ def accept_form(offers: dict, mid: int, name: str) -> None:
                 try:
                     ref = uploads.store_certificate(cert.name, cert.getvalue(), on=on)
                 except LtcError as exc:
-                    ui.say("delivery-accept", "error", ui.refusal(exc, {}))
+                    ui.say("delivery-accept", "error", ui.refusal(exc))
                     return
             done = f.submit(svc.accept_milestone, mid, kind=chosen, accepted_on=on, certificate_ref=ref,
                             labels=labels, success=ui.t("delivery.accept.done", name=name))

@@ -2,7 +2,6 @@
 one (once), and its estimate, budget, actuals and final accounts (四算) next to every listed project's."""
 from __future__ import annotations
 
-
 import streamlit as st
 
 from app import fmt, forms, tables, ui

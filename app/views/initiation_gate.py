@@ -64,10 +64,10 @@ def guidance(d: dict, version: int, offers: dict, done) -> None:
         return opportunities.update_stakeholder(ctx, sid, version=version,
                                                 **{fields[c]: v for c, v in changes.items() if c in fields})
 
+    place = f"initiation-chain-{opp_id}"     # where the table's messages are shown, below it
     b1, b2 = st.columns([1, 5])
     if b1.button(ui.t("save"), key=f"initiation-chain-save-{opp_id}"):
         changed = ui.changed_rows(seen, edited)
-        place = f"initiation-chain-{opp_id}"
         ok = ui.save_edits(seen, edited, save_row, where=place) == len(changed)
         for _, row in edited[edited["ID"].isna()].iterrows():
             ok &= bool(ui.act(opportunities.add_stakeholder, opp_id, name=_clean(row["Name"]),
@@ -82,7 +82,7 @@ def guidance(d: dict, version: int, offers: dict, done) -> None:
             done()
     b2.button(ui.t("initiation.reload"), key=f"initiation-chain-reload-{opp_id}", on_click=_forget,
               args=(editor_key, seen_key))
-    ui.flash(f"initiation-chain-{opp_id}")
+    ui.flash(place)
 
 
 def estimate_and_ati(d: dict, offers: dict, done) -> None:

@@ -16,8 +16,8 @@ from core.calculations import active_terms
 from core.context import Context, snapshot
 from core.enums import AcceptanceKind, ContractStatus, MilestoneStatus, Trigger
 from core.errors import GateError, ValidationError
-from core.lifecycle import Lifecycle, Offer, Step, register, roles_refused
-from core.messages import Joined, Text, kind
+from core.lifecycle import Lifecycle, Offer, Step, only_from, register, roles_refused
+from core.messages import Text
 from core.models import Acceptance, Contract, CostEntry, Milestone
 from core.services import action
 from core.services.contracts import (MILESTONES_PLANNED, label, not_future, require_status, retention_released,
@@ -80,8 +80,7 @@ def _wrong(ms: Milestone, allowed) -> Text:
         return Text("{label} was already finally accepted on {on}", label=_ms_label(ms), on=_accepted_on(ms))
     if ms.status == MilestoneStatus.PRELIMINARY:
         return Text("{label} already has its preliminary acceptance", label=_ms_label(ms))
-    return Text("{label} is {status}; only a {names} {kind} allows this", label=_ms_label(ms),
-                status=ms.status.value, names=Joined(" or ", (s.value for s in allowed)), kind=kind("milestone"))
+    return only_from(_ms_label(ms), ms.status, allowed, "milestone")
 
 
 def _dates_fixed(ms: Milestone, allowed) -> Text:
