@@ -24,7 +24,8 @@ class Once:
     def key(self, field: str) -> str:
         return f"{self.name}-{field}-{self.token[:8]}"
 
-    def submit(self, fn: Callable, *args, success: str | None = None, where: str | None = None, **kwargs) -> Any:
+    def submit(self, fn: Callable, *args, success: str | Callable[[Any], str] | None = None,
+               where: str | None = None, **kwargs) -> Any:
         """Run the service once for this showing; its messages go to the form (or to `where`, a place that
         outlives it, e.g. a record's heading when the success makes the form disappear)."""
         result = ui.act(fn, *args, success=success, where=where or self.name, request_key=self.token, **kwargs)

@@ -1,32 +1,27 @@
-"""Streamlit entry point: sign-in (local accounts, or OpenID Connect when [auth] is in the secrets), the
-language switch, and a navigation built from the person's roles: a page they may not use is not registered."""
+"""Streamlit entry point: who is signed in (the sign-in cookie of app/signin.py for local accounts, or OpenID
+Connect when [auth] is in the secrets), the language switch, and a navigation built from the person's roles:
+a page they may not use is not registered (its address says so and shows nothing of it)."""
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import quote, urlencode
 
 import streamlit as st
 
-from app import tables, ui
+from app import signin, tables, ui
 from app.nav import PAGES, pages_for
 from config.settings import get_settings
 from core.context import SYSTEM, unit_of_work
 from core.errors import LtcError
-from core.services import users
+from core.services import signins, users
 
 st.set_page_config(page_title="LTC 线索到回款", page_icon="💴", layout="wide")
 
 if "lang" not in st.session_state:
-    st.session_state["lang"] = get_settings().lang
+    chosen = st.context.cookies.get(signin.LANG_COOKIE)   # the language picked on the sign-in page
+    st.session_state["lang"] = chosen if chosen in ("en", "zh") else get_settings().lang
 st.sidebar.radio(ui.t("language"), ["en", "zh"], key="lang", horizontal=True,
                  format_func=lambda v: "English" if v == "en" else "中文")
-
-
-def _oidc() -> dict | None:
-    """The [auth] section of Streamlit's secrets, when OpenID Connect is configured."""
-    try:
-        return dict(st.secrets["auth"]) if "auth" in st.secrets else None
-    except Exception:   # no secrets file at all
-        return None
 
 
 def _claims() -> tuple[str, bool | None]:
@@ -38,7 +33,7 @@ def _claims() -> tuple[str, bool | None]:
 
 def _sign_in() -> None:
     st.title(ui.t("app.title"))
-    oidc = _oidc()
+    oidc = signin.oidc()
     if oidc:
         if not st.user.is_logged_in:
             if st.button(ui.t("login.sso")):
@@ -53,41 +48,63 @@ def _sign_in() -> None:
         except LtcError as exc:
             st.error(ui.words(exc))
             st.stop()
-    with st.form("login"):
-        login = st.text_input(ui.t("login.login"))
-        password = st.text_input(ui.t("login.password"), type="password")
-        if st.form_submit_button(ui.t("login.submit")):
-            try:
-                with unit_of_work(SYSTEM, "app") as ctx:
-                    st.session_state["actor"] = users.authenticate(ctx, login, password)
-                st.rerun()
-            except LtcError as exc:
-                st.error(ui.words(exc))
+    # local accounts sign in on /signin (a page load without a sign-in goes there first); this shows when a
+    # sign-in ended while the tab stayed open: the link comes back to the same address
+    here = "/" + st.session_state.get("asked_for", "") + ("?" + urlencode(st.query_params.to_dict())
+                                                          if st.query_params else "")
+    st.info(ui.t("login.again"))
+    st.markdown(f'<a href="/signin?next={quote(here, safe="")}" target="_self">{ui.t("login.submit")}</a>',
+                unsafe_allow_html=True)
     st.stop()
 
 
-actor = st.session_state.get("actor")
+def _signed_in():
+    """The person of this session. A local account's sign-in cookie is checked on every run, so a Reload or a
+    pasted link (a new session) finds the person again, and a sign-out in another tab, an expired sign-in or
+    a deactivated account ends this tab's work at its next click; roles changed meanwhile apply at once."""
+    kept = st.session_state.get("actor")
+    if kept is not None and "sign_in" not in st.session_state:
+        return kept   # signed in through OpenID Connect (or by a test)
+    token = None if signin.oidc() else st.context.cookies.get(signin.COOKIE)
+    with unit_of_work(SYSTEM, "app") as ctx:
+        found = signins.actor_for_token(ctx, token)
+    if found is None:
+        st.session_state.pop("actor", None)
+        st.session_state.pop("sign_in", None)
+    else:
+        st.session_state["actor"], st.session_state["sign_in"] = found, token
+    return found
+
+
+actor = _signed_in()
 if actor is None:
     # Every page's address answers with the sign-in form, so a pasted link or a reloaded tab (a new session)
     # keeps its path and ?<kind>=<id> through the sign-in and opens the record right after it.
     asked = st.navigation([st.Page(_sign_in, title=ui.t("login.title"), default=True)]
                           + [st.Page(_sign_in, title=ui.t("login.title"), url_path=Path(p.path).stem)
                              for p in PAGES[1:]], position="hidden")
-    st.session_state["asked_for"] = asked.url_path     # said after sign-in when the person may not open it
+    st.session_state["asked_for"] = asked.url_path
     asked.run()
     st.stop()
 
 st.sidebar.caption(ui.t("signed_in", name=actor.name or actor.login,
                         roles=", ".join(tables.value(r) for r in sorted(actor.roles))))
 if st.sidebar.button(ui.t("logout"), key="logout"):
+    with unit_of_work(SYSTEM, "app") as ctx:
+        signins.close_sign_in(ctx, st.session_state.pop("sign_in", None))   # every tab of this browser too
     st.session_state.pop("actor", None)
-    if _oidc() and st.user.is_logged_in:
+    if signin.oidc() and st.user.is_logged_in:
         st.logout()
     st.rerun()
 
-mine = pages_for(actor.roles)
-asked_for = st.session_state.pop("asked_for", "")
-if asked_for and asked_for not in {Path(p.path).stem for p in mine}:
+
+def _not_yours() -> None:
     st.warning(ui.t("page.not_yours"))   # a link to a page these roles do not open: say so, show nothing of it
-nav = st.navigation([st.Page(p.path, title=ui.t(p.title), icon=p.icon) for p in mine])
+
+
+mine = pages_for(actor.roles)
+others = [p for p in PAGES if p not in mine]
+nav = st.navigation([st.Page(p.path, title=ui.t(p.title), icon=p.icon) for p in mine]
+                    + [st.Page(_not_yours, title=ui.t("page.not_yours_title"), url_path=Path(p.path).stem,
+                               visibility="hidden") for p in others])
 nav.run()

@@ -96,11 +96,12 @@ def _follow(kind: str, key: str) -> None:
         go(kind, choice)
 
 
-def link(kind: str, record_id: int, label: str, *, where=st) -> None:
-    """A link to a record's address, or the label alone when the person may not open its page."""
+def link(kind: str, record_id: int, label: str, *, where=st, tab: str | None = None) -> None:
+    """A link to a record's address (on one of its tabs: ?tab=), or the label alone when the person may not
+    open its page."""
     page = PAGES[kind]
     if page in ui.reachable_pages():
-        where.page_link(page, label=label, query_params={kind: str(int(record_id))},
+        where.page_link(page, label=label, query_params={kind: str(int(record_id)), **({"tab": tab} if tab else {})},
                         icon=":material/arrow_forward:")
     else:
         where.markdown(label)

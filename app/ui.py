@@ -75,19 +75,20 @@ def read(fn: Callable, *args, **kwargs) -> Any:
         return fn(ctx, *args, **kwargs)
 
 
-def act(fn: Callable, *args, success: str | None = None, where: str | None = None,
+def act(fn: Callable, *args, success: str | Callable[[Any], str] | None = None, where: str | None = None,
         request_key: str | None = None, labels: dict[str, str] | None = None, **kwargs) -> Any:
     """Run a service on submit; a refusal is shown as the core wrote it and changes nothing. `where` names the
     place the person acted (a form), so the message appears there and survives the rerun after a save;
     `request_key` makes the write happen once however often the submit arrives (core.idempotency). A form's
-    every refused field is shown at once, each named by its label (`labels`: field -> label shown)."""
+    every refused field is shown at once, each named by its label (`labels`: field -> label shown). `success`
+    may be a function of the service's result (the new record's number, say)."""
     try:
         result = perform(actor(), fn, *args, request_key=request_key, **kwargs)
     except LtcError as exc:
         for error in getattr(exc, "errors", None) or [exc]:
             say(where, "error", refusal(error, labels or {}))
         return None
-    say(where, "success", success or t("saved"))
+    say(where, "success", success(result) if callable(success) else success or t("saved"))
     return result if result is not None else True
 
 
@@ -112,9 +113,9 @@ def limit(field: str) -> int:
     return validate.limit(field)
 
 
-def say(where: str | None, kind: str, text: str) -> None:
+def say(where: str | None, kind: str, text: str | tuple) -> None:
     """A message for the place `where` (None: the top of the page), shown by `flash(where)` on this run or,
-    after a save's rerun, on the next one."""
+    after a save's rerun, on the next one. Kind "link" shows a link to a record: text is (kind, id, label)."""
     box = st.session_state.get("flash")
     if not isinstance(box, dict):
         box = st.session_state["flash"] = {}
@@ -129,7 +130,11 @@ def flash(where: str | None = None) -> None:
     if not isinstance(box, dict):
         return
     for kind, text in box.pop(where or "", []):
-        getattr(st, kind)(text)
+        if kind == "link":   # a record the message names: (kind, id, label), one click away
+            from app import records
+            records.link(*text)
+        else:
+            getattr(st, kind)(text)
 
 
 def reachable_pages() -> set[str]:

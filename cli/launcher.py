@@ -10,6 +10,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG = ROOT / "streamlit_config.toml"
 MAIN = ROOT / "app" / "main.py"
+SERVER = ROOT / "app" / "server.py"    # main.py with the sign-in routes beside it
 
 
 def streamlit_flags(path: Path = CONFIG) -> list[str]:
@@ -41,7 +42,7 @@ def prepare(demo_if_empty: bool) -> None:
 
 def run_app(*, demo_if_empty: bool = False, port: int | None = None) -> int:
     prepare(demo_if_empty)
-    cmd = [sys.executable, "-m", "streamlit", "run", str(MAIN), *streamlit_flags()]
+    cmd = [sys.executable, "-m", "streamlit", "run", str(SERVER), *streamlit_flags()]
     if port:
         cmd.append(f"--server.port={port}")
     env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))

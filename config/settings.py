@@ -43,6 +43,7 @@ class Settings(BaseSettings):
     sheets_share_with: Annotated[tuple[str, ...], NoDecode] = Field((), validation_alias="LTC_SHEETS_SHARE_WITH")
     sync_lock_ttl: int = Field(600, validation_alias="LTC_SYNC_LOCK_TTL")         # seconds, longer than any cycle
     sync_backoff_base: float = Field(0.5, validation_alias="LTC_SYNC_BACKOFF_BASE")   # seconds, first retry wait
+    session_hours: int = Field(12, validation_alias="LTC_SESSION_HOURS")   # a web sign-in lasts this long
     # Google's own names. The emulator's host:port is checked where it is used (sync/gsheets_client.py),
     # so a typo there concerns only the Google Sheets backend.
     sheets_emulator_host: str = Field("", validation_alias="SHEETS_EMULATOR_HOST")
@@ -89,6 +90,14 @@ class Settings(BaseSettings):
         raw = str(value).strip()
         if not raw.isdigit() or not 1 <= int(raw) <= 86400:
             raise ValueError(f"LTC_SYNC_LOCK_TTL: {raw!r} is not a whole number of seconds from 1 to 86400")
+        return int(raw)
+
+    @field_validator("session_hours", mode="before")
+    @classmethod
+    def _hours(cls, value: Any) -> Any:
+        raw = str(value).strip()
+        if not raw.isdigit() or not 1 <= int(raw) <= 720:
+            raise ValueError(f"LTC_SESSION_HOURS: {raw!r} is not a whole number of hours from 1 to 720")
         return int(raw)
 
     @field_validator("sync_backoff_base", mode="before")

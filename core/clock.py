@@ -11,11 +11,14 @@ from config.settings import load
 ZONE = ZoneInfo(load("finance").get("time_zone", "Asia/Shanghai"))
 
 
+def utc(moment: datetime) -> datetime:
+    """A stored moment with its zone: SQLite gives times back naive, and they were stored in UTC."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
 def local_date(moment: datetime) -> date:
     """The calendar day of a moment on the company clock (a naive moment is taken as UTC)."""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(ZONE).date()
+    return utc(moment).astimezone(ZONE).date()
 
 
 def today() -> date:

@@ -96,6 +96,11 @@ class Context:
                                    login=self.actor.login, roles=Joined(", ", sorted(roles)) if roles else Text("none"),
                                    action=action)
 
+    def may(self, action: str) -> bool:
+        """Whether the actor's current roles allow `action` (require's check, as a question)."""
+        roles = self.current_roles()
+        return roles is not None and permissions.allowed(roles, action)
+
     def current_roles(self) -> frozenset[str] | None:
         """The actor's roles as the users table has them now (None: no such active user). The Actor is a copy
         taken at sign-in, so a person deactivated or stripped of a role loses that access at their next action,

@@ -21,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
 from config.settings import get_settings
+from core import clock
 from core.context import SYSTEM, Actor, perform, unit_of_work
 from core.db import max_length
 from core.errors import LtcError, ValidationError
@@ -74,8 +75,6 @@ def _now() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def _aware(dt: datetime) -> datetime:
-    return dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)
 
 
 # -- the lock ------------------------------------------------------------------
@@ -97,7 +96,7 @@ def acquire_lock(key: str, holder: str, *, url=None, ttl: timedelta | None = Non
         pass
     with unit_of_work(SYSTEM, "sync", url=url) as ctx:
         lock = ctx.session.get(SyncLock, key)
-        if lock is None or _aware(lock.expires_at) > now:
+        if lock is None or clock.utc(lock.expires_at) > now:
             return False
         taken = cast(CursorResult, ctx.session.execute(
             update(SyncLock).where(SyncLock.spreadsheet == key, SyncLock.holder == lock.holder,

@@ -10,7 +10,7 @@ import streamlit as st
 
 from app import records, ui
 from app.views import bids_list, bids_view, contracts_list, contracts_view
-from app.views.bids_common import CONTRACT_TAB_KEY, TAB_KEY, open_tab, tabs
+from app.views.bids_common import TAB_KEY, TAB_PARAM, open_tab, tabs
 from core.errors import LtcError
 from core.queries.contracts import change_order_contract, deal_options
 
@@ -28,7 +28,7 @@ def follow_address() -> None:
     if change is not None:
         try:
             records.go("contract", ui.read(change_order_contract, change))
-            open_tab(CONTRACT_TAB_KEY, contracts_view.tab_labels()[2])
+            st.query_params[TAB_PARAM] = "changes"
         except LtcError:
             st.warning(ui.t("record.not_visible", kind=ui.t("record.kind.change_order"), id=change))
         records.go("change_order", None)

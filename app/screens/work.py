@@ -9,9 +9,13 @@ from core.queries.work import LISTS, my_work
 SHOWN = 25   # links per list; the rest are in a table below it
 
 # which record each list's item names: (kind, item key) — the kind is the address's parameter
-LIST_RECORD = {"bids_due": ("bid", "id"), "milestones": ("milestone", "milestone_id"),
-               "terms_to_invoice": ("term", "term_id"), "overdue_invoices": ("invoice", "invoice_id"),
+LIST_RECORD = {"to_sign": ("contract", "contract_id"), "bids_due": ("bid", "id"),
+               "milestones": ("milestone", "milestone_id"), "terms_to_invoice": ("term", "term_id"),
+               "overdue_invoices": ("invoice", "invoice_id"),
                "holds": ("opportunity", "opportunity_id")}
+# the tab of its record an item opens (?tab=): a contract's ATC, a change order's Changes
+LIST_TAB = {"to_sign": "atc"}
+SUBJECT_TAB = {"contract": "atc", "change_order": "changes"}
 # a decision's subject -> the record opened (a change order is decided on its contract)
 SUBJECT_RECORD = {"opportunity": ("opportunity", "subject_id"), "bid": ("bid", "subject_id"),
                   "contract": ("contract", "subject_id"), "change_order": ("contract", "contract_id"),
@@ -20,6 +24,7 @@ SUBJECT_RECORD = {"opportunity": ("opportunity", "subject_id"), "bid": ("bid", "
 COLUMNS = {
     "decisions": {"kind": "Kind", "subject": "Subject", "opportunity": "Opportunity",
                   "requested_on": "Requested on", "requested_by_name": "Requested by"},
+    "to_sign": {"contract": "Contract", "name": "Name", "account": "Customer", "amount": "Amount"},
     "bids_due": {"title": "Bid", "opportunity": "Opportunity", "deadline": "Deadline", "days_left": "Days left"},
     "milestones": {"name": "Milestone", "contract": "Contract", "opportunity": "Opportunity", "due_on": "Due on",
                    "days_late": "Days late"},
@@ -30,7 +35,7 @@ COLUMNS = {
     "holds": {"opportunity": "Opportunity", "account": "Customer", "review_on": "Review on",
               "days_past": "Days past"},
 }
-MONEY = ("Not invoiced", "Outstanding")
+MONEY = ("Not invoiced", "Outstanding", "Amount")
 _MD = str.maketrans({c: "\\" + c for c in "\\`*_[]<>~$|#"})
 
 
@@ -46,6 +51,9 @@ def _label(name: str, item: dict) -> str:
             else ""
         return t("work.item.decision", kind=t(f"work.kind.{item['kind']}"), subject=_md(item["subject"]),
                  where=where, on=day(item["requested_on"]), by=_md(item.get("requested_by_name")))
+    if name == "to_sign":
+        return t("work.item.to_sign", contract=_md(item["contract"]), name=_md(item["name"]),
+                 account=_md(item["account"]), amount=fmt.money(item["amount"]))
     if name == "bids_due":
         return t("work.item.bid", title=_md(item["title"]), opportunity=_md(item["opportunity"]),
                  deadline=day(item["deadline"]), days=n(item["days_left"]))
@@ -63,12 +71,13 @@ def _label(name: str, item: dict) -> str:
              days=n(item["days_past"]))
 
 
-def record_of(name: str, item: dict) -> tuple[str, int] | None:
-    """The record an item opens: (kind, id), or None when it names none."""
-    found = SUBJECT_RECORD.get(item["subject_type"]) if name == "decisions" else LIST_RECORD[name]
+def record_of(name: str, item: dict) -> tuple[str, int, str | None] | None:
+    """The record an item opens and the tab it opens on: (kind, id, tab), or None when it names none."""
+    decision = name == "decisions"
+    found = SUBJECT_RECORD.get(item["subject_type"]) if decision else LIST_RECORD[name]
     if found is None or not item.get(found[1]):
         return None
-    return found[0], int(item[found[1]])
+    return found[0], int(item[found[1]]), SUBJECT_TAB.get(item["subject_type"]) if decision else LIST_TAB.get(name)
 
 
 def full_table(name: str, items: list[dict]) -> pd.DataFrame:
@@ -97,7 +106,8 @@ for name in LISTS:
     for item in items[:SHOWN]:
         label, target = _label(name, item), record_of(name, item)
         if target:
-            records.link(*target, label)
+            kind, record_id, tab = target
+            records.link(kind, record_id, label, tab=tab)
         else:
             st.markdown(label)
     if len(items) > SHOWN:

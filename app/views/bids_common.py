@@ -49,16 +49,29 @@ def offered(offers: dict, action: str, name: str, label: str) -> bool:
     return False
 
 
+TAB_PARAM = "tab"
+
+
 def open_tab(key: str, label: str) -> None:
     """Open a tab of `st.tabs(key=key)` on the next draw (a link names a record shown in that tab)."""
     st.session_state[key] = label
 
 
-def tabs(key: str, labels: list[str]):
-    """Tabs that stay open across reruns (a save does not jump back to the first)."""
-    if st.session_state.get(key) not in labels:   # e.g. the language changed
+def tabs(key: str, labels: list[str], codes: list[str] | None = None):
+    """Tabs that stay open across reruns (a save does not jump back to the first). With `codes` the open tab is
+    in the address too (?tab=atc), so a Reload, a pasted link or a My work link opens that tab."""
+    codes = codes or []
+    asked = st.query_params.get(TAB_PARAM)
+    if asked in codes:
+        st.session_state[key] = labels[codes.index(asked)]
+    elif st.session_state.get(key) not in labels:   # e.g. the language changed
         st.session_state.pop(key, None)
-    return st.tabs(labels, key=key, on_change="rerun")
+
+    def opened() -> None:
+        if codes and st.session_state.get(key) in labels:
+            st.query_params[TAB_PARAM] = codes[labels.index(st.session_state[key])]
+
+    return st.tabs(labels, key=key, on_change=opened)
 
 
 def choose_first(where: str, label: str) -> None:

@@ -31,6 +31,7 @@ def to_invoice_tab() -> None:
     if tid is None:
         st.caption(ui.t("cash.issue.choose"))
         ui.flash("cash-issue")
+        ui.flash("cash-issue-link")
         return
     why = disabled_reason(offers("term", tid), "invoice.issue")
     labels = {"amount": ui.t("cash.issue.amount"), "issued_on": ui.t("cash.issue.issued_on"),
@@ -45,8 +46,13 @@ def to_invoice_tab() -> None:
         rate = f4.text_input(labels["tax_rate"], key=f.key("tax"), max_chars=16,
                              placeholder=ui.t("cash.issue.tax_default"))
         if st.form_submit_button(ui.t("cash.issue.submit"), key=f.key("submit"), disabled=why is not None, help=why):
+            def done_text(iid: int) -> str:
+                number_given = ui.read(q.invoice_detail, iid)["Invoice"]
+                ui.say("cash-issue-link", "link", ("invoice", iid, ui.t("cash.issue.open", number=number_given)))
+                return ui.t("cash.issue.done", number=number_given, amount=typed(amount))
+
             if f.submit(billing.issue_invoice, tid, amount=amount, number=number or None, issued_on=issued,
-                        tax_rate=rate or None, labels=labels, success=ui.t("cash.issue.done", amount=typed(amount))):
+                        tax_rate=rate or None, labels=labels, success=done_text):
                 records.go("term", None)
                 st.session_state.pop("cash-issue-term", None)
                 done(True)
@@ -65,12 +71,15 @@ def invoices_tab(names: dict) -> None:
                   lambda: ui.read(q.invoices, open_only=open_only, account_id=acc or None, limit=INVOICE_LIMIT))
     if len(inv) >= INVOICE_LIMIT:
         st.caption(ui.t("cash.invoices.limited", n=INVOICE_LIMIT))
+    # a clicked row opens the invoice; those who may change due dates switch the list into an edit table
+    editing = ui.can("invoice.update") and not inv.empty and st.toggle(ui.t("cash.invoices.edit"),
+                                                                        key="cash-inv-edit")
     if inv.empty:
         st.info(ui.t("nothing"))
-    elif ui.can("invoice.update"):
+    elif editing:
         _editor(inv, suffix)
     else:
-        tables.table(inv, "cash", key="cash-inv-table", opens="invoice", download="invoices")
+        tables.table(inv, "cash", key=f"cash-inv-table-{suffix}", opens="invoice", download="invoices")
 
     options = invoice_labels(inv) if not inv.empty else {}
     wanted = st.query_params.get("invoice")
@@ -132,6 +141,10 @@ def invoice_view(iid: int) -> None:
     if not d["write_offs"].empty:
         st.markdown(f"**{ui.t('cash.invoice.write_offs')}**")
         tables.table(d["write_offs"], "cash", key=f"cash-invoice-wo-{iid}")
+    if ui.can("payment.record") and d["Outstanding"] > 0:
+        from app.views.cash_payments import pay_for
+        st.button(ui.t("cash.invoice.pay"), key=f"cash-invoice-pay-{iid}", on_click=pay_for,
+                  args=(int(d["Customer ID"]), iid), icon=":material/payments:")
     records.history("invoices", iid, key=f"cash-invoice-history-{iid}")
     offered = offers("invoice", iid)
     if ui.can("writeoff.request"):

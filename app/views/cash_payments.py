@@ -4,29 +4,16 @@ applying its unapplied cash."""
 from __future__ import annotations
 
 from datetime import date
-from decimal import Decimal
 
 import streamlit as st
 
 from app import fmt, forms, records, tables, ui
 from app.views.cash_common import choose, done, invoice_labels, offers, typed
-from core import validate
 from core.errors import LtcError
 from core.queries import cash as q
 from core.services import billing
 
 EARLIEST = date(2000, 1, 1)
-
-
-def up_to(text: str, limit: Decimal, field: str, where: str) -> Decimal | None:
-    """A typed amount, or when left empty the most that can be applied (limit); None after saying why not."""
-    if not str(text or "").strip():
-        return limit
-    try:
-        return validate.amount(field, text)
-    except LtcError as exc:
-        ui.say(where, "error", ui.refusal(exc))
-        return None
 
 
 def payments_tab(names: dict) -> None:
@@ -51,15 +38,26 @@ def payments_tab(names: dict) -> None:
         payment_view(pid)
 
 
+PAY_FOR = "cash-pay-for"   # (customer, invoice) a "Record a payment" button on an invoice chose for the form
+
+
+def pay_for(account_id: int, invoice_id: int) -> None:
+    """Open the payment form for one invoice: its customer chosen and the payment applied to it."""
+    st.session_state[PAY_FOR] = (account_id, invoice_id)
+    st.session_state["cash-tab"] = ui.t("cash.tab.payments")
+
+
 def record_form(names: dict) -> None:
     once = forms.Once("cash-pay")          # the customer belongs to the form: a new form chooses none
+    chosen = st.session_state.pop(PAY_FOR, None)
+    if chosen and chosen[0] in names:
+        st.session_state[once.key("customer")], st.session_state[once.key("invoice")] = chosen
     acc = choose(ui.t("cash.customer"), names, key=once.key("customer"))
     if acc is None:
         st.caption(ui.t("cash.payment.choose_customer"))
         ui.flash("cash-pay")
         return
     open_inv = ui.read(q.invoices, open_only=True, account_id=int(acc), limit=0)
-    by_inv = open_inv.set_index("ID")
     labels = {"amount": ui.t("cash.payment.amount"), "received_on": ui.t("cash.payment.received_on"),
               "reference": ui.t("cash.payment.reference"), "apply_amount": ui.t("cash.payment.apply_amount")}
     targets = {0: ui.t("cash.payment.oldest_first"), **invoice_labels(open_inv)}
@@ -73,20 +71,11 @@ def record_form(names: dict) -> None:
         part = st.text_input(labels["apply_amount"], key=f.key("part"), max_chars=32,
                              placeholder=ui.t("cash.payment.apply_amount_hint"))
         if st.form_submit_button(ui.t("cash.payment.submit"), key=f.key("submit")):
-            allocate_to = None
-            if to:
-                try:
-                    paid = validate.amount("amount", amount)
-                except LtcError as exc:
-                    ui.say("cash-pay", "error", ui.refusal(exc, labels))
-                    return
-                share = up_to(part, min(paid, Decimal(by_inv.at[to, "Outstanding"])), "apply_amount", "cash-pay")
-                if share is None:
-                    return
-                allocate_to = [(int(to), share)]
+            # the amount applied left empty: as much as the invoice owes (core decides, and checks the rest)
+            allocate_to = [(int(to), part or None)] if to else None
             pid = f.submit(billing.record_payment, account_id=int(acc), amount=amount, received_on=on,
-                           reference=ref, allocate_to=allocate_to, labels=labels,
-                           success=ui.t("cash.payment.done", amount=typed(amount)))
+                           reference=ref, allocate_to=allocate_to, labels={**labels, "allocate_to 1": labels[
+                               "apply_amount"]}, success=ui.t("cash.payment.done", amount=typed(amount)))
             if pid:
                 records.go("payment", int(pid))
                 done(pid)
@@ -134,8 +123,6 @@ def apply_form(pid: int, res: dict) -> None:
             if inv is None:
                 ui.say("cash-apply", "error", ui.t("cash.apply.choose_invoice"))
                 return
-            share = up_to(amount, min(Decimal(res["unapplied"]), Decimal(by_t.at[inv, "Outstanding"])), "amount",
-                          "cash-apply")
-            if share is not None and f.submit(billing.allocate_payment, pid, int(inv), share, allocated_on=on,
-                                              labels=labels, success=ui.t("cash.apply.done", amount=fmt.money(share))):
+            if f.submit(billing.allocate_payment, pid, int(inv), amount or None, allocated_on=on, labels=labels,
+                        success=ui.t("cash.apply.done", number=by_t.at[inv, "Invoice"])):
                 done(True)

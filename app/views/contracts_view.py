@@ -18,6 +18,9 @@ KINDS = {"drafted": "bids_contracts.kind.drafted", "stage": "bids_contracts.kind
          "invoice": "bids_contracts.kind.invoice", "payment": "bids_contracts.kind.payment"}
 
 
+TABS = ["terms", "atc", "changes", "timeline"]   # the codes of ?tab= (a My work ATC item opens "atc")
+
+
 def tab_labels() -> list[str]:
     return [ui.t("bids_contracts.tab.terms"), ui.t("bids_contracts.tab.atc"), ui.t("bids_contracts.tab.changes"),
             ui.t("bids_contracts.tab.timeline")]
@@ -61,7 +64,7 @@ def show(names: dict[int, str]) -> None:
         st.rerun()
 
     _details(c)
-    t_terms, t_atc, t_changes, t_timeline = tabs(CONTRACT_TAB_KEY, tab_labels())
+    t_terms, t_atc, t_changes, t_timeline = tabs(CONTRACT_TAB_KEY, tab_labels(), TABS)
     with t_terms:
         contracts_terms.show(c, offers, done)
     with t_atc:

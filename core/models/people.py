@@ -52,3 +52,14 @@ class Contact(Versioned, SQLModel, table=True):
     phone: str = Field(default="", max_length=64)
     email: str = Field(default="", max_length=254)
     version: int = 1
+
+
+class SignIn(SQLModel, table=True):
+    """A person signed in to the web app: the browser keeps a random token in an HttpOnly cookie and this row
+    keeps only its SHA-256, so a copy of the database opens nobody's session. Closed on sign-out."""
+    __tablename__ = "sign_in"
+    token_hash: str = Field(primary_key=True, max_length=64)
+    user_id: int = Field(foreign_key="user.id", index=True)
+    opened_at: datetime = Field(default_factory=utcnow)
+    expires_at: datetime
+    closed_at: Optional[datetime] = None

@@ -334,6 +334,7 @@ def invoice_detail(ctx: Context, invoice_id: int) -> dict:
         raise NotFound("invoice {id} not found among your customers", id=invoice_id)
     row = invoices(ctx, account_id=invoice.account_id, limit=0)
     row = row[row["ID"] == invoice.id].iloc[0].to_dict()
+    row["Customer ID"] = invoice.account_id
     allocs = ctx.session.exec(select(Allocation, Payment).join(Payment, Payment.id == Allocation.payment_id)
                               .where(Allocation.invoice_id == invoice.id)
                               .order_by(Allocation.allocated_on, Allocation.id)).all()

@@ -7,6 +7,8 @@
 - bids due within 7 days (the AR or SR of the opportunity; leaders all);
 - milestones to accept: forecast (else planned) date passed, not finally accepted, contract signed (the
   FR of the opportunity; leaders all);
+- contracts to sign: ATC passed (legal and finance approved, terms add up), not yet signed (the AR of the
+  opportunity; leaders all; only for people who may sign);
 - released payment terms not yet fully invoiced (finance);
 - overdue invoices with money outstanding (the AR of the opportunity; finance all);
 - opportunities on hold past their review date (the AR of the opportunity; leaders all).
@@ -25,12 +27,12 @@ from core.context import Context
 from core.enums import BidStatus, ChangeStatus, ContractStatus, Decision, GateKind, InvoiceStatus, MilestoneStatus
 from core.models import (Account, Bid, ChangeOrder, Contract, GateDecision, Invoice, Milestone, Opportunity,
                          PaymentTerm, User)
-from core.services import action, bids, opportunities
+from core.services import action, bids, contracts, opportunities
 from core.services.billing import outstanding
 
 LEADER, FINANCE = "leader", "finance"
 BID_DAYS = 7
-LISTS = ("decisions", "bids_due", "milestones", "terms_to_invoice", "overdue_invoices", "holds")
+LISTS = ("decisions", "to_sign", "bids_due", "milestones", "terms_to_invoice", "overdue_invoices", "holds")
 
 
 @action("work.view")
@@ -40,6 +42,7 @@ def my_work(ctx: Context, as_of: date | None = None) -> dict[str, list[dict]]:
     today = as_of or ctx.today()
     return {
         "decisions": _decisions(ctx, roles),
+        "to_sign": _to_sign(ctx, me, LEADER in roles) if ctx.may("contract.sign") else [],
         "bids_due": _bids_due(ctx, me, LEADER in roles, today),
         "milestones": _milestones(ctx, me, LEADER in roles, today),
         "terms_to_invoice": _terms_to_invoice(ctx) if FINANCE in roles else [],
@@ -139,7 +142,21 @@ def _names(ctx: Context, ids: set[int]) -> dict[int, str]:
         select(User.id, User.name, User.login).where(User.id.in_(sorted(ids)))).all()}
 
 
-# -- bids, milestones, terms, invoices, holds -------------------------------------------------------
+# -- contracts, bids, milestones, terms, invoices, holds --------------------------------------------
+
+def _to_sign(ctx: Context, me: int | None, sees_all: bool) -> list[dict]:
+    q = (select(Contract, Opportunity, Account.name)
+         .join(Opportunity, Opportunity.id == Contract.opportunity_id)
+         .join(Account, Account.id == Contract.account_id)
+         .where(Contract.status == ContractStatus.ATC_PENDING).order_by(Contract.id))
+    if not sees_all:
+        q = q.where(Opportunity.ar_id == me)
+    # the same check signing runs: ATC approved by both, terms add up, the deal can still be won
+    return [{"contract_id": c.id, "contract": c.number, "name": c.name, "amount": c.amount, "account": account,
+             "opportunity_id": o.id, "opportunity": o.name}
+            for c, o, account in ctx.session.exec(q).all()
+            if contracts.LIFECYCLE.why_not(ctx, "contract.sign", c) is None]
+
 
 def _bids_due(ctx: Context, me: int | None, sees_all: bool, today: date) -> list[dict]:
     due = bids.bids_due(ctx, BID_DAYS, as_of=today)   # the rule for "due" lives with the bids

@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
+from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import flag_modified
 from sqlmodel import select
@@ -308,17 +309,49 @@ def _allocate(ctx: Context, payment: Payment, invoice: Invoice, amount: Decimal,
     ctx.audit("payment.allocate", payment, before=pay_before)
 
 
+def _same_reference(ctx: Context, account_id: int, reference: str) -> Payment | None:
+    """A payment of this customer already recorded under this bank reference (spaces and case aside)."""
+    if not reference:
+        return None
+    return ctx.session.exec(select(Payment).where(
+        Payment.account_id == account_id,
+        func.lower(func.trim(Payment.reference)) == reference.strip().lower()).limit(1)).first()
+
+
+def _share(text, field: str) -> Decimal | None:
+    """An allocation's amount; left empty it is None: as much as the payment and the invoice allow."""
+    return None if text is None or str(text).strip() == "" else validate.amount(field, text)
+
+
+def _most(left: Decimal, invoice: Invoice) -> Decimal:
+    """An allocation left empty: what the invoice owes, up to what the payment has left (never nothing)."""
+    part = min(left, outstanding(invoice))
+    if part <= 0:
+        raise AmountError("allocation to invoice '{number}': nothing to apply ({owed} outstanding on it, {left} left "
+                          "of the payment)", number=invoice.number, owed=fmt_money(outstanding(invoice)),
+                          left=fmt_money(max(left, Decimal("0.00"))))
+    return part
+
+
 @action("payment.record")
 def record_payment(ctx: Context, *, account_id: int, amount, received_on=None, reference: str = "",
                    allocate_to: list[tuple[int, object]] | None = None) -> int:
     """Record cash received. Allocated oldest due first among the account's open invoices unless
-    `allocate_to` [(invoice_id, amount), ...] says otherwise; what is left stays unapplied."""
+    `allocate_to` [(invoice_id, amount), ...] says otherwise (an amount left empty: as much as the invoice
+    owes and the payment has left); what is left stays unapplied. A bank reference is one transfer: the same
+    reference twice for one customer is refused, so one transfer never counts as two payments."""
     with validate.Collect() as check:   # every bad field of the form at once
         amount = check(validate.amount, "amount", amount)
         received_on = check(not_future, ctx, "received_on", received_on)
         reference = check(validate.text, "reference", reference, max_len=200)
     account = ctx.get(Account, account_id, what="account")
-    plan: list[tuple[Invoice, Decimal]] | None = None
+    earlier = _same_reference(ctx, account.id, reference)
+    if earlier is not None:
+        raise DuplicateError("{field}: {customer} already has a payment with bank reference '{reference}' ({amount} "
+                             "received on {on}); one transfer is recorded once", field="reference",
+                             customer=account.name, reference=earlier.reference, amount=fmt_money(earlier.amount),
+                             on=earlier.received_on.isoformat())
+    plan: list[tuple[Invoice, Decimal | None]] | None = None
     if allocate_to is not None:
         if not isinstance(allocate_to, (list, tuple)):
             raise ValidationError("{field}: a list of (invoice id, amount) is required", field="allocate_to")
@@ -329,34 +362,35 @@ def record_payment(ctx: Context, *, account_id: int, amount, received_on=None, r
             except (TypeError, ValueError):
                 raise ValidationError("{field}: item {i} is not (invoice id, amount)", field="allocate_to",
                                       i=i) from None
-            plan.append((ctx.get(Invoice, invoice_id, what="invoice"), validate.amount(f"allocate_to {i}", part)))
-        total = sum((p for _, p in plan), Decimal("0.00"))
+            plan.append((ctx.get(Invoice, invoice_id, what="invoice"), _share(part, f"allocate_to {i}")))
+        total = sum((p for _, p in plan if p is not None), Decimal("0.00"))
         if total > amount:
             raise AmountError("allocations add up to {total}, more than the payment of {amount}",
                               total=fmt_money(total), amount=fmt_money(amount))
+    else:
+        plan = [(invoice, None) for invoice in open_invoices(ctx, account.id)]   # oldest due first
     payment = Payment(account_id=account.id, amount=amount, received_on=received_on, reference=reference,
                       unapplied=amount)
     ctx.audit("payment.record", payment)
-    if plan is None:
-        plan = []
-        left = amount
-        for invoice in open_invoices(ctx, account.id):
-            if left <= 0:
-                break
-            part = min(left, outstanding(invoice))
-            plan.append((invoice, part))
-            left -= part
+    left = amount - sum((p for _, p in plan if p is not None), Decimal("0.00"))
     for invoice, part in plan:
+        if part is None:
+            if allocate_to is None and (left <= 0 or outstanding(invoice) <= 0):
+                continue   # oldest first: as far as the money goes
+            part = _most(left, invoice)
+            left -= part
         _allocate(ctx, payment, invoice, part, received_on)
     return payment.id
 
 
 @action("payment.allocate")
-def allocate_payment(ctx: Context, payment_id: int, invoice_id: int, amount, *, allocated_on=None) -> int:
-    """Apply unapplied cash to an invoice later; returns the allocation id."""
-    amount = validate.amount("amount", amount)
+def allocate_payment(ctx: Context, payment_id: int, invoice_id: int, amount=None, *, allocated_on=None) -> int:
+    """Apply unapplied cash to an invoice later; returns the allocation id. No amount: as much as the invoice
+    owes and the payment has left."""
+    share = _share(amount, "amount")
     payment = ctx.get(Payment, payment_id, what="payment")
     invoice = ctx.get(Invoice, invoice_id, what="invoice")
+    amount = _most(payment.unapplied, invoice) if share is None else share
     on = not_future(ctx, "allocated_on", allocated_on)
     # nothing unapplied (PAYMENT_LIFECYCLE's guard) is refused by _allocate naming the figures, as an AmountError
     if on < payment.received_on:

@@ -9,11 +9,11 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import CursorResult, case, func, or_, update
 from sqlmodel import select
 
-from core import permissions, validate
+from core import clock, permissions, validate
 from core.context import Actor, Context
 from core.errors import DuplicateError, NotFound, PermissionDenied, ValidationError
 from core.models import User
-from core.services import action
+from core.services import action, signins
 
 _hasher = PasswordHasher()
 MAX_FAILED = 5
@@ -88,6 +88,7 @@ def update_user(ctx: Context, user_id: int, *, version: int | None = None, name:
     if password is not None:
         user.password_hash = hash_password(password)
         user.failed_logins, user.failed_since, user.locked_until = 0, None, None
+        signins.close_all(ctx, user.id)   # a session someone took over ends with the old password
     ctx.audit("user.update", user, before=before)
     ctx.session.info.get("current_roles", {}).pop(user.id, None)   # this session sees the new roles at once
 
@@ -108,7 +109,7 @@ def authenticate(ctx: Context, login: str, password: str) -> Actor:
         _verify(_DUMMY_HASH, password)
         raise wrong
     now = ctx.now()
-    if user.locked_until and _aware(user.locked_until) > now:
+    if user.locked_until and clock.utc(user.locked_until) > now:
         _verify(_DUMMY_HASH, password)
         raise wrong
     if not _verify(user.password_hash, password):
@@ -173,7 +174,3 @@ def _verify(hash_: str, password: str) -> bool:
     except (VerificationError, InvalidHashError):
         return False
 
-
-def _aware(dt):
-    from datetime import timezone
-    return dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)

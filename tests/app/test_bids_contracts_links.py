@@ -90,7 +90,7 @@ def test_a_change_order_link_opens_its_contract_on_the_changes_tab(page, demo_ur
     assert open_tab(at, "Bids") == "Contracts" and open_tab(at, "Payment terms") == "Change orders"
     assert "CO-LINK-1" in " ".join(i.value for i in at.info)
     assert w(at, "button", f"bc-change-legal-{change}", "submit")   # legal's review, right there
-    assert dict(at.query_params) == {"contract": str(cid)}           # the address now names the contract
+    assert dict(at.query_params) == {"contract": str(cid), "tab": "changes"}   # the address: contract and tab
 
 
 def test_a_link_to_nothing_says_so(page, demo_url):

@@ -57,6 +57,13 @@ def show(at: AppTest, tab: str) -> AppTest:
     return at
 
 
+def editing(at: AppTest) -> AppTest:
+    """The Invoices tab with its list switched into the edit table (finance's due dates)."""
+    show(at, "Invoices").toggle(key="cash-inv-edit").set_value(True).run()
+    assert not at.exception and not at.error
+    return at
+
+
 def submit(at: AppTest, form: str) -> AppTest:
     """Click the submit button of a form (a once-form keys it `<form>-submit-<token>`)."""
     button = next(b for b in at.button if b.key and (b.key.startswith(f"FormSubmitter:{form}-")
@@ -156,7 +163,7 @@ def test_only_finance_sees_the_issue_and_payment_forms(page, demo_url, deal, rol
     show(at, "Payments")
     assert any(s.key and s.key.startswith("cash-pay-customer-") for s in at.selectbox) == finance
     show(at, "Invoices")
-    assert bool(at.data_editor) == finance
+    assert any(t.key == "cash-inv-edit" for t in at.toggle) == finance
     at.selectbox(key="cash-invoice").select(open_invoices(demo_url)[0].id).run()
     assert shown_forms(at) == ({"cash-writeoff"} if finance else set())
 
@@ -218,12 +225,16 @@ def test_finance_issues_an_invoice_prefilled_with_what_remains(page, demo_url, d
     amount.input("100000")
     submit(at, "cash-issue")
     assert not at.error
-    rows = db(demo_url, lambda ctx: [(i.amount, i.status) for i in ctx.session.exec(
+    rows = db(demo_url, lambda ctx: [(i.id, i.number, i.amount, i.status) for i in ctx.session.exec(
         select(Invoice).where(Invoice.term_id == deal["advance"])).all()])
-    assert rows == [(D("100000.00"), InvoiceStatus.ISSUED)]
+    assert [r[2:] for r in rows] == [(D("100000.00"), InvoiceStatus.ISSUED)]
     left = frame(at, "Remaining", "Due days").set_index("ID")
     assert float(left.at[deal["advance"], "Remaining"]) == 200000.00
-    assert "Invoice of 100,000.00 issued." in texts(at)
+    # the message names the new invoice, and a link opens it
+    iid, number = rows[0][:2]
+    assert f"Invoice {number} of 100,000.00 issued." in texts(at)
+    opened = [p.proto for p in at.get("page_link") if p.proto.query_string == f"invoice={iid}"]
+    assert len(opened) == 1 and number in opened[0].label
 
 
 def test_over_invoicing_is_refused_with_the_core_message_and_nothing_changes(page, demo_url, deal):
@@ -242,7 +253,7 @@ def editor_state(rows: dict[int, dict]) -> dict:
 
 
 def test_finance_moves_a_due_date_in_the_table(page, demo_url):
-    at = show(page("finance", PAGE), "Invoices")
+    at = editing(page("finance", PAGE))
     shown = at.data_editor(key=EDITOR).value
     iid, version = int(shown.iloc[1]["ID"]), int(shown.iloc[1]["Version"])
     new_due = TODAY + timedelta(days=20)
@@ -257,7 +268,7 @@ def test_finance_moves_a_due_date_in_the_table(page, demo_url):
 
 
 def test_a_stale_due_date_edit_is_refused_naming_who_changed_the_invoice(page, demo_url, demo_world):
-    at = show(page("finance", PAGE), "Invoices")
+    at = editing(page("finance", PAGE))
     iid = int(at.data_editor(key=EDITOR).value.iloc[0]["ID"])
     with unit_of_work(SYSTEM, "test", url=demo_url) as ctx:
         users.create_user(ctx, "finance2", name="Second finance", roles=["finance"])
@@ -336,7 +347,7 @@ def test_finance_records_a_payment_oldest_due_first_and_the_ageing_changes(page,
     assert metric(show(at, "Ageing"), "Outstanding") == before_total - D("1000.00")
     ageing = frame(at, "Customer ID", "Current").set_index("Customer ID")
     assert D(str(ageing.at[account, "Total"])) == before_account - D("1000.00")
-    listed = show(at, "Invoices").data_editor(key=EDITOR).value.set_index("ID")
+    listed = editing(at).data_editor(key=EDITOR).value.set_index("ID")
     assert D(str(listed.at[oldest_of_account.id, "Outstanding"])) == outstanding(after)
 
 
@@ -382,7 +393,7 @@ def test_unapplied_cash_is_applied_to_an_invoice_later(page, demo_url, demo_worl
     assert db(demo_url, lambda ctx: ctx.session.get(Payment, pid).unapplied) == D("0.00")
     after = db(demo_url, lambda ctx: ctx.session.get(Invoice, target.id))
     assert outstanding(after) == outstanding(target) - D("700.00")
-    assert "700.00 applied." in texts(at)
+    assert "Applied to invoice INV-" in texts(at)
 
 
 def test_chinese_labels(page):
@@ -404,7 +415,49 @@ def test_the_invoice_table_formats_its_amounts(page, demo_url):
     """The walk saw 1162285.71 in the Invoices table while every other table said 1,162,285.71."""
     import json
 
-    at = show(page("finance", PAGE), "Invoices")
+    at = editing(page("finance", PAGE))
     config = json.loads(at.data_editor(key=EDITOR).proto.columns)
     for col in ("Amount", "Paid", "Outstanding"):
         assert config[col]["type_config"]["format"] == "accounting", (col, config[col])
+
+
+def test_a_clicked_invoice_row_opens_the_invoice(page, demo_url):
+    """The walk found the invoice list (an edit table for finance) opened nothing when a row was clicked."""
+    at = show(page("finance", PAGE), "Invoices")
+    table = "cash-inv-table-1-0"
+    first = int(at.dataframe(key=table).value.iloc[0]["ID"])
+    at.session_state[table] = {"selection": {"rows": [0], "columns": [], "cells": []}}   # a row click
+    at.run()
+    assert not at.exception, at.exception
+    assert at.selectbox(key="cash-invoice").value == first
+    number = db(demo_url, lambda ctx: ctx.session.get(Invoice, first).number)
+    assert any(number in m.value for m in at.markdown)
+
+
+def test_an_invoice_opens_the_payment_form_for_itself(page, demo_url):
+    """From an invoice (?invoice=) the walk had to choose its customer and the invoice again in the payment form;
+    a second payment under one bank reference went through without a word."""
+    target = open_invoices(demo_url)[-1]
+    owed = outstanding(target)
+    at = page("finance", PAGE)
+    at.query_params["invoice"] = str(target.id)
+    at.run()
+    at.button(key=f"cash-invoice-pay-{target.id}").click().run()
+    assert not at.exception and at.session_state["cash-tab"] == "Payments"
+    assert field(at, "selectbox", "cash-pay", "customer").value == target.account_id
+    assert field(at, "selectbox", "cash-pay", "invoice").value == target.id
+    field(at, "text_input", "cash-pay", "amount").input(str(owed + D("10")))
+    field(at, "text_input", "cash-pay", "reference").input("BANK-FOR-ONE")
+    submit(at, "cash-pay")                # "amount applied" left empty: what the invoice owes
+    assert not at.error
+    pay = db(demo_url, lambda ctx: ctx.session.exec(select(Payment).where(Payment.reference == "BANK-FOR-ONE")).one())
+    allocs = db(demo_url, lambda ctx: ctx.session.exec(select(Allocation).where(Allocation.payment_id == pay.id)).all())
+    assert [(a.invoice_id, a.amount) for a in allocs] == [(target.id, owed)] and pay.unapplied == D("10.00")
+    # the same bank reference again: refused at the form, naming the field, and nothing recorded
+    field(at, "selectbox", "cash-pay", "customer").select(target.account_id).run()
+    field(at, "text_input", "cash-pay", "amount").input("5")
+    field(at, "text_input", "cash-pay", "reference").input("BANK-FOR-ONE")
+    submit(at, "cash-pay")
+    assert any("Bank reference:" in e.value and "already has a payment" in e.value for e in at.error)
+    assert db(demo_url, lambda ctx: len(ctx.session.exec(select(Payment).where(
+        Payment.reference == "BANK-FOR-ONE")).all())) == 1

@@ -4,25 +4,7 @@ from streamlit.testing.v1 import AppTest
 
 from app.nav import PAGES, pages_for
 from core import permissions
-from tests.app.conftest import APP, MAIN, TIMEOUT, texts
-
-
-def test_sign_in_with_a_demo_account(demo_url):
-    at = AppTest.from_file(MAIN, default_timeout=TIMEOUT).run()
-    at.text_input[0].input("finance")
-    at.text_input[1].input("demo-pass-2026")
-    at.button[0].click().run()
-    assert at.session_state["actor"].login == "finance"
-    assert not at.exception
-
-
-def test_wrong_password_is_refused_without_saying_which(demo_url):
-    at = AppTest.from_file(MAIN, default_timeout=TIMEOUT).run()
-    at.text_input[0].input("finance")
-    at.text_input[1].input("wrong")
-    at.button[0].click().run()
-    assert "actor" not in at.session_state
-    assert "login or password is wrong" in at.error[0].value
+from tests.app.conftest import APP, TIMEOUT, texts
 
 
 @pytest.mark.parametrize("role", permissions.ROLES)

@@ -9,6 +9,7 @@ from core import permissions
 from core.context import SYSTEM, Actor, unit_of_work
 from core.enums import Decision, GateKind, InvoiceStatus, Stage
 from core.models import Contract, GateDecision, Invoice, Opportunity, User
+from core.queries.work import LISTS
 from core.services import contracts
 from tests.app.conftest import APP, TIMEOUT, texts
 
@@ -41,7 +42,7 @@ def test_every_role_opens_its_work(page, role):
     at = page(role, PAGE)
     assert not at.exception
     assert at.title[0].value == "My work"
-    assert len(at.metric) == 6
+    assert len(at.metric) == len(LISTS)
 
 
 def test_a_person_without_roles_is_refused_when_running_the_page_directly(demo_url):
@@ -99,7 +100,7 @@ def test_legal_sees_an_atc_review_only_while_the_contract_awaits_it(page, demo_u
         contracts.request_atc(ctx, cid)
     at = page("legal", PAGE)
     atc = [link for link in links(at) if "HT-WORK-1" in link[0]]
-    assert len(atc) == 1 and atc[0][1] == "bids_contracts" and atc[0][2] == f"contract={cid}"
+    assert len(atc) == 1 and atc[0][1] == "bids_contracts" and atc[0][2] == f"contract={cid}&tab=atc"
     assert atc[0][0].startswith("ATC review:")
 
     with unit_of_work(as_("finance"), "test", url=demo_url) as ctx:   # finance rejects: back to draft
@@ -114,3 +115,33 @@ def test_every_label_the_page_builds_from_values_exists():
     from core.queries.work import LISTS
     keys = [f"work.kind.{k.value}" for k in GateKind] + [f"work.{name}" for name in LISTS]
     assert [k for k in keys if k not in catalogue()] == []
+
+
+def test_a_contract_whose_atc_passed_waits_on_the_people_who_sign_it(page, demo_url):
+    def as_(login):
+        with unit_of_work(SYSTEM, "test", url=demo_url) as ctx:
+            return Actor.of(ctx.session.exec(select(User).where(User.login == login)).one())
+    with unit_of_work(SYSTEM, "test", url=demo_url) as ctx:
+        opp = ctx.session.exec(select(Opportunity).where(Opportunity.stage == Stage.GUIDANCE)
+                               .order_by(Opportunity.id)).first()
+        ar_login = ctx.session.get(User, opp.ar_id).login
+    with unit_of_work(as_(ar_login), "test", url=demo_url) as ctx:
+        cid = contracts.draft_contract(ctx, opp.id, number="HT-SIGN-1", name="Sign test", amount="100000")
+        contracts.set_payment_terms(ctx, cid, [{"name": "All at signing", "percent": "100%", "trigger": "signing"}])
+        contracts.request_atc(ctx, cid)
+    with unit_of_work(as_("legal"), "test", url=demo_url) as ctx:
+        contracts.review_atc_legal(ctx, cid, "approve", rationale="ok")
+
+    def to_sign(login):
+        return [link for link in links(page(login, PAGE)) if "HT-SIGN-1" in link[0]]
+    assert to_sign("leader") == []          # finance has not approved yet: nothing to sign
+    with unit_of_work(as_("finance"), "test", url=demo_url) as ctx:
+        contracts.review_atc_finance(ctx, cid, "approve", rationale="ok")
+    for login in ("leader", ar_login):      # leaders see all, the AR their own
+        found = to_sign(login)
+        assert len(found) == 1 and found[0][2] == f"contract={cid}&tab=atc", login
+        assert "ready to sign" in found[0][0]
+    assert to_sign("legal") == [] and to_sign("finance") == []   # they may not sign
+    with unit_of_work(as_("leader"), "test", url=demo_url) as ctx:
+        contracts.sign_contract(ctx, cid)
+    assert to_sign("leader") == []

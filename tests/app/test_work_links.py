@@ -30,6 +30,7 @@ def test_every_link_names_a_record_kind_and_goes_to_that_kinds_page(page):
         assert shown, login
         for label, name, query in shown:
             params = parse_qs(query)
+            params.pop("tab", None)          # the record's tab (a contract's ATC, a change order's Changes)
             assert len(params) == 1, (label, query)
             kind, (value,) = next(iter(params.items()))
             assert kind in PAGES and page_name(PAGES[kind]) == name, (label, name, query)
@@ -43,7 +44,7 @@ def test_a_change_order_links_to_its_contract(page, demo_url, deal):
     at = page("legal", PAGE)
     mine = [link for link in links(at) if "CO-WORK-1" in link[0]]
     assert len(mine) == 1
-    assert mine[0][1:] == ("bids_contracts", f"contract={deal['contract']}")
+    assert mine[0][1:] == ("bids_contracts", f"contract={deal['contract']}&tab=changes")
 
 
 def test_decisions_name_the_requester_by_name_not_login(page, demo_url):

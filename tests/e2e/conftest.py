@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from cli.launcher import MAIN, ROOT, streamlit_flags
+from cli.launcher import ROOT, SERVER, streamlit_flags
 
 CHROMIUM = os.environ.get("LTC_CHROMIUM", "/usr/bin/chromium")
 SHOTS = Path(__file__).resolve().parent / "screenshots"
@@ -44,7 +44,7 @@ def server(server_db, tmp_path):
     port = _free_port()
     env = dict(os.environ, LTC_DATABASE_URL=f"sqlite:///{db}", LTC_DATA_DIR=str(tmp_path / "data"),
                PYTHONPATH=str(ROOT))
-    cmd = [sys.executable, "-m", "streamlit", "run", str(MAIN), *streamlit_flags(),
+    cmd = [sys.executable, "-m", "streamlit", "run", str(SERVER), *streamlit_flags(),
            f"--server.port={port}", "--server.address=127.0.0.1", "--server.fileWatcherType=none"]
     log = open(tmp_path / "server.log", "w")
     proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)

@@ -71,12 +71,12 @@ def test_finance_records_a_payment_and_the_ageing_changes(page, server_db):
         assert ctx.session.get(Invoice, inv.id).paid_amount >= Decimal("1000.00")
 
 
-def test_leader_takes_an_ati_decision(page, server_db):
+def test_leader_takes_an_ati_decision(page, server, server_db):
     with unit_of_work(SYSTEM, "test", url=_db(server_db)) as ctx:
         gate = ctx.session.exec(select(GateDecision).where(GateDecision.kind == GateKind.ATI,
                                                            GateDecision.decision == Decision.PENDING)).first()
         opp = ctx.session.get(Opportunity, gate.subject_id)
-    page.goto(f"{page.url.rstrip('/')}/initiation?opportunity={opp.id}")   # the record's address
+    page.goto(f"{server}/initiation?opportunity={opp.id}")   # the record's address
     sign_in(page, "leader")
     page.get_by_role("heading", name=opp.name).first.wait_for()
     page.get_by_role("tab", name="Estimate and ATI").click()

@@ -193,3 +193,33 @@ def test_a_record_whose_label_changed_keeps_working(page, server, server_db):
     shot(page, "label-changed")
     assert page.locator('[data-testid="stException"]').count() == 0
     assert f"bid={bid_id}" in page.url
+
+
+def test_a_reload_keeps_the_person_signed_in_on_the_same_record_and_tab(page, server, server_db):
+    """Streamlit starts a new session on Reload; the sign-in cookie finds the person again, and the address
+    (?contract=…&tab=…) reopens the record on the tab they were on."""
+    from core.enums import ContractStatus
+    from core.models import Contract
+
+    with unit_of_work(SYSTEM, "test", url=_db(server_db)) as ctx:
+        cid, number = ctx.session.exec(select(Contract.id, Contract.number).where(
+            Contract.status == ContractStatus.ATC_PENDING).order_by(Contract.id)).first()
+    page.goto(f"{server}/bids_contracts?contract={cid}&tab=atc")    # a My work ATC link, pasted
+    sign_in(page, "leader")
+    _wait_idle(page)
+    assert page.get_by_role("tab", name="ATC", exact=False).first.get_attribute("aria-selected") == "true"
+    page.get_by_role("tab", name="Timeline").click()
+    page.wait_for_url(re.compile(r"tab=timeline"))
+    _wait_idle(page)
+    page.reload()
+    page.get_by_text("Sign out").wait_for()
+    _wait_idle(page)
+    assert page.get_by_role("textbox", name="Password").count() == 0
+    page.get_by_role("heading", name=re.compile(re.escape(number))).first.wait_for()
+    assert page.get_by_role("tab", name="Timeline").get_attribute("aria-selected") == "true"
+    assert f"contract={cid}" in page.url
+    # Sign out ends it: a Reload now asks for the password again
+    page.get_by_text("Sign out").click()
+    page.get_by_text("You are signed out").wait_for()
+    page.reload()
+    page.get_by_role("textbox", name="Password").wait_for()

@@ -167,6 +167,44 @@ def test_explicit_allocation_and_its_refusals(world, signed):
     refused(world, PermissionDenied, "ar", billing.record_payment, account_id=signed["account"], amount="10")
 
 
+def test_an_allocation_left_empty_applies_as_much_as_the_invoice_owes(world, signed):
+    a = issue(world, signed["advance"], "100000", issued_on=days(-150))
+    b = issue(world, signed["final"], "100000", issued_on=days(-10))
+    # more than b owes: b is paid in full, the rest stays unapplied (a, oldest, is not touched: b was chosen)
+    pay = world.do("finance", billing.record_payment, account_id=signed["account"], amount="130000",
+                   allocate_to=[(b, "")], reference="EMPTY-1")
+    assert (world.get(Invoice, b).paid_amount, world.get(Invoice, a).paid_amount) == (D("100000.00"), D("0.00"))
+    assert world.get(Payment, pay).unapplied == D("30000.00")
+    # less than a owes: all of the payment goes to it
+    small = world.do("finance", billing.record_payment, account_id=signed["account"], amount="40000",
+                     allocate_to=[(a, None)], reference="EMPTY-2")
+    assert world.get(Invoice, a).paid_amount == D("40000.00") and world.get(Payment, small).unapplied == D("0.00")
+    # later, no amount: what is left of the payment, up to what the invoice owes
+    world.do("finance", billing.allocate_payment, pay, a)
+    assert world.get(Invoice, a).paid_amount == D("70000.00") and world.get(Payment, pay).unapplied == D("0.00")
+    # nothing to apply is refused naming the figures, never a zero allocation
+    refused(world, AmountError, "finance", billing.record_payment, account_id=signed["account"], amount="10",
+            allocate_to=[(b, None)], match="nothing to apply (0.00 outstanding on it, 10.00 left of the payment)")
+    refused(world, AmountError, "finance", billing.allocate_payment, pay, a,
+            match="nothing to apply (30,000.00 outstanding on it, 0.00 left of the payment)")
+
+
+def test_one_bank_reference_is_one_payment(world, signed):
+    issue(world, signed["advance"], "100000")
+    first = world.do("finance", billing.record_payment, account_id=signed["account"], amount="1000",
+                     reference="CMB-2026-0042")
+    err = refused(world, DuplicateError, "finance", billing.record_payment, account_id=signed["account"],
+                  amount="1000", reference=" cmb-2026-0042 ", match="already has a payment with bank reference")
+    assert err.field == "reference" and "'CMB-2026-0042' (1,000.00 received on" in str(err)
+    assert world.get(Payment, first).reference == "CMB-2026-0042"
+    # another customer may have its own transfer under the same reference; no reference is never a duplicate
+    other = signed_contract(world, opp_id=make_opportunity(world, name="other", account="另一家公司"),
+                            number="HT-OTHER")
+    world.do("finance", billing.record_payment, account_id=other["account"], amount="5", reference="CMB-2026-0042")
+    world.do("finance", billing.record_payment, account_id=signed["account"], amount="5")
+    world.do("finance", billing.record_payment, account_id=signed["account"], amount="5")
+
+
 def test_write_off_needs_a_leader(world, signed):
     inv = issue(world, signed["advance"], "100000")
     world.do("finance", billing.record_payment, account_id=signed["account"], amount="70000")
