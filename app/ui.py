@@ -94,7 +94,9 @@ def act(fn: Callable, *args, success: str | Callable[[Any], str] | None = None, 
 
 def words(text: object) -> str:
     """Core's words (a refusal's text, an offer's reason) in the person's language (core.messages)."""
-    return messages.say(getattr(text, "text", text), lang())
+    from app.tables import value   # a stored code inside them as its word ('atb_pending' → 'Awaiting ATB')
+
+    return messages.say(getattr(text, "text", text), lang(), words=value)
 
 
 def refusal(error: LtcError, labels: dict[str, str] | None = None) -> str:

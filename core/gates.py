@@ -146,7 +146,7 @@ def decide(ctx: Context, gate: GateDecision, decision, *, rationale: str, requir
         ctx.session.refresh(gate)
         raise GateError("{gate}: the request for {subject} {id} was already decided ({decision}); nothing to decide",
                         gate=kind.value.upper(), subject=messages.kind(gate.subject_type), id=gate.subject_id,
-                        decision=gate.decision.value)
+                        decision=messages.code(gate.decision))
     ctx.session.refresh(gate)
     ctx.audit(f"{kind.value}.decide", gate, before=before)
     return gate

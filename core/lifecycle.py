@@ -18,7 +18,7 @@ from typing import Any
 
 from core import permissions
 from core.errors import GateError
-from core.messages import Joined, Text, kind
+from core.messages import Joined, Text, code, kind
 
 Guard = Callable[[Any, Any], "Text | None"]     # (ctx, record) -> why not (core's words), or None when allowed
 
@@ -89,8 +89,8 @@ class Lifecycle:
 
 def only_from(label: str, status: Enum, allowed: tuple[Enum, ...], kind_name: str) -> Text:
     """The plain wrong-status reason: "milestone 'X' is planned; only a preliminary milestone allows this"."""
-    return Text("{label} is {status}; only a {names} {kind} allows this", label=label, status=status.value,
-                names=Joined(" or ", (s.value for s in allowed)), kind=kind(kind_name))
+    return Text("{label} is {status}; this is allowed only while the {kind} is {names}", label=label, status=code(status),
+                names=Joined(" or ", (code(s) for s in allowed)), kind=kind(kind_name))
 
 
 def roles_refused(roles, action: str) -> Text:

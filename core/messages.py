@@ -9,7 +9,9 @@ forbids that for every template core raises.
 
 A figure may itself be core's words: a `Text` (a record's label, "bid 7 'Grid'"; a reason inside a reason), a
 `Joined` list of them (what is missing, "; "-separated) or a record kind (`kind("opportunity")`); each is said in
-the same language as the message around it.
+the same language as the message around it. A stored code (a status, a stage, a decision: `code(bid.status)`)
+stays the code in the English of the CLI and the logs; a page says it as the word people read ("awaiting
+ATB", "待投标决策") by giving `say` its words for codes.
 """
 from __future__ import annotations
 
@@ -17,7 +19,7 @@ import string
 import tomllib
 from functools import cache
 from pathlib import Path
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 CATALOGUE = Path(__file__).resolve().parent / "messages_zh.toml"
@@ -47,6 +49,14 @@ class Joined(str):
         return self
 
 
+class Code(str):
+    """A stored code inside core's words (atb_pending, signed, approve): a page says it as its word."""
+
+
+def code(value: Any) -> Code:
+    return Code(getattr(value, "value", value))
+
+
 SEPARATORS = {"zh": {"; ": "；", ", ": "、", " or ": " 或 "}}
 
 @cache
@@ -60,21 +70,21 @@ def fields(template: str) -> set[str]:
     return {name for _, name, _, _ in string.Formatter().parse(template) if name}
 
 
-def say(text: object, lang: str) -> str:
-    """The message in `lang` (en, zh): the translation of its template when there is one, else the English."""
-    if lang == "en":
-        return str(text)
+def say(text: object, lang: str, words: Callable[[str], str] | None = None) -> str:
+    """The message in `lang` (en, zh): the translation of its template when there is one, else the English;
+    `words(code)` says a stored code in that language (without it a code stays as it is)."""
+    if isinstance(text, Code):
+        return words(text) if words else str(text)
     if isinstance(text, Joined):
         sep = SEPARATORS.get(lang, {}).get(text.sep, text.sep)
-        return sep.join(say(part, lang) for part in text.parts)
+        return sep.join(say(part, lang, words) for part in text.parts)
     template = getattr(text, "template", None)
     params = getattr(text, "params", None) or {}
-    if template is None:
+    if template is None or (lang == "en" and words is None):
         return str(text)
-    translated = catalogue().get(template)
-    if translated is None:
-        return str(text)
-    return _fill(translated, {k: say(v, lang) if isinstance(v, (Text, Joined)) else v for k, v in params.items()})
+    translated = template if lang == "en" else catalogue().get(template, template)
+    return _fill(translated, {k: say(v, lang, words) if isinstance(v, (Text, Joined, Code)) else v
+                              for k, v in params.items()})
 
 
 def _fill(template: str, params: dict[str, Any]) -> str:

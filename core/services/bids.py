@@ -17,7 +17,7 @@ from core.context import Context, snapshot
 from core.enums import BidStatus, Decision, GateKind, Role, Stage
 from core.errors import AmountError, GateError, ValidationError
 from core.lifecycle import Lifecycle, Step, register
-from core.messages import Joined, Text
+from core.messages import Joined, Text, code
 from core.models import Bid, Opportunity
 from core.services import action
 from core.services.opportunities import OPEN_BID
@@ -43,7 +43,7 @@ def _open_opp_reason(opp: Opportunity, doing: Text) -> Text | None:
         why = Text("it needs an ATI go decision first") if opp.stage in (Stage.INITIATION, Stage.ON_HOLD) else \
             Text("it is closed")
         return Text("bid: opportunity {id} '{name}' is {stage}; cannot {doing} ({why})", id=opp.id, name=opp.name,
-                    stage=opp.stage.value, doing=doing, why=why)
+                    stage=code(opp.stage), doing=doing, why=why)
     return None
 
 
@@ -75,9 +75,9 @@ def _only(doing: Text):
             return Text("ATB: {label} is not approved to bid ({wait})", label=_label(bid), wait=wait)
         if doing == DECIDE_ATB:
             return Text("ATB: {label} has no pending ATB request to decide (status {status})", label=_label(bid),
-                        status=bid.status.value)
-        return Text("bid: {label} is {status}; only a {names} bid can {doing}", label=_label(bid),
-                    status=bid.status.value, names=Joined(" or ", (s.value for s in allowed)), doing=doing)
+                        status=code(bid.status))
+        return Text("{label} is {status}; a bid can {doing} only while it is {names}", label=_label(bid),
+                    status=code(bid.status), names=Joined(" or ", (code(s) for s in allowed)), doing=doing)
     return wrong
 
 
@@ -176,7 +176,7 @@ def decide_atb(ctx: Context, bid_id: int, decision, *, price_floor=None, rationa
     gate = gates.pending(ctx, GateKind.ATB, SUBJECT, bid.id)
     if gate is None:
         raise GateError("ATB: {label} has no pending ATB request to decide (status {status})", label=_label(bid),
-                        status=bid.status.value)
+                        status=code(bid.status))
     gates.decide(ctx, gate, choice, rationale=rationale, price_floor=floor)
     before = snapshot(bid)
     bid.price_floor = floor

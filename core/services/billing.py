@@ -21,7 +21,7 @@ from core.context import Context, snapshot
 from core.enums import ContractStatus, Decision, GateKind, InvoiceStatus, Trigger
 from core.errors import AmountError, DuplicateError, GateError, ValidationError
 from core.lifecycle import Lifecycle, Step, register
-from core.messages import Text, kind
+from core.messages import Text, code, kind
 from core.models import Account, Allocation, Contract, Invoice, Milestone, Payment, PaymentTerm
 from core.services import action
 from core.services.contracts import label, not_future
@@ -91,7 +91,7 @@ def _term_signed(ctx: Context, term: PaymentTerm) -> Text | None:
     contract = _contract(ctx, term)
     if contract.status != ContractStatus.SIGNED:
         return Text("{label} is {status}; invoices are issued only on a signed contract", label=label(contract),
-                    status=contract.status.value)
+                    status=code(contract.status))
     return None
 
 
@@ -113,7 +113,7 @@ def _invoice_signed(ctx: Context, invoice: Invoice) -> Text | None:
     contract = _contract(ctx, invoice)
     if contract.status != ContractStatus.SIGNED:
         return Text("{label} is {status}; its invoices no longer change", label=label(contract),
-                    status=contract.status.value)
+                    status=code(contract.status))
     return None
 
 

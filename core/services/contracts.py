@@ -24,7 +24,7 @@ from core.enums import (Calculation, ChangeStatus, ContractStatus, Decision, Gat
                         Trigger)
 from core.errors import AmountError, DuplicateError, GateError, ValidationError
 from core.lifecycle import Lifecycle, Step, register
-from core.messages import Joined, Text
+from core.messages import Joined, Text, code
 from core.models import Baseline, ChangeOrder, Contract, Milestone, Opportunity, PaymentTerm
 from core.services import action
 from core.types import CENT, fmt_money
@@ -45,7 +45,7 @@ def label(contract: Contract) -> Text:
 def wrong_status(contract: Contract, allowed, doing: Text) -> Text:
     """"contract 'X' is signed; <doing> only while it is draft or atc_pending"; `doing` as core's words."""
     return Text("{label} is {status}; {doing} only while it is {names}", label=label(contract),
-                status=contract.status.value, doing=doing, names=Joined(" or ", (s.value for s in allowed)))
+                status=code(contract.status), doing=doing, names=Joined(" or ", (code(s) for s in allowed)))
 
 
 def require_status(contract: Contract, allowed, doing: Text) -> None:
@@ -198,7 +198,7 @@ def _atc_review_open(role: str):
         if gates.pending(ctx, GateKind.ATC, "contract", contract.id, role) is None:
             done = gates.latest(ctx, GateKind.ATC, "contract", contract.id, role)
             return Text("ATC: the {role} review of {label} is already decided ({decision})", role=role,
-                        label=label(contract), decision=done.decision.value if done else Text("not requested"))
+                        label=label(contract), decision=code(done.decision) if done else Text("not requested"))
         return None
     return guard
 
@@ -215,7 +215,7 @@ def _opp_can_win(ctx: Context, contract: Contract) -> Text | None:
     opp = ctx.get(Opportunity, contract.opportunity_id, what="opportunity")
     if opp.stage not in PAST_ATI + (Stage.WON,):
         return Text("{label}: its opportunity '{name}' is {stage}; it cannot be won", label=label(contract),
-                    name=opp.name, stage=opp.stage.value)
+                    name=opp.name, stage=code(opp.stage))
     return None
 
 
@@ -274,7 +274,7 @@ def change_label(change: ChangeOrder) -> Text:
 
 
 def _change_wrong(change: ChangeOrder, allowed) -> Text:
-    return Text("{label} is already {status}", label=change_label(change), status=change.status.value)
+    return Text("{label} is already {status}", label=change_label(change), status=code(change.status))
 
 
 def _change_review_open(role: str):

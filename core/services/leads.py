@@ -19,7 +19,7 @@ from core.context import Context, snapshot
 from core.enums import Authority, Grade, LeadStatus, Need, Role, Stage
 from core.errors import DuplicateError, ValidationError
 from core.lifecycle import Lifecycle, Step, register
-from core.messages import Joined, Text
+from core.messages import Joined, Text, code
 from core.models import Account, Contact, Lead, Opportunity, Setting, StageChange, User
 from core.services import action
 
@@ -315,8 +315,8 @@ def _only(verb: Text):
             return Text("lead {id} is already disqualified ({reason})", id=lead.id, reason=lead.disqualify_reason)
         if verb == CONVERTED:
             return Text("convert: only a qualified lead converts to an opportunity; lead {id} is {status}",
-                        id=lead.id, status=lead.status.value)
-        return Text("lead {id} is {status}; it cannot be {verb}", id=lead.id, status=lead.status.value, verb=verb)
+                        id=lead.id, status=code(lead.status))
+        return Text("lead {id} is {status}; it cannot be {verb}", id=lead.id, status=code(lead.status), verb=verb)
     return wrong
 
 

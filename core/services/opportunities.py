@@ -18,7 +18,7 @@ from core.enums import BidStatus, Calculation, ContractStatus, Decision, GateKin
 from core.enums import OPEN_STAGES
 from core.errors import GateError, ValidationError
 from core.lifecycle import Lifecycle, Step, register
-from core.messages import Joined, Text
+from core.messages import Joined, Text, code
 from core.models import Account, Baseline, Bid, Contract, Opportunity, Stakeholder, User
 from core.services import action
 from core.types import money
@@ -62,7 +62,7 @@ def _user_with_role(ctx: Context, field: str, login, role: Role) -> int | None:
         raise ValidationError("{field}: user '{login}' is not active", field=field, login=login)
     if role.value not in user.role_set:
         raise ValidationError("{field}: user '{login}' does not hold the {role} role (roles: {roles})", field=field,
-                              login=login, role=role.value,
+                              login=login, role=code(role),
                               roles=Joined(", ", sorted(user.role_set)) if user.role_set else Text("none"))
     return user.id
 
@@ -83,7 +83,7 @@ def _account(ctx: Context, name: str, region: str, industry: str) -> Account:
 def _closed(doing: Text):
     """`doing` is what the opportunity can no longer do, as core's words: Text("be edited")."""
     return lambda opp, allowed: Text("{label} is {stage}; it can no longer {doing}", label=_label(opp),
-                                     stage=opp.stage.value, doing=doing)
+                                     stage=code(opp.stage), doing=doing)
 
 
 def _no_signed_contract(ctx: Context, opp: Opportunity) -> Text | None:
@@ -110,8 +110,8 @@ def _ati_decidable(ctx: Context, opp: Opportunity) -> Text | None:
     if gates.pending(ctx, GateKind.ATI, SUBJECT, opp.id) is None:
         return Text("ATI: {label} has no pending ATI request to decide", label=_label(opp))
     if opp.stage not in PRE_ATI:
-        return Text("ATI: {label} is {stage}; only an opportunity in initiation or on_hold can be decided",
-                    label=_label(opp), stage=opp.stage.value)
+        return Text("ATI: {label} is {stage}; only an opportunity in initiation or on hold can be decided",
+                    label=_label(opp), stage=code(opp.stage))
     return None
 
 
@@ -311,7 +311,7 @@ def ati_missing(ctx: Context, opp: Opportunity) -> list[Text]:
     in core's words."""
     missing = _ati_prerequisites(ctx, opp)
     if opp.stage not in PRE_ATI:
-        missing.append(Text("stage is {stage}, not initiation or on_hold", stage=opp.stage.value))
+        missing.append(Text("stage is {stage}, not initiation or on hold", stage=code(opp.stage)))
     if gates.pending(ctx, GateKind.ATI, SUBJECT, opp.id) is not None:
         missing.append(Text("an ATI request is already pending"))
     return missing
@@ -365,22 +365,22 @@ def advance_stage(ctx: Context, opp_id: int, to_stage, version: int | None = Non
     to = validate.choice("to_stage", to_stage, Stage)
     if opp.stage in CLOSED:
         raise GateError("stage: {label} is {stage}; a {stage} opportunity does not move", label=_label(opp),
-                        stage=opp.stage.value)
+                        stage=code(opp.stage))
     if to == opp.stage:
-        raise GateError("stage: {label} is already {to}", label=_label(opp), to=to.value)
+        raise GateError("stage: {label} is already {to}", label=_label(opp), to=code(to))
     if to == Stage.WON:
         raise GateError("stage: {label} becomes won only when its contract is signed", label=_label(opp))
     if to == Stage.LOST:
         return _mark_lost(ctx, opp, reason)
     if to in (Stage.KILLED, Stage.ON_HOLD, Stage.INITIATION):
-        raise GateError("stage: {to} is set by the ATI decision, not moved to by hand", to=to.value)
+        raise GateError("stage: {to} is set by the ATI decision, not moved to by hand", to=code(to))
     if opp.stage in PRE_ATI:
         raise GateError("stage: {label} is {stage}; it needs an ATI go decision before it can move to {to}",
-                        label=_label(opp), stage=opp.stage.value, to=to.value)
+                        label=_label(opp), stage=code(opp.stage), to=code(to))
     if to not in MANUAL_MOVES.get(opp.stage, ()):
         moves = [s.value for s in MANUAL_MOVES.get(opp.stage, ())]
         raise GateError("stage: {label} cannot move from {stage} to {to} (allowed: {allowed}, or lost)",
-                        label=_label(opp), stage=opp.stage.value, to=to.value,
+                        label=_label(opp), stage=code(opp.stage), to=code(to),
                         allowed=Joined(", ", moves) if moves else Text("none"))
     before = snapshot(opp)
     ctx.move(opp, "stage", to)
@@ -399,7 +399,7 @@ def _mark_lost(ctx: Context, opp: Opportunity, reason) -> None:
         todo = Text("record its result") if b.status == BidStatus.SUBMITTED else \
             Text("the leader decides its ATB first")
         raise GateError("stage: {label} has bid {id} '{title}' {status}; {todo}", label=_label(opp), id=b.id,
-                        title=b.title, status=b.status.value, todo=todo)
+                        title=b.title, status=code(b.status), todo=todo)
     for bid in bids:   # drafts and approved bids never submitted: closed with the opportunity
         before = snapshot(bid)
         bid.loss_reason = f"not submitted: opportunity lost ({reason})"[:1000]

@@ -81,3 +81,20 @@ def test_a_refusal_says_its_figures_in_both_languages():
 def test_typed_braces_are_no_template():
     assert str(Text("{field}: {got!r} is not an amount", field="amount", got="{x}")) == "amount: '{x}' is not an amount"
     assert str(errors.ValidationError("a {b} c")) == "a {b} c"
+
+
+def test_a_stored_code_in_core_words_is_said_as_the_persons_word():
+    """The walk read "bid 24 is atb_pending" and "状态为 signed" on pages: codes stay codes for the CLI and the
+    logs, and a page gives `say` its words for them, in English as in Chinese."""
+    from core.enums import BidStatus
+    from core.lifecycle import only_from
+
+    reason = only_from("bid 24 'Grid'", BidStatus.ATB_PENDING, (BidStatus.DRAFT, BidStatus.APPROVED), "bid")
+    assert str(reason) == "bid 24 'Grid' is atb_pending; this is allowed only while the bid is draft or approved"
+    words = {"en": {"atb_pending": "Awaiting ATB", "draft": "Draft", "approved": "Approved"},
+             "zh": {"atb_pending": "待投标决策", "draft": "草稿", "approved": "已批准"}}
+    en = messages.say(reason, "en", words=words["en"].get)
+    zh = messages.say(reason, "zh", words=words["zh"].get)
+    assert en == "bid 24 'Grid' is Awaiting ATB; this is allowed only while the bid is Draft or Approved"
+    assert "待投标决策" in zh and "草稿 或 已批准" in zh and "atb_pending" not in zh
+    assert messages.say(reason, "en") == str(reason)     # no words given: the codes as they are
