@@ -18,10 +18,22 @@ from core.services import signins, users
 st.set_page_config(page_title="LTC 线索到回款", page_icon="💴", layout="wide")
 
 if "lang" not in st.session_state:
-    chosen = st.context.cookies.get(signin.LANG_COOKIE)   # the language picked on the sign-in page
+    chosen = st.context.cookies.get(signin.LANG_COOKIE)   # the language this browser chose (/language)
     st.session_state["lang"] = chosen if chosen in ("en", "zh") else get_settings().lang
-st.sidebar.radio(ui.t("language"), ["en", "zh"], key="lang", horizontal=True,
-                 format_func=lambda v: "English" if v == "en" else "中文")
+
+
+def _language_switch(path: str) -> None:
+    """English | 中文 as links to /language, which keeps the choice in a cookie and loads the same address
+    again: a fresh page, because the browser keeps the old words of a widget whose options were relabelled."""
+    here = "/" + path + ("?" + urlencode(st.query_params.to_dict()) if st.query_params else "")
+    shown = []
+    for code, name in (("en", "English"), ("zh", "中文")):
+        if code == ui.lang():
+            shown.append(f"<b>{name}</b>")
+        else:
+            shown.append(f'<a href="/language?to={code}&amp;next={quote(here, safe="")}" target="_self">{name}</a>')
+    st.sidebar.caption(ui.t("language"))
+    st.sidebar.markdown(" · ".join(shown), unsafe_allow_html=True)
 
 
 def _claims() -> tuple[str, bool | None]:
@@ -107,4 +119,5 @@ others = [p for p in PAGES if p not in mine]
 nav = st.navigation([st.Page(p.path, title=ui.t(p.title), icon=p.icon) for p in mine]
                     + [st.Page(_not_yours, title=ui.t("page.not_yours_title"), url_path=Path(p.path).stem,
                                visibility="hidden") for p in others])
+_language_switch(nav.url_path)
 nav.run()

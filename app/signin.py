@@ -29,7 +29,7 @@ from core.messages import say
 from core.services import signins, users
 
 COOKIE = "ltc_session"
-LANG_COOKIE = "ltc_lang"     # the language chosen at sign-in, which the frame starts with
+LANG_COOKIE = "ltc_lang"     # the language this browser chose (sign-in page, sidebar), which the frame starts with
 CSRF_COOKIE = "ltc_signin"   # double-submit token: a form posted from another site has no such cookie
 PAGE_PATHS = {"/"} | {"/" + Path(p.path).stem for p in PAGES[1:]}
 
@@ -150,6 +150,16 @@ async def sign_in(request: Request) -> Response:
     return response
 
 
+async def language(request: Request) -> Response:
+    """The language this browser reads the app in: kept in a cookie, then the same address again."""
+    response = RedirectResponse(safe_next(request.query_params.get("next")), status_code=303)
+    chosen = request.query_params.get("to")
+    if chosen in LANGS:
+        response.set_cookie(LANG_COOKIE, chosen, max_age=365 * 86400, samesite="lax",
+                            secure=request.url.scheme == "https", path="/")
+    return response
+
+
 class SignInGate:
     """ASGI middleware: a page of the app loaded without a valid sign-in goes to the sign-in form first, and
     comes back to the same address after it. Everything else (Streamlit's scripts, its websocket, these
@@ -171,4 +181,5 @@ class SignInGate:
         await self.app(scope, receive, send)
 
 
-ROUTES = [Route("/signin", sign_in_page, methods=["GET"]), Route("/signin", sign_in, methods=["POST"])]
+ROUTES = [Route("/signin", sign_in_page, methods=["GET"]), Route("/signin", sign_in, methods=["POST"]),
+          Route("/language", language, methods=["GET"])]

@@ -118,3 +118,12 @@ def test_an_expired_or_deactivated_sign_in_opens_nothing(client, demo_url):
         users.update_user(ctx, users.by_login(ctx, "finance").id, active=False)
         assert signins.actor_for_token(ctx, client.cookies["ltc_session"]) is None
     assert client.get("/work").status_code == 303
+
+
+def test_the_language_switch_keeps_the_choice_and_comes_back_to_the_same_address(client):
+    back = client.get("/language?to=zh&next=%2Fleads%3Flead%3D7")
+    assert back.status_code == 303 and back.headers["location"] == "/leads?lead=7"
+    assert client.cookies["ltc_lang"] == "zh"
+    assert "中文" not in client.get("/signin").text and "账号" in client.get("/signin").text   # the form in Chinese
+    odd = client.get("/language?to=fr&next=https://evil.example/")
+    assert odd.headers["location"] == "/" and client.cookies["ltc_lang"] == "zh"   # unknown: nothing changes

@@ -7,6 +7,26 @@ def test_switch_to_chinese(page):
     page.get_by_text("The chain today").wait_for()
     page.get_by_text("中文", exact=True).click()
     page.get_by_text("今日链路概况").wait_for()
-    assert page.get_by_text("退出登录").is_visible()
-    assert page.get_by_role("link", name="立项看板").is_visible()
+    page.get_by_text("退出登录").wait_for()          # the switch loads the page afresh, signed in still
+    page.get_by_role("link", name="立项看板").wait_for()
     shot(page, "overview-zh")
+
+
+def test_filters_relabel_when_the_language_changes(page):
+    """The walk saw the lead inbox's filters say "All" and "New" after switching to Chinese: the browser kept
+    the old words of widgets whose options were relabelled. The switch loads the page afresh."""
+    sign_in(page, "marketing")
+    page.get_by_role("link", name="Lead triage").click()
+    page.get_by_text("Inbox", exact=True).wait_for()
+    page.get_by_text("中文", exact=True).click()
+    page.get_by_text("线索收件箱").wait_for()
+    page.wait_for_timeout(1000)
+    boxes = page.locator('[data-testid="stMain"] [data-testid="stSelectbox"], '
+                         '[data-testid="stMain"] [data-testid="stMultiSelect"]')
+    # what each filter shows: its chips' text and its input's value (a chosen option sits in the input)
+    joined = " ".join(boxes.all_text_contents() + [i.input_value() for i in boxes.locator("input").all()]
+                      + [i.get_attribute("value") or "" for i in boxes.locator("input").all()])
+    assert "全部" in joined and "新建" in joined, joined
+    assert "All" not in joined and "New" not in joined, joined
+    assert "/leads" in page.url
+    shot(page, "leads-zh")
