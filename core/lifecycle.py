@@ -88,9 +88,10 @@ class Lifecycle:
 
 
 def only_from(label: str, status: Enum, allowed: tuple[Enum, ...], kind_name: str) -> Text:
-    """The plain wrong-status reason: "milestone 'X' is planned; only a preliminary milestone allows this"."""
-    return Text("{label} is {status}; this is allowed only while the {kind} is {names}", label=label, status=code(status),
-                names=Joined(" or ", (code(s) for s in allowed)), kind=kind(kind_name))
+    """The plain wrong-status reason: "milestone 'X' is planned; this is allowed only while the milestone is
+    preliminary"."""
+    return Text("{label} is {status}; this is allowed only while the {kind} is {names}", label=label,
+                status=code(status), names=Joined(" or ", (code(s) for s in allowed)), kind=kind(kind_name))
 
 
 def roles_refused(roles, action: str) -> Text:

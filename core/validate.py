@@ -32,6 +32,8 @@ LIMITS = {
     "reference": 200, "title": 200, "name": 200, "company": 200, "contact": 200, "winner": 200,
     "chain_role": 100, "region": 64, "industry": 64, "number": 64, "phone": 64, "owner": 64, "category": 64,
     "login": 64, "email": 254,
+    # typed figures: the longest amount (999,999,999,999.99 written with a currency sign and spaces) or rate
+    "amount": 32, "tax_rate": 16,
 }
 
 

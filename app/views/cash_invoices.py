@@ -43,7 +43,7 @@ def to_invoice_tab() -> None:
         f3, f4 = st.columns(2)
         number = f3.text_input(labels["number"], key=f.key("number"), max_chars=ui.limit("number"),
                                placeholder=ui.t("cash.issue.number_auto"))
-        rate = f4.text_input(labels["tax_rate"], key=f.key("tax"), max_chars=16,
+        rate = f4.text_input(labels["tax_rate"], key=f.key("tax"), max_chars=ui.limit("tax_rate"),
                              placeholder=ui.t("cash.issue.tax_default"))
         if st.form_submit_button(ui.t("cash.issue.submit"), key=f.key("submit"), disabled=why is not None, help=why):
             def done_text(iid: int) -> str:
@@ -165,7 +165,7 @@ def _request_write_off(iid: int, offered: dict) -> None:
     enabled, why = forms.offered(offered, "writeoff.request")
     labels = {"amount": ui.t("cash.writeoff.amount"), "reason": ui.t("cash.writeoff.reason")}
     with forms.once_form("cash-writeoff", ui.t("cash.writeoff.request")) as f:
-        amount = st.text_input(labels["amount"], key=f.key("amount"), max_chars=32)
+        amount = st.text_input(labels["amount"], key=f.key("amount"), max_chars=ui.limit("amount"))
         reason = st.text_area(labels["reason"], key=f.key("reason"), max_chars=ui.limit("rationale"))
         if st.form_submit_button(ui.t("cash.writeoff.submit"), key=f.key("submit"), disabled=not enabled, help=why):
             if f.submit(billing.request_write_off, iid, amount=amount, reason=reason, labels=labels,

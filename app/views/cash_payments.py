@@ -63,12 +63,12 @@ def record_form(names: dict) -> None:
     targets = {0: ui.t("cash.payment.oldest_first"), **invoice_labels(open_inv)}
     with forms.once_form("cash-pay") as f:
         p1, p2, p3 = st.columns(3)
-        amount = p1.text_input(labels["amount"], key=f.key("amount"), max_chars=32)
+        amount = p1.text_input(labels["amount"], key=f.key("amount"), max_chars=ui.limit("amount"))
         on = p2.date_input(labels["received_on"], value=fmt.today(), min_value=EARLIEST, key=f.key("on"))
         ref = p3.text_input(labels["reference"], key=f.key("reference"), max_chars=ui.limit("reference"))
         to = st.selectbox(ui.t("cash.payment.apply_to"), list(targets), key=f.key("invoice"),
                           format_func=lambda i: targets.get(i, str(i)))
-        part = st.text_input(labels["apply_amount"], key=f.key("part"), max_chars=32,
+        part = st.text_input(labels["apply_amount"], key=f.key("part"), max_chars=ui.limit("amount"),
                              placeholder=ui.t("cash.payment.apply_amount_hint"))
         if st.form_submit_button(ui.t("cash.payment.submit"), key=f.key("submit")):
             # the amount applied left empty: as much as the invoice owes (core decides, and checks the rest)
@@ -116,7 +116,7 @@ def apply_form(pid: int, res: dict) -> None:
     with forms.once_form("cash-apply") as f:
         inv = choose(ui.t("cash.apply.invoice"), invoice_labels(targets), key=f.key("invoice"))
         a1, a2 = st.columns(2)
-        amount = a1.text_input(labels["amount"], key=f.key("amount"), max_chars=32,
+        amount = a1.text_input(labels["amount"], key=f.key("amount"), max_chars=ui.limit("amount"),
                                placeholder=ui.t("cash.payment.apply_amount_hint"))
         on = a2.date_input(labels["allocated_on"], value=fmt.today(), min_value=EARLIEST, key=f.key("on"))
         if st.form_submit_button(ui.t("cash.apply.submit"), key=f.key("submit")):

@@ -28,24 +28,26 @@ def _request(c: dict, offers: dict, done) -> None:
     name, title = f"bc-change-{cid}", ui.t("bids_contracts.change.request")
     if not offered(offers, "change.request", name, title):
         return
-    # the new plan is edited outside the form, so its running total follows every edit
-    replace = st.checkbox(ui.t("bids_contracts.change.replace_terms", released=fmt.money(c["released_total"])),
-                          key=f"bc-change-replace-{cid}")
-    plan = None
     labels = {"number": ui.t("bids_contracts.col.number"), "new_amount": ui.t("bids_contracts.col.new_amount"),
               "new_cost": ui.t("bids_contracts.change.new_cost"), "reason": ui.t("bids_contracts.col.reason"),
               "new_scope": ui.t("bids_contracts.col.new_scope")}
-    with forms.once_form(name, title) as f:
+    # the new amount and plan sit outside the form: the running total follows every keystroke and edit
+    st.markdown(f"**{title}**")
+    once = forms.Once(name)
+    new_amount = st.text_input(labels["new_amount"], f"{c['amount']:f}", key=once.key("amount"),
+                               max_chars=ui.limit("amount"))
+    plan = None
+    if st.checkbox(ui.t("bids_contracts.change.replace_terms", released=fmt.money(c["released_total"])),
+                   key=f"bc-change-replace-{cid}"):
+        edited = terms.editor(f"bc-change-plan-{cid}", c["unreleased_input"], c["milestones"])
+        plan = terms.from_editor(edited, {ms["label"]: ms["id"] for ms in c["milestones"]})
+        terms.show_total(ui.read(terms_preview, cid, plan, amount=new_amount, released=c["released_total"]))
+    with forms.once_form(name) as f:
         c1, c2 = st.columns(2)
         number = c1.text_input(labels["number"], key=f.key("number"), max_chars=ui.limit("number"))
-        new_amount = c2.text_input(labels["new_amount"], f"{c['amount']:f}", key=f.key("amount"))
-        new_cost = c1.text_input(labels["new_cost"], key=f.key("cost"))
-        reason = c2.text_input(labels["reason"], key=f.key("reason"), max_chars=2000)
+        new_cost = c2.text_input(labels["new_cost"], key=f.key("cost"), max_chars=ui.limit("amount"))
+        reason = st.text_input(labels["reason"], key=f.key("reason"), max_chars=contracts.CHANGE_REASON_MAX)
         new_scope = st.text_area(labels["new_scope"], c["scope"], key=f.key("scope"), max_chars=ui.limit("new_scope"))
-        if replace:
-            edited = terms.editor(f"bc-change-plan-{cid}", c["unreleased_input"], c["milestones"])
-            plan = terms.from_editor(edited, {ms["label"]: ms["id"] for ms in c["milestones"]})
-            terms.show_total(ui.read(terms_preview, cid, plan, amount=new_amount, released=c["released_total"]))
         if st.form_submit_button(ui.t("bids_contracts.change.submit"), key=f.key("submit")):
             if f.submit(contracts.request_change, cid, number=number, reason=reason, new_amount=new_amount,
                         new_scope=new_scope, new_cost=new_cost or None, new_terms=plan, labels=labels,

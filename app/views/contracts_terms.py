@@ -56,7 +56,7 @@ def editor(key: str, rows: list[dict], milestones: list[dict]) -> pd.DataFrame:
 def show_total(preview: dict) -> bool:
     """The running total against what the plan must add up to; True when it adds up."""
     if preview["error"]:
-        st.warning(preview["error"])
+        st.warning(ui.words(preview["error"]))
         return False
     share = f" ({fmt.pct(preview['share'])})" if preview["share"] is not None else ""
     text = ui.t("bids_contracts.terms.total", total=fmt.money(preview["total"]), target=fmt.money(preview["target"]),

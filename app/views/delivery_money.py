@@ -38,7 +38,7 @@ def costs(cid: int, info, contracts) -> None:
         cats: dict[str, str] = {c: _category(c) for c in svc.COST_CATEGORIES}
         category = k2.selectbox(labels["category"], list(cats), key=f.key("category"),
                                 format_func=lambda c: cats.get(c, c))
-        amount = k3.text_input(labels["amount"], key=f.key("amount"), max_chars=32)
+        amount = k3.text_input(labels["amount"], key=f.key("amount"), max_chars=ui.limit("amount"))
         description = st.text_input(labels["description"], key=f.key("description"),
                                     max_chars=ui.limit("description"))
         if st.form_submit_button(ui.t("delivery.cost.submit")):

@@ -146,7 +146,8 @@ def basics(d: dict, seen: dict, offers: dict, done) -> None:
             c1, c2 = st.columns([1, 2])
             to = c1.selectbox(ui.t("initiation.move.to"), list(targets), key=f.key("to"),
                               format_func=lambda s: targets.get(s, str(s)))
-            reason = c2.text_input(ui.t("initiation.move.reason"), key=f.key("reason"), max_chars=1000)
+            reason = c2.text_input(ui.t("initiation.move.reason"), key=f.key("reason"),
+                                   max_chars=opportunities.MOVE_REASON_MAX)
             if st.form_submit_button(ui.t("initiation.move.submit"), key=f.key("submit")):
                 if f.submit(opportunities.advance_stage, opp_id, to, version=version, reason=reason,
                             success=ui.t("initiation.move.done", stage=stage_label(to)), where=f"initiation-{opp_id}",

@@ -112,7 +112,8 @@ def _convert(d: dict, sel: int, version: int, offer: dict, where) -> None:
         with forms.once_form(f"leads-convert-{sel}", ui.t("leads.cv.title")) as f:
             opp_name = st.text_input(ui.t("leads.cv.name"), value=sug["name"], key=f.key("name"),
                                      max_chars=ui.limit("opportunity_name"), disabled=not enabled)
-            amount = st.text_input(ui.t("leads.cv.amount"), key=f.key("amount"), max_chars=32, disabled=not enabled,
+            amount = st.text_input(ui.t("leads.cv.amount"), key=f.key("amount"), max_chars=ui.limit("amount"),
+                                   disabled=not enabled,
                                    value="" if sug["amount"] is None else f"{sug['amount']:.2f}")
             close = st.date_input(ui.t("leads.cv.close"), value=sug["expected_close"], key=f.key("close"),
                                   disabled=not enabled)

@@ -242,6 +242,7 @@ def _retention_not_released(ctx: Context, contract: Contract) -> Text | None:
 
 
 MILESTONES_PLANNED = Text("milestones are planned")
+CHANGE_REASON_MAX = 2000   # a change order's reason (its form is limited to it too)
 LIFECYCLE = register(Lifecycle("contract", "status", label, {
     "contract.draft": Step(EDITABLE, (), _only_while(Text("its draft may be edited"))),     # edit the draft
     "contract.terms": Step(EDITABLE, (), _only_while(Text("payment terms are set"))),
@@ -484,7 +485,7 @@ def request_change(ctx: Context, contract_id: int, *, number: str, reason: str, 
     """Propose an amendment. `new_terms` is the new plan for the terms not yet released (released terms stay
     as they are: they may be invoiced); None keeps the current unreleased terms."""
     number = validate.text("number", number, max_len=64, required=True)
-    reason = validate.text("reason", reason, max_len=2000, required=True)
+    reason = validate.text("reason", reason, max_len=CHANGE_REASON_MAX, required=True)
     new_amount = validate.amount("new_amount", new_amount)
     new_cost = validate.amount("new_cost", new_cost, required=False, allow_zero=True)
     contract = ctx.get(Contract, contract_id)

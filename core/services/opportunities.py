@@ -34,6 +34,8 @@ MANUAL_MOVES: dict[Stage, tuple[Stage, ...]] = {
 }
 OPEN_BID = (BidStatus.DRAFT, BidStatus.ATB_PENDING, BidStatus.APPROVED, BidStatus.SUBMITTED)
 
+MOVE_REASON_MAX = 1000   # why a stage was moved by hand (its form is limited to it too)
+
 
 # -- helpers ----------------------------------------------------------------------------------------
 
@@ -388,7 +390,7 @@ def advance_stage(ctx: Context, opp_id: int, to_stage, version: int | None = Non
 
 
 def _mark_lost(ctx: Context, opp: Opportunity, reason) -> None:
-    reason = validate.text("reason", reason, max_len=1000, required=True)
+    reason = validate.text("reason", reason, max_len=MOVE_REASON_MAX, required=True)
     if gates.pending(ctx, GateKind.ATI, SUBJECT, opp.id) is not None:
         raise GateError("stage: {label} has an ATI request pending; the leader decides it (kill) first",
                         label=_label(opp))

@@ -465,6 +465,23 @@ def test_ar_requests_a_change_order_and_legal_reviews_it(page, demo_url):
     assert rows == {"legal": Decision.APPROVE, "finance": Decision.PENDING}
 
 
+def test_a_change_orders_running_total_follows_the_new_amount_before_submitting(page, demo_url):
+    """The walk saw the new plan's total compared with the old amount until the form was submitted."""
+    from app import fmt
+
+    cid = signed_with_open_terms(demo_url)
+    amount = read(demo_url, lambda ctx: ctx.session.get(Contract, cid).amount)
+    at = open_contract(page, "ar", cid)
+    at.checkbox(key=f"bc-change-replace-{cid}").check().run()
+    w(at, "text_input", f"bc-change-{cid}", "amount").input(f"{amount + 100000:f}").run()
+    assert not at.exception
+    totals = [m.value for m in (*at.warning, *at.success) if "add up to" in m.value]
+    # the unreleased terms are measured against the new amount (less what is released): 100,000 short now
+    assert totals and f"Difference: {fmt.money(-100000)}" in totals[-1], totals
+    assert read(demo_url, lambda ctx: ctx.session.exec(select(ChangeOrder).where(
+        ChangeOrder.contract_id == cid)).first()) is None      # nothing was submitted
+
+
 def test_timeline_of_a_contract_in_date_order(page, demo_url):
     cid = read(demo_url, lambda ctx: ctx.session.exec(select(Invoice.contract_id).order_by(Invoice.id)).first())
     at = open_contract(page, "leader", cid)
