@@ -19,7 +19,7 @@ from core.models import (Acceptance, Account, Allocation, Bid, ChangeOrder, Cont
                          Milestone, Opportunity, Payment, PaymentTerm, StageChange)
 from core.queries.people import display_names
 from core.services import action
-from core.services.bids import UNSUBMITTED
+from core.services.bids import BID_STAGES, UNSUBMITTED
 from core.services.contracts import REVIEWERS, parse_terms, review_state, terms_from_json
 
 LIST_LIMIT = 200
@@ -52,13 +52,14 @@ BID_COLUMNS = ["ID", "Opportunity", "Customer", "Title", "Deadline", "Days left"
 
 @action("contract.view")
 def bid_list(ctx: Context, *, open_only: bool = True, limit: int = LIST_LIMIT) -> pd.DataFrame:
-    """Bids with their deadline countdown. Open ones (not yet submitted, or awaiting the result): soonest
-    deadline first; all: newest deadline first, at most `limit`."""
+    """Bids with their deadline countdown. Open ones (not yet submitted, or awaiting the result, of an
+    opportunity still being bid for: a won or lost deal's other bids are done with): soonest deadline first;
+    all: newest deadline first, at most `limit`."""
     today = ctx.today()
     q = (select(Bid, Opportunity.name, Account.name).join(Opportunity, Opportunity.id == Bid.opportunity_id)
          .join(Account, Account.id == Opportunity.account_id))
     if open_only:
-        q = q.where(Bid.status.in_(OPEN_BIDS)).order_by(Bid.deadline, Bid.id)
+        q = q.where(Bid.status.in_(OPEN_BIDS), Opportunity.stage.in_(BID_STAGES)).order_by(Bid.deadline, Bid.id)
     else:
         q = q.order_by(Bid.deadline.desc(), Bid.id.desc())
     rows = []

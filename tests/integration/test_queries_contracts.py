@@ -49,6 +49,20 @@ def test_bid_list_counts_down_to_the_deadline_and_flags_overdue(world):
     assert world.read(q.bid_list, open_only=False, limit=1)["ID"].tolist() == [sent]
 
 
+def test_a_won_or_lost_deals_other_bids_leave_the_open_list(world):
+    """The walk saw a won opportunity's second bid still in the open list, inviting work that cannot be done."""
+    from core.models import Opportunity
+
+    opp = make_opportunity(world, stage=Stage.GUIDANCE)
+    other = new_bid(world, opp, title="Second round")
+    assert other in set(world.read(q.bid_list)["ID"])
+    for stage in (Stage.WON, Stage.LOST):
+        world.read(lambda ctx: ctx.session.execute(update(Opportunity).where(Opportunity.id == opp)
+                                                   .values(stage=stage)))
+        assert other not in set(world.read(q.bid_list)["ID"]), stage
+        assert other in set(world.read(q.bid_list, open_only=False)["ID"])   # still there under "all"
+
+
 def test_bid_detail_shows_the_pending_atb_and_its_history(world):
     opp = make_opportunity(world, stage=Stage.GUIDANCE)
     bid = new_bid(world, opp)
