@@ -40,6 +40,7 @@ def test_each_call_sees_the_environment_and_empty_means_default(monkeypatch):
     ("LTC_SHEETS_BACKEND", "excel", "LTC_SHEETS_BACKEND: 'excel' is not one of xlsx, gsheets, off"),
     ("LTC_SYNC_LOCK_TTL", "1.5", "LTC_SYNC_LOCK_TTL: '1.5' is not a whole number of seconds from 1 to 86400"),
     ("LTC_SYNC_BACKOFF_BASE", "0", "LTC_SYNC_BACKOFF_BASE: '0' is not a number of seconds above 0 and at most 30"),
+    ("LTC_SESSION_HOURS", "0", "LTC_SESSION_HOURS: '0' is not a whole number of hours from 1 to 720"),
 ])
 def test_a_bad_value_is_refused_by_name(monkeypatch, name, value, message):
     monkeypatch.setenv(name, value)
