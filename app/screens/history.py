@@ -70,8 +70,9 @@ def address(entity: str, rid) -> str:
 def people(df: pd.DataFrame) -> pd.DataFrame:
     out = records.said(df)
     if "Entity" in out.columns:
-        out["Record"] = [f"{entity_name(e)} {int(i)}" for e, i in zip(out["Entity"], out["Record ID"])]
-        out = out.drop(columns=["Entity"])
+        out["Record"] = [f"{entity_name(e)} {label or int(i)}"       # "Invoice INV-2026-0038", not "Invoice 38"
+                         for e, i, label in zip(out["Entity"], out["Record ID"], out["Label"])]
+        out = out.drop(columns=["Entity", "Label"])
     return out
 
 

@@ -50,6 +50,7 @@ def _edit(c: dict, version: int, offers: dict, done) -> None:
               "warranty_months": ui.t("bids_contracts.warranty_months"), "scope": ui.t("bids_contracts.scope")}
     with st.form(name):
         st.markdown(f"**{title}**")
+        st.caption(ui.t("bids_contracts.edit.resets"))   # an approval given on the old text no longer counts
         c1, c2 = st.columns(2)
         new_name = c1.text_input(labels["name"], c["name"], key=f"bc-edit-name-{cid}", max_chars=ui.limit("name"))
         amount = c2.text_input(labels["amount"], f"{c['amount']:f}", key=f"bc-edit-amount-{cid}")

@@ -6,6 +6,8 @@ import json
 import pandas as pd
 from sqlmodel import select
 
+from sqlmodel import SQLModel
+
 from core.context import Context
 from core.exports import ENTITIES
 from core.models import AuditEvent, User
@@ -29,6 +31,50 @@ def _changes(before_json: str, after_json: str) -> str:
     return "; ".join(f"{k}: {'' if old is None else old} → {new}" for k, old, new in _fields(before_json, after_json))
 
 
+LABELS = ("number", "name", "title", "reference", "company", "login")   # how each kind of record is called
+
+
+def _model(table: str):
+    for mapper in SQLModel._sa_registry.mappers:
+        if getattr(mapper.class_, "__tablename__", None) == table:
+            return mapper.class_
+    return None
+
+
+def record_labels(ctx: Context, table: str, ids) -> dict[int, str]:
+    """id -> how people call the record (an invoice's number, a customer's name), for records of `table`."""
+    model, wanted = _model(table), sorted({int(i) for i in ids if isinstance(i, int) and not isinstance(i, bool)})
+    attr = next((a for a in LABELS if model is not None and a in model.__table__.columns), None)
+    if not wanted or attr is None:
+        return {}
+    column = getattr(model, attr)
+    return {i: str(v) for i, v in ctx.session.exec(select(model.id, column).where(model.id.in_(wanted))).all() if v}
+
+
+def _targets(table: str) -> dict[str, str]:
+    """field -> the table it points at, for the foreign keys of `table` (account_id -> account)."""
+    model = _model(table)
+    if model is None:
+        return {}
+    return {c.name: next(iter(c.foreign_keys)).column.table.name for c in model.__table__.columns if c.foreign_keys}
+
+
+def _named(ctx: Context, table: str, rows: list[list[tuple[str, object, object]]]) -> list[list[tuple]]:
+    """The (field, old, new) changes with ids of other records replaced by their names ('customer: — → 44'
+    reads 'customer: — → Jinan Water'); an id whose record is gone stays the id."""
+    targets = _targets(table)
+    wanted: dict[str, set] = {}
+    for fields in rows:
+        for k, old, new in fields:
+            if k in targets:
+                wanted.setdefault(targets[k], set()).update(v for v in (old, new) if v is not None)
+    labels = {t: record_labels(ctx, t, ids) for t, ids in wanted.items()}
+
+    def name(k, v):
+        return labels.get(targets.get(k, ""), {}).get(v, v) if v is not None else v
+    return [[(k, name(k, old), name(k, new)) for k, old, new in fields] for fields in rows]
+
+
 def _names(ctx: Context, events) -> dict[str, str]:
     """login -> the person's name, for the logins of these events (a login nobody has any more stays as it is)."""
     logins = {e.user_login for e in events}
@@ -43,19 +89,26 @@ def record_history(ctx: Context, entity: str, entity_id: int, *, detail: bool = 
     table = TABLES.get(entity, entity)
     events = ctx.session.exec(select(AuditEvent).where(AuditEvent.entity == table, AuditEvent.entity_id == entity_id)
                               .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())).all()
-    changes = _fields if detail else _changes
     names = _names(ctx, events)
+    changes = (_named(ctx, table, [_fields(e.before_json, e.after_json) for e in events]) if detail
+               else [_changes(e.before_json, e.after_json) for e in events])
     return pd.DataFrame([{"When": e.at, "Who": names.get(e.user_login, e.user_login), "Source": e.source,
-                          "Action": e.action, "Changes": changes(e.before_json, e.after_json)} for e in events],
+                          "Action": e.action, "Changes": change} for e, change in zip(events, changes)],
                         columns=["When", "Who", "Source", "Action", "Changes"])
 
 
 @action("audit.view")
 def recent_activity(ctx: Context, limit: int = 200) -> pd.DataFrame:
-    """The latest events, newest first; each names its record by table (`Entity`) and id (`Record ID`)."""
+    """The latest events, newest first; each names its record by table (`Entity`), id (`Record ID`) and the
+    name people know it by (`Label`: an invoice's number, a customer's name; '' when it has none)."""
     events = ctx.session.exec(select(AuditEvent).order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
                               .limit(limit)).all()
     names = _names(ctx, events)
+    by_table: dict[str, set] = {}
+    for e in events:
+        by_table.setdefault(e.entity, set()).add(e.entity_id)
+    labels = {t: record_labels(ctx, t, ids) for t, ids in by_table.items()}
     return pd.DataFrame([{"When": e.at, "Who": names.get(e.user_login, e.user_login), "Source": e.source,
-                          "Action": e.action, "Entity": e.entity, "Record ID": e.entity_id} for e in events],
-                        columns=["When", "Who", "Source", "Action", "Entity", "Record ID"])
+                          "Action": e.action, "Entity": e.entity, "Record ID": e.entity_id,
+                          "Label": labels.get(e.entity, {}).get(e.entity_id, "")} for e in events],
+                        columns=["When", "Who", "Source", "Action", "Entity", "Record ID", "Label"])
