@@ -1,7 +1,8 @@
 """Message catalogue: every label in English and Chinese, as TOML data, one file per page or area.
 
 Each file holds tables `[key] en = "..." zh = "..."`; keys are unique across files (a test checks that
-every key has both languages and every key the pages use exists).
+every key has both languages and every key the pages use exists). An English text that counts something
+may add `en_one`, said when its count (`n` or `days`) is 1: "1 day left", not "1 days left".
 """
 from __future__ import annotations
 
@@ -25,9 +26,13 @@ def catalogue() -> dict[str, dict[str, str]]:
     return out
 
 
+COUNTS = ("n", "days")   # the figure an English text agrees with: `en_one` is said when it is 1
+
+
 def t(key: str, lang: str = "en", **kwargs) -> str:
     texts = catalogue().get(key)
     if texts is None:
         return key   # a missing key shows itself rather than breaking the page; a test forbids it
-    text = texts.get(lang) or texts["en"]
+    one = lang == "en" and "en_one" in texts and any(str(kwargs.get(c)) in ("1", "-1") for c in COUNTS)
+    text = texts["en_one"] if one else texts.get(lang) or texts["en"]
     return text.format(**kwargs) if kwargs else text

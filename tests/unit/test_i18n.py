@@ -29,6 +29,17 @@ def test_lookup_and_formatting():
     assert t("page.cash", "en") == "Invoicing and cash"
 
 
+def test_one_of_a_count_is_said_in_the_singular():
+    """The walk read "1 invoices" and "1 days left"."""
+    assert t("cash.dunning.level", "en", level=2, n=1, amount="5.00") == "Level 2: 1 invoice, 5.00 outstanding"
+    assert t("cash.dunning.level", "en", level=2, n=3, amount="5.00") == "Level 2: 3 invoices, 5.00 outstanding"
+    assert t("bids_contracts.days_left", "en", n="1") == "1 day left"
+    assert "en_one" not in t("bids_contracts.days_left", "zh", n=1) and "1" in t("bids_contracts.days_left", "zh", n=1)
+    for key, texts in catalogue().items():   # a singular names nothing its plural does not
+        if "en_one" in texts:
+            assert set(re.findall(r"{(\w+)", texts["en_one"])) <= set(re.findall(r"{(\w+)", texts["en"])), key
+
+
 def test_every_stored_code_has_words_in_both_languages():
     """Every value of core's enums (stages, statuses, triggers, roles, decisions, kinds) is in values.toml, the
     one catalogue pages show codes through (app.tables.value)."""
