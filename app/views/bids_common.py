@@ -20,8 +20,13 @@ def status_label(status: str) -> str:
     return tables.value(status)
 
 
+STATE_OF = {"approve": "approved", "reject": "rejected"}   # a review's decision read as where it stands
+
+
 def decision_label(decision: str) -> str:
-    return tables.value(decision.replace(" ", "_"))
+    """Where a review stands: 'Approved', 'Rejected', 'Pending', 'Not requested'."""
+    code = decision.replace(" ", "_")
+    return tables.value(STATE_OF.get(code, code))
 
 
 def stage_label(stage: str) -> str:
@@ -33,7 +38,7 @@ def deal_names(deals: list[dict]) -> dict[int, str]:
 
 
 def approve_reject() -> dict[str, str]:
-    return {v: decision_label(v) for v in ("approve", "reject")}
+    return {v: tables.value(v) for v in ("approve", "reject")}   # the choices: verbs
 
 
 def offered(offers: dict, action: str, name: str, label: str) -> bool:

@@ -493,3 +493,23 @@ def test_timeline_of_a_contract_in_date_order(page, demo_url):
     assert any(e.startswith("ATI: go") for e in timeline["Event"])
     assert list(timeline["Date"]) == sorted(timeline["Date"])
     assert {"invoice", "gate decision", "stage / status"} <= set(timeline["Kind"])
+
+
+def test_a_signed_contracts_heading_says_where_its_reviews_stand_without_repeating_names(page, demo_url):
+    """The walk saw 'Legal: Approve' (a verb) and
+    'Shanghai Metro 6 Co., Ltd. · Shanghai Metro 6 Co., Ltd.' (a customer named like its opportunity)."""
+    from core.models import Account, Opportunity
+
+    def same_name(ctx):
+        return ctx.session.exec(select(Contract.id).join(Opportunity, Opportunity.id == Contract.opportunity_id)
+                                .join(Account, Account.id == Contract.account_id)
+                                .where(Contract.status == ContractStatus.SIGNED, Opportunity.name == Account.name)
+                                .order_by(Contract.id)).first()
+    cid = read(demo_url, same_name)
+    assert cid is not None, "the demo has a contract whose opportunity is named like its customer"
+    at = open_contract(page, "leader", cid)
+    tiles = {m.label: m.value for m in at.metric}
+    assert (tiles["Legal"], tiles["Finance"]) == ("Approved", "Approved")
+    customer = read(demo_url, lambda ctx: ctx.session.get(Account, ctx.session.get(Contract, cid).account_id).name)
+    captions = [c.value for c in at.caption if customer in c.value]
+    assert captions and all(c.count(customer) == 1 for c in captions), captions

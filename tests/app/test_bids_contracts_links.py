@@ -130,7 +130,7 @@ def test_a_review_keeps_the_atc_tab_open(page, demo_url):
     w(at, "button", f"bc-atc-legal-{cid}", "submit").click().run()
     assert not at.error
     assert (open_tab(at, "Bids"), open_tab(at, "Payment terms")) == ("Contracts", "ATC and signing")
-    assert "Decision recorded: Approve." in tab_messages(at, "ATC and signing")
+    assert "Decision recorded: Approved." in tab_messages(at, "ATC and signing")
 
 
 # -- 9: pickers preselect nothing --------------------------------------------------------------------
