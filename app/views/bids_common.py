@@ -6,6 +6,7 @@ from datetime import date
 
 import streamlit as st
 
+from app.i18n import catalogue
 from app import forms, tables, ui
 
 PREFIX = "bids_contracts"
@@ -20,13 +21,10 @@ def status_label(status: str) -> str:
     return tables.value(status)
 
 
-STATE_OF = {"approve": "approved", "reject": "rejected"}   # a review's decision read as where it stands
-
-
 def decision_label(decision: str) -> str:
-    """Where a review stands: 'Approved', 'Rejected', 'Pending', 'Not requested'."""
+    """Where a review stands: 'Approved', 'Rejected' (value.decided.<decision>), 'Pending', 'Not requested'."""
     code = decision.replace(" ", "_")
-    return tables.value(STATE_OF.get(code, code))
+    return ui.t(f"value.decided.{code}") if f"value.decided.{code}" in catalogue() else tables.value(code)
 
 
 def stage_label(stage: str) -> str:

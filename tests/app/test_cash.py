@@ -191,7 +191,7 @@ def test_dunning_groups_the_overdue_invoices_by_level(page, demo_url):
         levels[level] = levels.get(level, 0) + 1
     shown = texts(at)
     for level, n in levels.items():
-        assert f"Level {level}: {n} invoices" in shown
+        assert f"Level {level}: {n} invoice{'' if n == 1 else 's'}," in shown
     rows = [d.value for d in at.dataframe if "Days overdue" in d.value.columns and "Contact" in d.value.columns]
     assert sum(len(r) for r in rows) == len(overdue)
 

@@ -243,7 +243,7 @@ def test_submit_after_deadline_refused(world):
 def test_submitted_bid_is_not_editable(world):
     _, bid = submitted_bid(world)
     before = state(world, bid)
-    with pytest.raises(GateError, match="submitted; only a draft or atb_pending or approved bid can be edited"):
+    with pytest.raises(GateError, match="submitted; a bid can be edited only while it is draft or atb_pending or approved"):
         world.do("ar", bids.update_bid, bid, title="x")
     with pytest.raises(GateError, match="submitted"):
         world.do("ar", bids.submit_bid, bid, quoted_price="999,999")
@@ -265,7 +265,7 @@ def test_won_moves_opportunity_to_negotiation(world):
 def test_result_refusals(world):
     oid, bid = approved_bid(world)
     before = state(world, bid, oid)
-    with pytest.raises(GateError, match="only a submitted bid can get a result"):
+    with pytest.raises(GateError, match="a bid can get a result only while it is submitted"):
         world.do("ar", bids.record_result, bid, won=True)
     assert state(world, bid, oid) == before
     world.do("ar", bids.submit_bid, bid, quoted_price="950,000")

@@ -40,7 +40,7 @@ def test_offers_follow_the_record_through_its_lifecycle(world):
     world.do("ar", bids.submit_bid, bid, quoted_price="950000")
     now = offered(world, "ar", "bid", bid)
     assert now["bid.result"].allowed
-    assert not now["bid.update"].allowed and "only a draft or atb_pending or approved bid can be edited" in \
+    assert not now["bid.update"].allowed and "a bid can be edited only while it is draft or atb_pending or approved" in \
         now["bid.update"].reason
     assert {o for o, v in now.items() if v.allowed} == {"bid.result"}
 
