@@ -44,18 +44,22 @@ def _md(value) -> str:
     return fmt.text(value).translate(_MD)
 
 
+def _where(name, shown) -> str:
+    """' (name)' after a label, unless the label already says it ('Tender Suzhou Semicon (Suzhou Semicon)')."""
+    return f" ({_md(name)})" if name and str(name) not in str(shown) else ""
+
+
 def _label(name: str, item: dict) -> str:
     t, day, n = ui.t, fmt.day, fmt.number
     if name == "decisions":
-        where = f" ({_md(item['opportunity'])})" if item["opportunity"] and item["opportunity"] != item["subject"] \
-            else ""
+        where = _where(item["opportunity"], item["subject"])
         return t("work.item.decision", kind=t(f"work.kind.{item['kind']}"), subject=_md(item["subject"]),
                  where=where, on=day(item["requested_on"]), by=_md(item.get("requested_by_name")))
     if name == "to_sign":
         return t("work.item.to_sign", contract=_md(item["contract"]), name=_md(item["name"]),
                  account=_md(item["account"]), amount=fmt.money(item["amount"]))
     if name == "bids_due":
-        return t("work.item.bid", title=_md(item["title"]), opportunity=_md(item["opportunity"]),
+        return t("work.item.bid", title=_md(item["title"]), where=_where(item["opportunity"], item["title"]),
                  deadline=day(item["deadline"]), days=n(item["days_left"]))
     if name == "milestones":
         return t("work.item.milestone", name=_md(item["name"]), contract=_md(item["contract"]),
@@ -66,7 +70,7 @@ def _label(name: str, item: dict) -> str:
     if name == "overdue_invoices":
         return t("work.item.invoice", number=_md(item["number"]), account=_md(item["account"]),
                  amount=fmt.money(item["outstanding"]), days=n(item["days_overdue"]))
-    where = f" ({_md(item['account'])})" if item["account"] != item["opportunity"] else ""
+    where = _where(item["account"], item["opportunity"])
     return t("work.item.hold", opportunity=_md(item["opportunity"]), where=where, review=day(item["review_on"]),
              days=n(item["days_past"]))
 

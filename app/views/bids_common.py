@@ -40,15 +40,16 @@ def approve_reject() -> dict[str, str]:
 
 
 def offered(offers: dict, action: str, name: str, label: str) -> bool:
-    """Whether to draw the form `name` of an action: True when core offers it now. When core refuses it, a
-    disabled button with core's reason stands in its place (with the form's messages: a save that just moved
+    """Whether to draw the form `name` of an action: True when core offers it now. When core refuses it in the
+    record's present stage, a disabled button with core's reason stands in its place (with the form's messages: a save that just moved
     the record on says so here); an action the person's roles do not have is not shown at all."""
     if action not in offers or not ui.can(action):
         return False
     if offers[action].allowed:
         return True
-    forms.action_button(offers, action, label, key=f"{name}-refused")
-    ui.flash(name)
+    if offers[action].applies:   # refused now, but of this stage: shown disabled with core's reason
+        forms.action_button(offers, action, label, key=f"{name}-refused")
+    ui.flash(name)                # an action of another stage (sign a signed contract) is not shown at all
     return False
 
 

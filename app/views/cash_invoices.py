@@ -134,8 +134,9 @@ def invoice_view(iid: int) -> None:
                                      ("cash.col.written_off", "Written off"), ("cash.col.outstanding", "Outstanding"))):
         col.metric(ui.t(key), fmt.money(d[field]))
     st.caption(ui.t("cash.invoice.facts", contract=d["Contract"], term=d["Term"], issued=fmt.day(d["Issued on"]),
-                    due=fmt.day(d["Due on"]), status=tables.value(d["Status"]), days=fmt.number(d["Days overdue"]),
-                    ar=fmt.text(d["AR"])))
+                    due=fmt.day(d["Due on"]), status=tables.value(d["Status"]), ar=fmt.text(d["AR"]),
+                    overdue=ui.t("cash.invoice.overdue", days=fmt.number(d["Days overdue"]))
+                    if d["Days overdue"] > 0 else ""))   # an invoice not yet due is not "0 days overdue"
     st.markdown(f"**{ui.t('cash.invoice.payments')}**")
     tables.table(d["allocations"], "cash", key=f"cash-invoice-alloc-{iid}", opens="payment", id_col="Payment ID")
     if not d["write_offs"].empty:

@@ -94,10 +94,13 @@ def _deadline_ahead(ctx: Context, bid: Bid) -> Text | None:
 
 LIFECYCLE = register(Lifecycle("bid", "status", _label, {
     "bid.update": Step(UNSUBMITTED, (_opp_open(Text("edit its bid")),), _only(Text("be edited"))),
+    # applies_in: the statuses in which a page shows the action (disabled with the reason when refused):
+    # the steps still ahead of the bid, never the ones behind it
     "atb.request": Step((BidStatus.DRAFT, BidStatus.APPROVED), (_opp_open(REQUEST_ATB), _deadline_ahead),
-                        _only(REQUEST_ATB)),
+                        _only(REQUEST_ATB), applies_in=UNSUBMITTED),
     "atb.decide": Step((BidStatus.ATB_PENDING,), (_opp_open(DECIDE_ATB),), _only(DECIDE_ATB)),
-    "bid.submit": Step((BidStatus.APPROVED,), (_opp_open(Text("submit its bid")),), _only(BE_SUBMITTED)),
+    "bid.submit": Step((BidStatus.APPROVED,), (_opp_open(Text("submit its bid")),), _only(BE_SUBMITTED),
+                       applies_in=UNSUBMITTED),
     "bid.result": Step((BidStatus.SUBMITTED,), (_opp_open(Text("record a bid result")),), _only(Text("get a result"))),
 }))
 

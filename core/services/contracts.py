@@ -252,7 +252,8 @@ LIFECYCLE = register(Lifecycle("contract", "status", label, {
                              _only_while(Text("ATC is reviewed by legal"))),
     "atc.review_finance": Step((ContractStatus.ATC_PENDING,), (_atc_review_open("finance"),),
                                _only_while(Text("ATC is reviewed by finance"))),
-    "contract.sign": Step((ContractStatus.ATC_PENDING,), (_atc_approved, _terms_add_up, _opp_can_win), _sign_wrong),
+    "contract.sign": Step((ContractStatus.ATC_PENDING,), (_atc_approved, _terms_add_up, _opp_can_win), _sign_wrong,
+                          applies_in=EDITABLE),   # shown ahead of signing (disabled, saying why), not after it
     "change.request": Step((ContractStatus.SIGNED,), (_no_pending_change,),
                            _only_while(Text("a change order may be requested"))),
 }))

@@ -22,12 +22,12 @@ def _hash(token: str) -> str:
 
 
 def open_sign_in(ctx: Context, actor: Actor) -> str:
-    """A new token for a person who has just proved who they are; only its hash is kept."""
+    """A new token for a person who has just proved who they are; only its hash is kept (the row is the record
+    of the sign-in: who and when; the audit trail keeps changes to the books)."""
     token = secrets.token_urlsafe(32)
     now = ctx.now()
     ctx.session.add(SignIn(token_hash=_hash(token), user_id=actor.id, opened_at=now,
                            expires_at=now + timedelta(hours=get_settings().session_hours)))
-    ctx.audit("user.signed_in", entity="user", entity_id=actor.id)
     return token
 
 

@@ -164,7 +164,7 @@ def test_open_bids_with_countdown_and_overdue_flag(page, demo_url):
     overdue = read(demo_url, lambda ctx: ctx.session.exec(select(Bid.title).where(
         Bid.status.in_([BidStatus.DRAFT, BidStatus.ATB_PENDING, BidStatus.APPROVED]), Bid.deadline < TODAY)).all())
     assert "Forgotten tender" in overdue                 # the demo may have forgotten a tender of its own
-    assert f"{len(overdue)} bid(s) past the deadline and not submitted: " in at.warning[0].value
+    assert f"{len(overdue)} bids past the deadline and not submitted: " in at.warning[0].value
     assert all(title in at.warning[0].value for title in overdue)
     # the whole list, newest deadline first
     at.toggle(key="bc-bids-all").set_value(True).run()

@@ -254,3 +254,11 @@ def test_a_passed_deadline_is_not_shown_as_negative_days_left(page, demo_url):
     assert not at.exception, at.exception
     deltas = [m.proto.delta for m in at.metric]
     assert not [d for d in deltas if d.startswith("-")], deltas
+
+
+def test_a_signed_contract_offers_no_signing_any_more(page, demo_url):
+    """The walk saw a signed contract show 'Sign the contract' disabled, 'it may be signed only while it is
+    Awaiting ATC': an action behind the record is not shown; one ahead of it is, disabled with its reason."""
+    cid = signed_with_open_terms(demo_url)
+    at = visit(page, "leader", contract=cid)
+    assert not [k for k in keys(at) if k.startswith(f"bc-sign-{cid}")]
