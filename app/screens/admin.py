@@ -5,7 +5,7 @@ colleague's change in between is refused naming who made it, never silently over
 import pandas as pd
 import streamlit as st
 
-from app import forms, tables, ui
+from app import fmt, forms, tables, ui
 from core import permissions
 from core.queries.admin import list_users, settings_overview
 from core.services import users
@@ -52,7 +52,8 @@ tab_users, tab_settings = st.tabs([ui.t("admin.users"), ui.t("admin.settings")],
 with tab_users:
     before = ui.seen(SEEN, EDITOR, load)
     edited = st.data_editor(
-        before, key=EDITOR, hide_index=True, width="stretch", disabled=["ID", "Version", "Login", "Locked"],
+        before, placeholder=fmt.EMPTY, key=EDITOR, hide_index=True, width="stretch",
+        disabled=["ID", "Version", "Login", "Locked"],
         column_order=[c for c in before.columns if not tables.internal(c)],
         column_config={
             "Login": st.column_config.TextColumn(ui.t("login.login")),

@@ -41,8 +41,8 @@ def approve_reject() -> dict[str, str]:
 
 def offered(offers: dict, action: str, name: str, label: str) -> bool:
     """Whether to draw the form `name` of an action: True when core offers it now. When core refuses it in the
-    record's present stage, a disabled button with core's reason stands in its place (with the form's messages: a save that just moved
-    the record on says so here); an action the person's roles do not have is not shown at all."""
+    record's present stage, a disabled button with core's reason stands in its place (with the form's messages:
+    a save that just moved the record on says so here); an action the person's roles do not have is not shown at all."""
     if action not in offers or not ui.can(action):
         return False
     if offers[action].allowed:

@@ -7,7 +7,7 @@ from functools import partial
 import pandas as pd
 import streamlit as st
 
-from app import forms, tables, ui
+from app import fmt, forms, tables, ui
 from app.views.bids_common import PREFIX, choose_first, day_input, deal_names
 from core.queries.contracts import bid_list
 from core.services import bids
@@ -42,7 +42,7 @@ def _editor(listing: pd.DataFrame, show_all: bool) -> None:
     seen = st.session_state[seen_key]
     head = partial(ui.header, PREFIX)
     edited = st.data_editor(
-        seen, key=editor_key, hide_index=True, width="stretch",
+        seen, placeholder=fmt.EMPTY, key=editor_key, hide_index=True, width="stretch",
         column_order=[c for c in seen.columns if not tables.internal(c)],
         disabled=[c for c in seen.columns if c not in EDITABLE_COLUMNS],
         column_config={**ui.column_labels(seen, PREFIX),

@@ -106,7 +106,7 @@ def _editor(inv, suffix: str) -> None:
     visible = [c for c in view.columns if not tables.internal(c)]
     edited = st.data_editor(view, key=f"cash-inv-editor-{suffix}", hide_index=True, column_config=cfg,
                             column_order=visible, disabled=[c for c in view.columns if c != "Due on"],
-                            width="stretch")
+                            width="stretch", placeholder=fmt.EMPTY)
 
     def save(ctx, invoice_id, version, changes):
         return billing.update_invoice(ctx, invoice_id, version=version, due_on=changes.get("Due on"))

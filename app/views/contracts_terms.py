@@ -40,7 +40,7 @@ def editor(key: str, rows: list[dict], milestones: list[dict]) -> pd.DataFrame:
     head = partial(ui.header, PREFIX)
     frame = pd.DataFrame(rows, columns=COLUMNS)
     return st.data_editor(
-        frame, key=key, hide_index=True, width="stretch", num_rows="dynamic",
+        frame, placeholder=fmt.EMPTY, key=key, hide_index=True, width="stretch", num_rows="dynamic",
         column_config={"Name": head("Name"),
                        "Percent": st.column_config.TextColumn(head("Percent"), help=ui.t("bids_contracts.terms.help")),
                        "Amount": st.column_config.TextColumn(head("Amount")),

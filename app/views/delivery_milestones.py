@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from app import forms, tables, ui
+from app import fmt, forms, tables, ui
 from app.views.delivery_common import MAX_DAY, MIN_DAY, certificate_names, forget
 from core.queries import delivery as q
 from core.services import delivery as svc
@@ -28,7 +28,8 @@ def draw(cid: int, info, contracts) -> None:
                                                       min_value=MIN_DAY, max_value=MAX_DAY),
             "Milestone": st.column_config.TextColumn(required=True, max_chars=ui.limit("name"))})
         edited = st.data_editor(before, key=editor, hide_index=True, column_config=cfg, column_order=visible,
-                                disabled=[c for c in before.columns if c not in editable], width="stretch")
+                                disabled=[c for c in before.columns if c not in editable], width="stretch",
+                                placeholder=fmt.EMPTY)
 
         def save(ctx, mid, version, changes):
             changes = {k: (None if pd.isna(v) else v) for k, v in changes.items()}

@@ -50,7 +50,8 @@ def guidance(d: dict, version: int, offers: dict, done) -> None:
     head = partial(ui.header, "initiation")
     stances = {s: ui.t(f"initiation.stance.{s}") for s in STANCES}
     edited = st.data_editor(
-        seen, key=editor_key, hide_index=True, width="stretch", num_rows="dynamic", disabled=["ID", "Version"],
+        seen, placeholder=fmt.EMPTY, key=editor_key, hide_index=True, width="stretch", num_rows="dynamic",
+        disabled=["ID", "Version"],
         column_order=["Name", "Title", "Chain role", "Stance"],
         column_config={"Name": st.column_config.TextColumn(head("Name"), max_chars=ui.limit("name")),
                        "Title": st.column_config.TextColumn(head("Title"), max_chars=ui.limit("title")),

@@ -97,7 +97,8 @@ def _editor(df: pd.DataFrame, flt: dict, opts: dict) -> None:
     before = ui.seen("leads-editor-before-" + key, key, lambda: df.assign(
         budget=df["budget"].map(lambda v: None if fmt.is_empty(v) else fmt.money(v))))
     edited = st.data_editor(before, key=key, hide_index=True, width="stretch", column_config=_config(opts),
-                            column_order=ORDER, disabled=[c for c in before.columns if c not in EDITABLE])
+                            column_order=ORDER, disabled=[c for c in before.columns if c not in EDITABLE],
+                            placeholder=fmt.EMPTY)
     pending = bool((st.session_state.get(key) or {}).get("edited_rows"))
     b1, b2 = st.columns([1, 3])
     if b1.button(ui.t("save"), key="leads-save", icon=":material/save:"):

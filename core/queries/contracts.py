@@ -169,7 +169,9 @@ def contract_detail(ctx: Context, contract_id: int) -> dict:
     account = ctx.session.get(Account, c.account_id)
     ms = ctx.session.exec(select(Milestone).where(Milestone.contract_id == c.id)
                           .order_by(Milestone.seq, Milestone.id)).all()
-    ms_label = {m.id: f"{m.id} · {m.name}" for m in ms}
+    # a milestone by its name (its place in the plan too when two share a name), never by its id
+    seen = [m.name for m in ms]
+    ms_label = {m.id: m.name if seen.count(m.name) == 1 else f"{m.name} ({m.seq})" for m in ms}
     terms = active_terms(ctx.session, c.id)
     total = sum((t.amount for t in terms), ZERO)
     released = sum((t.amount for t in terms if t.released_on), ZERO)
