@@ -114,7 +114,7 @@ with tab_settings:
     st.subheader(ui.t("admin.matrix"), help=ui.t("admin.matrix_help"))
     matrix = info["matrix"]
     matrix.insert(1, "What", matrix["Action"].map(lambda a: ui.t(f"admin.perm.{a}")))
-    st.dataframe(matrix, hide_index=True, width="stretch", key="admin-matrix",
+    st.dataframe(matrix, hide_index=True, width="stretch", key="admin-matrix", placeholder=fmt.EMPTY,
                  column_config={"Action": st.column_config.TextColumn(ui.t("admin.permission")),
                                 "What": st.column_config.TextColumn(ui.t("admin.what")),
                                 **{r: st.column_config.TextColumn(role_name(r)) for r in permissions.ROLES}},
