@@ -4,6 +4,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from app import tables
 from core import uploads, validate
 
 # a date typed in any form reaches core, which refuses an implausible or future one with a message (the widget
@@ -18,8 +19,11 @@ def forget() -> None:
         del st.session_state[k]
 
 
-def certificate_names(df: pd.DataFrame) -> pd.DataFrame:
-    """A certificate is shown by its file name, never by where it is stored."""
+def readable(df: pd.DataFrame) -> pd.DataFrame:
+    """Milestones as people read them: a status in words (an edit table shows its cells as they are) and a
+    certificate by its file name, never by where it is stored."""
+    if "Status" in df.columns and not df.empty:
+        df = df.assign(Status=df["Status"].map(tables.value))
     if "Certificate" in df.columns and not df.empty:
         df = df.assign(Certificate=[file_name(r) for r in df["Certificate"]])
     return df

@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from app import fmt, forms, tables, ui
-from app.views.delivery_common import MAX_DAY, MIN_DAY, certificate_names, forget
+from app.views.delivery_common import MAX_DAY, MIN_DAY, readable, forget
 from core.queries import delivery as q
 from core.services import delivery as svc
 
@@ -16,7 +16,7 @@ EDITS = {"Forecast on": "milestone.forecast", "Milestone": "milestone.plan", "Pl
 def draw(cid: int, info, contracts) -> None:
     st.subheader(ui.t("delivery.milestones"))
     editor = f"delivery-ms-editor-{cid}"
-    before = ui.seen(f"delivery-seen-ms-{cid}", editor, lambda: certificate_names(ui.read(q.milestones, cid)))
+    before = ui.seen(f"delivery-seen-ms-{cid}", editor, lambda: readable(ui.read(q.milestones, cid)))
     offers = ui.read(q.milestone_offers, cid) if not before.empty else {}
     editable = [col for col, action in EDITS.items()
                 if any(o.get(action) and o[action].allowed for o in offers.values())]

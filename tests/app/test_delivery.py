@@ -157,6 +157,15 @@ def test_milestones_terms_costs_and_four_calculations_of_the_chosen_contract(pag
 
 # -- milestones ------------------------------------------------------------------------------------
 
+def test_the_milestone_table_says_statuses_in_words(page, demo_url, deal):
+    """The walk saw 'planned' and 'preliminary' in the milestones' edit table, in English and in Chinese."""
+    for lang, word in (("en", "Planned"), ("zh", "计划中")):
+        at = open_contract(page("fr", PAGE, lang=lang), deal["contract"])
+        shown = at.data_editor(key=f"delivery-ms-editor-{deal['contract']}").value["Status"].tolist()
+        assert shown and "planned" not in shown and all(s for s in shown), shown
+        assert word in shown, shown
+
+
 def test_fr_changes_a_forecast_in_the_table_and_it_is_saved_with_its_version(page, demo_url, deal):
     at = open_contract(page("fr", PAGE), deal["contract"])
     key = f"delivery-ms-editor-{deal['contract']}"
