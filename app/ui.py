@@ -110,6 +110,15 @@ def refusal(error: LtcError, labels: dict[str, str] | None = None) -> str:
     return text
 
 
+def tiles(items, per_row: int = 3) -> None:
+    """KPI tiles, `per_row` to a row: (label, value) or (label, value, delta). Three to a row keep a contract
+    amount (3,729,000.00) and a date whole; five or more in a row cut them to "3,729,0…"."""
+    items = list(items)
+    for start in range(0, len(items), per_row):
+        for col, item in zip(st.columns(per_row), items[start:start + per_row]):
+            col.metric(*item)
+
+
 def limit(field: str) -> int:
     """The longest text core takes for the field: inputs are limited to it (max_chars)."""
     return validate.limit(field)

@@ -97,8 +97,7 @@ st.title(ui.t("page.work"))
 ui.flash()
 work = ui.read(my_work)
 
-for col, name in zip(st.columns(len(LISTS)), LISTS):
-    col.metric(ui.t(f"work.{name}"), fmt.number(len(work[name])))
+ui.tiles(((ui.t(f"work.{name}"), fmt.number(len(work[name]))) for name in LISTS), per_row=4)
 if not any(work.values()):
     st.success(ui.t("work.all_clear"))
 

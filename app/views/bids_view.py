@@ -28,14 +28,13 @@ def options(listing: pd.DataFrame) -> dict[int, str]:
 
 
 def _details(b: dict) -> None:
-    m = st.columns(3) + st.columns(3)   # two rows of three: a price of 3,511,200.00 fits its tile
-    m[0].metric(ui.t("bids_contracts.col.status"), status_label(b["status"]))
     left = b["days_left"]   # a passed deadline is said below in words, not as "-366 days left"
-    m[1].metric(ui.t("bids_contracts.col.deadline"), fmt.day(b["deadline"]),
-                None if left is None or left < 0 else ui.t("bids_contracts.days_left", n=left))
-    m[2].metric(ui.t("bids_contracts.col.bond"), fmt.money(b["bid_bond"]))
-    m[3].metric(ui.t("bids_contracts.col.floor"), fmt.money(b["price_floor"]))
-    m[4].metric(ui.t("bids_contracts.col.quote"), fmt.money(b["quoted_price"]))
+    ui.tiles([(ui.t("bids_contracts.col.status"), status_label(b["status"])),
+              (ui.t("bids_contracts.col.deadline"), fmt.day(b["deadline"]),
+               None if left is None or left < 0 else ui.t("bids_contracts.days_left", n=left)),
+              (ui.t("bids_contracts.col.bond"), fmt.money(b["bid_bond"])),
+              (ui.t("bids_contracts.col.floor"), fmt.money(b["price_floor"])),
+              (ui.t("bids_contracts.col.quote"), fmt.money(b["quoted_price"]))])
     st.caption(" · ".join(fmt.text(v) for v in (b["opportunity"], b["competitors"]) if not fmt.is_empty(v)))
     if b["overdue"]:
         st.error(ui.t("bids_contracts.bid.overdue", date=fmt.day(b["deadline"])))

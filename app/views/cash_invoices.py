@@ -129,10 +129,9 @@ def invoice_view(iid: int) -> None:
         st.warning(ui.t("record.not_visible", kind=ui.t("record.kind.invoice"), id=iid))
         return
     st.markdown(f"#### {d['Invoice']} · {d['Customer']}")
-    m = st.columns(4)
-    for col, (key, field) in zip(m, (("cash.col.amount", "Amount"), ("cash.col.paid", "Paid"),
-                                     ("cash.col.written_off", "Written off"), ("cash.col.outstanding", "Outstanding"))):
-        col.metric(ui.t(key), fmt.money(d[field]))
+    ui.tiles(((ui.t(key), fmt.money(d[field])) for key, field in (
+        ("cash.col.amount", "Amount"), ("cash.col.paid", "Paid"), ("cash.col.written_off", "Written off"),
+        ("cash.col.outstanding", "Outstanding"))), per_row=2)
     st.caption(ui.t("cash.invoice.facts", contract=d["Contract"], term=d["Term"], issued=fmt.day(d["Issued on"]),
                     due=fmt.day(d["Due on"]), status=tables.value(d["Status"]), ar=fmt.text(d["AR"]),
                     overdue=ui.t("cash.invoice.overdue", days=fmt.number(d["Days overdue"]))

@@ -59,8 +59,7 @@ def statement_tab(names: dict) -> None:
     tiles = (("cash.metric.invoiced", "invoiced"), ("cash.metric.received", "received"),
              ("cash.metric.written_off", "written_off"), ("cash.metric.outstanding", "outstanding"),
              ("cash.metric.unapplied", "unapplied"))
-    for col, (key, field) in zip(st.columns(len(tiles)), tiles):
-        col.metric(ui.t(key), fmt.money(stmt[field]))
+    ui.tiles((ui.t(key), fmt.money(stmt[field])) for key, field in tiles)
     st.markdown(ui.t("cash.statement.balance", amount=fmt.money(stmt["balance"]), as_of=fmt.day(stmt["as_of"])))
     lines = stmt["lines"].copy()
     lines["Type"] = lines["Type"].map(lambda v: ui.t(f"cash.type.{v}"))

@@ -36,14 +36,11 @@ def _details(c: dict) -> None:
     st.subheader(f"{c['number']} · {c['name']}")
     st.caption(c["customer"] if c["opportunity"] == c["customer"] else f"{c['customer']} · {c['opportunity']}")
     st.button(ui.t("bids_contracts.reload"), key=f"bc-reload-{c['id']}", on_click=fresh, args=(c["id"],))
-    # two rows of three: a contract amount and a date fit whole (five in a row cut them to "3,729,0…")
-    m = st.columns(3)
-    m[0].metric(ui.t("bids_contracts.col.amount"), fmt.money(c["amount"]))
-    m[1].metric(ui.t("bids_contracts.col.status"), status_label(c["status"]))
-    m[2].metric(ui.t("bids_contracts.col.signed_on"), fmt.day(c["signed_on"]) if c["signed_on"] else fmt.EMPTY)
-    m = st.columns(3)
-    m[0].metric(ui.t("bids_contracts.col.legal"), decision_label(c["atc_state"]["legal"]))
-    m[1].metric(ui.t("bids_contracts.col.finance"), decision_label(c["atc_state"]["finance"]))
+    ui.tiles([(ui.t("bids_contracts.col.amount"), fmt.money(c["amount"])),
+              (ui.t("bids_contracts.col.status"), status_label(c["status"])),
+              (ui.t("bids_contracts.col.signed_on"), fmt.day(c["signed_on"]) if c["signed_on"] else fmt.EMPTY),
+              (ui.t("bids_contracts.col.legal"), decision_label(c["atc_state"]["legal"])),
+              (ui.t("bids_contracts.col.finance"), decision_label(c["atc_state"]["finance"]))])
 
 
 def _timeline(c: dict) -> None:

@@ -58,11 +58,9 @@ def show(opp_id: int) -> None:
     ui.flash(f"initiation-{opp_id}")
     if d["version"] != seen["version"]:
         st.warning(ui.t("initiation.changed_since"))
-    m1, m2, m3, m4 = st.columns([5, 4, 3, 3])   # the stage ("Customer guidance") needs the widest tile
-    m1.metric(ui.t("initiation.stage"), stage_label(d["stage"]))
-    m2.metric(ui.t("initiation.amount"), fmt.money(d["amount"]))
-    m3.metric(ui.t("initiation.days_in_stage"), fmt.number(d["days_in_stage"]))
-    m4.metric(ui.t("initiation.expected_close"), fmt.day(d["expected_close"]))
+    ui.tiles([(ui.t("initiation.stage"), stage_label(d["stage"])), (ui.t("initiation.amount"), fmt.money(d["amount"])),
+              (ui.t("initiation.days_in_stage"), fmt.number(d["days_in_stage"])),
+              (ui.t("initiation.expected_close"), fmt.day(d["expected_close"]))], per_row=2)
     st.caption(" · ".join([f"{ui.t('initiation.filter.region')}: {fmt.text(d['region'])}",
                            f"{ui.t('initiation.filter.industry')}: {fmt.text(d['industry'])}"]
                           + [f"{ui.t(f'initiation.seat.{s}')}: {d['team_names'][s] or fmt.EMPTY}" for s in SEATS]))
