@@ -45,7 +45,8 @@ def _details(c: dict) -> None:
 
 def _timeline(c: dict) -> None:
     events = ui.read(contract_timeline, c["id"])
-    shown = events.assign(Kind=events["Kind"].map(lambda k: ui.t(KINDS[k]) if k in KINDS else k))
+    shown = events.assign(Kind=events["Kind"].map(lambda k: ui.t(KINDS[k]) if k in KINDS else k),
+                          Event=events["Event"].map(ui.words))   # core's words, stored codes as words
     tables.table(shown, PREFIX, key=f"bc-timeline-{c['id']}", download=f"timeline-{c['number']}")
 
 

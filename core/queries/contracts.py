@@ -10,7 +10,9 @@ from sqlalchemy.orm import aliased
 from sqlmodel import select
 
 from core import clock
-from core import gates, validate
+from core import gates, uploads, validate
+from core.messages import Text, code
+from core.types import fmt_money
 from core.calculations import ZERO, active_terms
 from core.context import Context
 from core.enums import BidStatus, ChangeStatus, ContractStatus, Decision, GateKind, Stage
@@ -277,7 +279,12 @@ def contract_timeline(ctx: Context, contract_id: int) -> pd.DataFrame:
         if day is not None:
             events.append((day, None, kind, text, by))
 
-    at(c.created_at, "drafted", f"contract '{c.number}' drafted: {c.amount:,.2f}")
+    # each event in core's words (a page says them in the person's language, stored codes as words)
+    at(c.created_at, "drafted", Text("contract '{number}' drafted: {amount}", number=c.number,
+                                     amount=fmt_money(c.amount)))
+    titles = dict(ctx.session.exec(select(Bid.id, Bid.title).where(Bid.id.in_(bid_ids or [-1]))).all())
+    changes = dict(ctx.session.exec(select(ChangeOrder.id, ChangeOrder.number)
+                                    .where(ChangeOrder.id.in_(change_ids or [-1]))).all())
     for subject, ids in subjects:
         if not ids:
             continue
@@ -285,45 +292,63 @@ def contract_timeline(ctx: Context, contract_id: int) -> pd.DataFrame:
                                                              GateDecision.subject_id.in_(ids))
                                   .order_by(GateDecision.id)).all():
             gate = g.kind.value.upper().replace("_", " ")
-            who = "" if g.reviewer_role == "leader" else f" ({g.reviewer_role})"
-            extra = f", price {g.amount:,.2f}, floor {g.price_floor:,.2f}" if g.kind == GateKind.ATB and g.amount \
-                and g.price_floor is not None else ""
-            at(g.requested_at, "gate.request", f"{gate} requested{who}{extra}", g.requested_by_id)
+            who = "" if g.reviewer_role == "leader" else Text(" ({role})", role=code(g.reviewer_role))
+            extra = Text(", price {price}, floor {floor}", price=fmt_money(g.amount), floor=fmt_money(g.price_floor)) \
+                if g.kind == GateKind.ATB and g.amount and g.price_floor is not None else ""
+            at(g.requested_at, "gate.request", Text("{gate} requested{who}{extra}", gate=gate, who=who, extra=extra),
+               g.requested_by_id)
             if g.decided_at is not None:
-                floor = f", floor {g.price_floor:,.2f}" if g.kind == GateKind.ATB and g.price_floor is not None else ""
-                review = f", review on {g.review_date:%Y-%m-%d}" if g.review_date else ""
+                floor = Text(", floor {floor}", floor=fmt_money(g.price_floor)) \
+                    if g.kind == GateKind.ATB and g.price_floor is not None else ""
+                review = Text(", review on {day}", day=g.review_date.isoformat()) if g.review_date else ""
                 at(g.decided_at, "gate.decision",
-                   f"{gate}{who}: {g.decision.value}{floor}{review} — {g.rationale}", g.decided_by_id)
+                   Text("{gate}{who}: {decision}{floor}{review} — {rationale}", gate=gate, who=who,
+                        decision=code(g.decision), floor=floor, review=review, rationale=g.rationale),
+                   g.decided_by_id)
         for m in ctx.session.exec(select(StageChange).where(StageChange.entity == subject,
                                                             StageChange.entity_id.in_(ids))
                                   .order_by(StageChange.id)).all():
-            what = "opportunity" if subject == "opportunity" else f"{subject.replace('_', ' ')} {m.entity_id}"
-            at(m.at, "stage", f"{what}: {m.from_stage or '—'} → {m.to_stage}", m.by_id)
+            what = {"opportunity": Text("opportunity"), "contract": Text("contract '{number}'", number=c.number),
+                    "bid": Text("bid '{title}'", title=titles.get(m.entity_id, m.entity_id)),
+                    "change_order": Text("change order '{number}'", number=changes.get(m.entity_id, m.entity_id)),
+                    }.get(subject, subject)
+            at(m.at, "stage", Text("{what}: {before} → {after}", what=what,
+                                   before=code(m.from_stage) if m.from_stage else "—", after=code(m.to_stage)),
+               m.by_id)
     ms_rows = ctx.session.exec(select(Acceptance, Milestone.name)
                                .join(Milestone, Milestone.id == Acceptance.milestone_id)
                                .where(Milestone.contract_id == c.id).order_by(Acceptance.id)).all()
+    kinds = {"preliminary": Text("preliminary acceptance"), "final": Text("final acceptance")}
     for a, name in ms_rows:
-        ref = f" ({a.certificate_ref})" if a.certificate_ref else ""
-        on(a.accepted_on, "acceptance", f"{a.kind.value} acceptance of '{name}'{ref}", a.recorded_by_id)
+        ref = a.certificate_ref or ""
+        ref = uploads.download_name(ref) if ref.startswith(uploads.FOLDER + "/") else ref   # a file by its name
+        on(a.accepted_on, "acceptance", Text("{kind} of '{name}'{ref}", kind=kinds.get(a.kind.value, a.kind.value),
+                                             name=name, ref=f" ({ref})" if ref else ""), a.recorded_by_id)
     for t in ctx.session.exec(select(PaymentTerm).where(PaymentTerm.contract_id == c.id,
                                                         PaymentTerm.released_on != None)  # noqa: E711
                               .order_by(PaymentTerm.seq)).all():
-        on(t.released_on, "term", f"term '{t.name}' released: {t.amount:,.2f} billable")
+        on(t.released_on, "term", Text("term '{name}' released: {amount} billable", name=t.name,
+                                       amount=fmt_money(t.amount)))
     for inv in ctx.session.exec(select(Invoice).where(Invoice.contract_id == c.id).order_by(Invoice.id)).all():
-        on(inv.issued_on, "invoice", f"invoice '{inv.number}' issued: {inv.amount:,.2f}, due {inv.due_on:%Y-%m-%d}")
+        on(inv.issued_on, "invoice", Text("invoice '{number}' issued: {amount}, due {due}", number=inv.number,
+                                          amount=fmt_money(inv.amount), due=inv.due_on.isoformat()))
     pay = aliased(Payment)
     for alloc, number, ref in ctx.session.exec(
             select(Allocation, Invoice.number, pay.reference).join(Invoice, Invoice.id == Allocation.invoice_id)
             .join(pay, pay.id == Allocation.payment_id).where(Invoice.contract_id == c.id)
             .order_by(Allocation.id)).all():
-        on(alloc.allocated_on, "payment",
-           f"payment {ref or alloc.payment_id}: {alloc.amount:,.2f} on invoice '{number}'")
+        on(alloc.allocated_on, "payment", Text("payment {reference}: {amount} on invoice '{number}'",
+                                               reference=ref or alloc.payment_id, amount=fmt_money(alloc.amount),
+                                               number=number))
 
     names = display_names(ctx, [e[4] for e in events])
     events.sort(key=lambda e: (e[0], e[1] is None, e[1] or datetime.min))
-    return pd.DataFrame([{"Date": d, "Time": ts.strftime("%H:%M") if ts else "", "Kind": kind, "Event": text,
-                          "By": names.get(by, "")} for d, ts, kind, text, by in events],
-                        columns=["Date", "Time", "Kind", "Event", "By"])
+    out = pd.DataFrame([{"Date": d, "Time": ts.strftime("%H:%M") if ts else "", "Kind": kind,
+                         "By": names.get(by, "")} for d, ts, kind, _, by in events],
+                       columns=["Date", "Time", "Kind", "Event", "By"])
+    # object dtype: pandas would turn core's words (Text) into plain strings, losing what says them in Chinese
+    out["Event"] = pd.Series([e[3] for e in events], dtype=object, index=out.index)
+    return out
 
 
 @action("contract.view")

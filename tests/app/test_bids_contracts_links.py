@@ -2,6 +2,8 @@
 a save with its message at the form (4), pickers preselect nothing (9); and the actions shown are core's offers."""
 from __future__ import annotations
 
+import re
+
 from datetime import timedelta
 
 from sqlmodel import select
@@ -262,3 +264,16 @@ def test_a_signed_contract_offers_no_signing_any_more(page, demo_url):
     cid = signed_with_open_terms(demo_url)
     at = visit(page, "leader", contract=cid)
     assert not [k for k in keys(at) if k.startswith(f"bc-sign-{cid}")]
+
+
+def test_the_timeline_says_moves_in_the_persons_words(page, demo_url):
+    """The walk read "bid 22: draft → atb_pending" and "opportunity: — → initiation" on the Chinese timeline."""
+    cid = signed_with_open_terms(demo_url)
+    at = visit(page, "leader", lang="zh", contract=cid, tab="timeline")
+    events = next(d.value for d in at.dataframe if "Event" in d.value.columns)
+    text = " ".join(str(v) for v in events["Event"])
+    assert events.shape[0] > 3
+    codes = r"(atb_pending|atc_pending|draft|signed|initiation|guidance|approve|reject|go)"
+    found = re.search(rf"[→:：] {codes}\b|\b{codes} →|\b(atb_pending|atc_pending)\b", text)   # a move or a decision
+    assert not found, text[max(0, found.start() - 80):found.end() + 40]
+    assert "→" in text and "合同" in text

@@ -213,8 +213,8 @@ def test_timeline_includes_the_opportunitys_ati_and_bids(world):
     assert "ATB requested, price 100,000.00, floor 90,000.00" in events
     assert "ATB: approve, floor 90,000.00 — margin ok" in events
     assert "ATI requested" in events   # the fixture's ATI row (its decision carries no time)
-    assert f"bid {bid}: — → draft" not in events   # a bid's creation is not a move
-    assert f"bid {bid}: draft → atb_pending" in events and "opportunity: guidance → bidding" in events
+    assert "bid 'Tender': — → draft" not in events   # a bid's creation is not a move
+    assert "bid 'Tender': draft → atb_pending" in events and "opportunity: guidance → bidding" in events
 
 
 @pytest.mark.parametrize("role", ["fr", "marketing", "admin"])
