@@ -79,6 +79,13 @@ def _all(series: pd.Series, kind) -> bool:
     return not present.empty and all(isinstance(v, kind) for v in present)
 
 
+def _money_width(values: pd.Series, label: str) -> int:
+    """Pixels that show the column's longest amount (with separators) and its header whole."""
+    longest = max((len(f"{float(v):,.2f}") for v in values if not fmt.is_empty(v)), default=4)
+    header = sum(2 if ord(ch) > 0x2E7F else 1 for ch in label)   # a CJK character is two wide
+    return 8 * max(longest, header) + 32
+
+
 def config(df: pd.DataFrame, prefix: str, *, money: tuple[str, ...] = (), pct: tuple[str, ...] = (),
            extra: Mapping[str, ColumnConfig] | None = None) -> dict[str, ColumnConfig]:
     """column_config: translated headers, money as accounting figures, ratios as percentages."""
@@ -91,8 +98,8 @@ def config(df: pd.DataFrame, prefix: str, *, money: tuple[str, ...] = (), pct: t
             out[col] = {**extra[col], "label": label}
         elif col in pct:   # shown as hundredths by `table`: one decimal on every row, not 30% beside 29.75%
             out[col] = st.column_config.NumberColumn(label, format="%.1f%%")
-        elif col in money:
-            out[col] = st.column_config.NumberColumn(label, format="accounting")
+        elif col in money:   # wide enough for its longest figure: a clipped 1,206,500.00 read "6,500.00"
+            out[col] = st.column_config.NumberColumn(label, format="accounting", width=_money_width(df[col], label))
         elif isinstance(df[col].dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_any_dtype(df[col]):
             out[col] = st.column_config.DatetimeColumn(label, format="YYYY-MM-DD HH:mm")
         else:

@@ -419,6 +419,9 @@ def test_the_invoice_table_formats_its_amounts(page, demo_url):
     config = json.loads(at.data_editor(key=EDITOR).proto.columns)
     for col in ("Amount", "Paid", "Outstanding"):
         assert config[col]["type_config"]["format"] == "accounting", (col, config[col])
+    # and wide enough for the longest figure: a clipped 1,206,500.00 reads "6,500.00" (the walk, cash flow)
+    longest = max(len(f"{float(v):,.2f}") for v in at.data_editor(key=EDITOR).value["Amount"])
+    assert int(config["Amount"]["width"]) >= 8 * longest, config["Amount"]
 
 
 def test_a_clicked_invoice_row_opens_the_invoice(page, demo_url):
