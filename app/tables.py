@@ -119,7 +119,7 @@ def table(df: pd.DataFrame, prefix: str, *, key: str, opens: str | None = None, 
     view = shown(df)
     for col in pct:
         if col in view.columns:
-            view[col] = pd.to_numeric(view[col], errors="coerce") * 100
+            view[col] = (pd.to_numeric(view[col], errors="coerce") * 100).round(6)   # not 154.20000000000002
     visible = [c for c in view.columns if not internal(c) and c not in hide]
     column_config = config(view, prefix, money=money, pct=pct)
     event = None
