@@ -8,7 +8,7 @@ import streamlit as st
 
 from app import records, tables, ui
 from app.i18n import catalogue
-from core.queries.history import recent_activity, record_history
+from core.queries.history import recent_activity, record_history, record_name
 
 ui.guard("audit.view")
 st.title(ui.t("page.history"))
@@ -55,7 +55,8 @@ def open_record(entity: str, rid: int) -> None:
     """The record itself, one click away (on its own page), when the app has a page for its kind."""
     kind = KINDS.get(entity)
     if kind:
-        records.link(kind, rid, ui.t("history.open", kind=ui.t(f"record.kind.{kind}"), id=rid))
+        name = ui.read(record_name, entity, rid) or rid   # "Open invoice INV-2026-0038", not "Open invoice 38"
+        records.link(kind, rid, ui.t("history.open", kind=ui.t(f"record.kind.{kind}"), id=name))
 
 
 def address(entity: str, rid) -> str:

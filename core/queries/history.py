@@ -51,6 +51,12 @@ def record_labels(ctx: Context, table: str, ids) -> dict[int, str]:
     return {i: str(v) for i, v in ctx.session.exec(select(model.id, column).where(model.id.in_(wanted))).all() if v}
 
 
+@action("audit.view")
+def record_name(ctx: Context, entity: str, record_id: int) -> str:
+    """How people call one record ('INV-2026-0038'); '' when its kind has no name or it is gone."""
+    return record_labels(ctx, TABLES.get(entity, entity), [record_id]).get(record_id, "")
+
+
 def _targets(table: str) -> dict[str, str]:
     """field -> the table it points at, for the foreign keys of `table` (account_id -> account)."""
     model = _model(table)

@@ -14,3 +14,9 @@ def test_history_shows_who_changed_an_invoice(page, demo_url):
     with unit_of_work(SYSTEM, "test", url=demo_url) as ctx:
         finance = ctx.session.exec(select(User.name).where(User.login == "finance")).one()
     assert "Invoice issued" in set(df["Action"]) and finance in set(df["Who"])   # people by name, not login
+    # the record one click away, named by its number (the walk read "Open Invoice 20")
+    from core.models import Invoice
+    with unit_of_work(SYSTEM, "test", url=demo_url) as ctx:
+        number = ctx.session.get(Invoice, 1).number
+    links = [p.proto.label for p in at.get("page_link") if p.proto.query_string == "invoice=1"]
+    assert links and number in links[0], links
