@@ -3,6 +3,7 @@ lists (a clicked row), kanban cards, the record history and messages all link to
 browser's back button open the same record. A page reads the address through `opened`/`picker`, never by hand."""
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Mapping
 
@@ -152,7 +153,7 @@ def _worded(fields) -> str:
 
     if not isinstance(fields, list):
         return fmt.text(fields)
-    return "; ".join(ui.t("history.change", field=_field(k), before=_value(old), after=_value(new))
+    return "; ".join(ui.t("history.change", field=_field(k), before=_value(old, k), after=_value(new, k))
                      for k, old, new in fields if k != "id")
 
 
@@ -160,9 +161,19 @@ def _field(name: str) -> str:
     return ui.t(f"history.field.{name}") if _known(f"history.field.{name}") else name.replace("_", " ")
 
 
-def _value(value) -> str:
+RATES = ("percent", "tax_rate", "probability", "retention_pct")   # stored as fractions: 0.300000 is 30.0%
+
+
+def _value(value, field: str = "") -> str:
     from app import fmt, tables
 
+    if field in RATES and not fmt.is_empty(value):
+        return fmt.pct(value) if fmt.pct(value) != fmt.EMPTY else fmt.text(value)
+    if field.endswith("_json") and isinstance(value, str):   # a plan kept as data: say how many lines, not JSON
+        try:
+            return ui.t("history.lines", n=len(json.loads(value) or []))
+        except (ValueError, TypeError):
+            return fmt.EMPTY
     if isinstance(value, bool):
         return ui.t("history.yes") if value else ui.t("history.no")
     if isinstance(value, str) and _AMOUNT.fullmatch(value):   # amounts are stored as text with two decimals

@@ -106,3 +106,16 @@ def test_recent_activity_links_each_event_to_its_record(page):
     assert not rows.empty
     first = rows.iloc[0]
     assert first["Open"] == f"cash?invoice={int(first['Record ID'])}"
+
+
+def test_rates_and_plans_in_a_history_are_said_as_people_read_them():
+    """The walk read 'percent: — → 0.300000' and a change order's plan as raw JSON."""
+    import pandas as pd
+
+    from app import records
+
+    df = pd.DataFrame([{"Changes": [("percent", None, "0.300000"), ("tax_rate", "0.060000", "0.130000"),
+                                    ("new_terms_json", None, '[{"name": "Rest"}, {"name": "All"}]')]}])
+    said = records.said(df)["Changes"][0]
+    assert "30.0%" in said and "6.0%" in said and "13.0%" in said
+    assert "a plan of 2 lines" in said and "{" not in said
