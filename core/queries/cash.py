@@ -33,7 +33,7 @@ TO_INVOICE_COLUMNS = ["ID", "Contract", "Customer", "Term", "Released on", "Amou
 INVOICE_COLUMNS = ["ID", "Invoice", "Customer", "Contract", "Term", "Issued on", "Due on", "Amount", "Paid",
                    "Written off", "Outstanding", "Status", "Days overdue", "AR", "Version"]
 PAYMENT_COLUMNS = ["ID", "Customer", "Received on", "Amount", "Reference", "Allocated", "Unapplied", "Version"]
-ALLOCATION_COLUMNS = ["ID", "Payment", "Invoice ID", "Invoice", "Amount", "Allocated on"]
+ALLOCATION_COLUMNS = ["ID", "Payment ID", "Payment", "Invoice ID", "Invoice", "Amount", "Allocated on"]
 DUNNING_COLUMNS = ["Level", "Days overdue", "Customer", "Contact", "Phone", "Email", "Invoice", "Due on",
                    "Outstanding", "AR", "ID"]
 LINE_COLUMNS = ["Date", "Type", "Reference", "Debit", "Credit", "Balance"]
@@ -182,12 +182,15 @@ def payments(ctx: Context, *, account_id: int | None = None, unapplied_only: boo
 def _allocations(ctx: Context, payment_ids: list[int]) -> pd.DataFrame:
     if not payment_ids:
         return pd.DataFrame(columns=ALLOCATION_COLUMNS)
-    rows = ctx.session.exec(select(Allocation, Invoice.number).join(Invoice, Invoice.id == Allocation.invoice_id)
+    rows = ctx.session.exec(select(Allocation, Invoice.number, Payment.reference)
+                            .join(Invoice, Invoice.id == Allocation.invoice_id)
+                            .join(Payment, Payment.id == Allocation.payment_id)
                             .where(Allocation.payment_id.in_(payment_ids))
                             .order_by(Allocation.allocated_on, Allocation.id)).all()
-    return pd.DataFrame([{"ID": a.id, "Payment": a.payment_id, "Invoice ID": a.invoice_id, "Invoice": number,
-                          "Amount": a.amount,
-                          "Allocated on": a.allocated_on} for a, number in rows], columns=ALLOCATION_COLUMNS)
+    # a payment by its bank reference (its id only when it has none), as the invoice's own list says it
+    return pd.DataFrame([{"ID": a.id, "Payment ID": a.payment_id, "Payment": ref or f"#{a.payment_id}",
+                          "Invoice ID": a.invoice_id, "Invoice": number, "Amount": a.amount,
+                          "Allocated on": a.allocated_on} for a, number, ref in rows], columns=ALLOCATION_COLUMNS)
 
 
 @action("billing.view")

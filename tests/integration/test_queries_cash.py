@@ -131,6 +131,7 @@ def test_payments_and_the_allocation_of_one_payment(world, books):
     res = world.do("finance", q.payment_result, int(pays.iloc[0]["ID"]))
     assert (res["customer"], res["amount"], res["unapplied"]) == ("Alpha Grid", D("120000.00"), D("20000.00"))
     assert list(res["allocations"]["Amount"]) == [D("100000.00")]
+    assert list(res["allocations"]["Payment"]) == ["BANK-2"]   # by its bank reference, not its id
 
 
 def test_statement_running_balance_is_outstanding_less_unapplied_cash(world, books):
