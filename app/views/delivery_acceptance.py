@@ -68,7 +68,7 @@ def accept_form(offers: dict, mid: int, name: str) -> None:
                     ui.say("delivery-accept", "error", ui.refusal(exc))
                     return
             done = f.submit(svc.accept_milestone, mid, kind=chosen, accepted_on=on, certificate_ref=ref,
-                            labels=labels, success=ui.t("delivery.accept.done", name=name))
+                            labels=labels, success=ui.t(f"delivery.accept.done.{chosen}", name=name))
             if not done:
                 if ref:
                     uploads.discard(ref)   # refused: do not keep a certificate nobody refers to

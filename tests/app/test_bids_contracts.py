@@ -489,8 +489,8 @@ def test_timeline_of_a_contract_in_date_order(page, demo_url):
     numbers = read(demo_url, lambda ctx: ctx.session.exec(
         select(Invoice.number).where(Invoice.contract_id == cid)).all())
     assert numbers and all(any(f"invoice '{n}' issued" in e for e in timeline["Event"]) for n in numbers)
-    assert any("ATC (legal): approve" in e for e in timeline["Event"])
-    assert any(e.startswith("ATI: go") for e in timeline["Event"])
+    assert any("ATC (Legal): Approve" in e for e in timeline["Event"])   # stored codes said as words
+    assert any(e.startswith("ATI: Go") for e in timeline["Event"])
     assert list(timeline["Date"]) == sorted(timeline["Date"])
     assert {"invoice", "gate decision", "stage / status"} <= set(timeline["Kind"])
 

@@ -263,7 +263,7 @@ def test_preliminary_acceptance_without_a_certificate(page, demo_url, deal):
     accept(at, deal["m1"])          # preliminary, today, no file
     assert db(demo_url, lambda ctx: ctx.session.get(Milestone, deal["m1"]).status) == MilestoneStatus.PRELIMINARY
     assert db(demo_url, lambda ctx: ctx.session.get(PaymentTerm, deal["final"]).released_on) is None
-    assert "Acceptance of 'Go-live' recorded." in texts(at)
+    assert "Preliminary acceptance (初验) of 'Go-live' recorded." in texts(at)   # which kind, said
     ms = next(d.value for d in show(at, "Milestones").dataframe if "Preliminary on" in d.value.columns)
     assert str(TODAY) in str(ms["Preliminary on"].iloc[0])
 
