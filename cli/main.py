@@ -68,7 +68,7 @@ def _parser() -> argparse.ArgumentParser:
 
     a = sub.add_parser("app", help="start the web app (applies streamlit_config.toml)")
     a.add_argument("--demo-if-empty", action="store_true", help="init, and load demo data when the database is empty")
-    a.add_argument("--port", type=int, default=None)
+    a.add_argument("--port", type=_port, default=None)
     return p
 
 
@@ -95,10 +95,20 @@ def _positive_seconds(text: str) -> int:
 def _iso_date(text: str):
     from datetime import date
 
+    from core import validate
+
     try:
-        return date.fromisoformat(text)
+        return validate.day("date", date.fromisoformat(text))   # core's range: 0001-01-01 overflowed the metrics
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a date (YYYY-MM-DD)") from None
+    except LtcError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _port(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port (a whole number from 1 to 65535)")
+    return int(text)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -112,8 +122,12 @@ def main(argv: list[str] | None = None) -> int:
     except (LtcError, SettingsError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    except DBAPIError as exc:   # e.g. a database nobody initialised: say what to do instead of a traceback
-        print(f"error: database: {exc.orig}; a new or older database needs `ltc init` first", file=sys.stderr)
+    except DBAPIError as exc:   # say what to do instead of a traceback
+        said = str(exc.orig)
+        if any(sign in said for sign in ("no such table", "does not exist", "no such column", "UndefinedTable")):
+            print(f"error: database: {said}; a new or older database needs `ltc init` first", file=sys.stderr)
+        else:   # not reachable, refused, wrong password: `ltc init` would not help
+            print(f"error: database: cannot use it: {said}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130
@@ -169,8 +183,12 @@ def cmd_export(args) -> int:
         columns, rows = export_rows(ctx, args.entity)
     text = (to_csv if args.format == "csv" else to_json)(columns, rows)
     if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(text, encoding="utf-8")
+        try:
+            args.out.parent.mkdir(parents=True, exist_ok=True)
+            args.out.write_text(text, encoding="utf-8")
+        except OSError as exc:   # a folder, a read-only place, a path under /proc: say so, write nothing
+            print(f"error: --out {args.out}: {exc.strerror or exc}", file=sys.stderr)
+            return 1
         print(f"{len(rows)} {args.entity} written to {args.out}", file=sys.stderr)
     else:
         sys.stdout.write(text)

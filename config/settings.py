@@ -57,7 +57,19 @@ class Settings(BaseSettings):
     @field_validator("database_url")
     @classmethod
     def _sqlite_in_data_dir(cls, value: str, info: ValidationInfo) -> str:
-        return value or f"sqlite:///{info.data['data_dir'] / 'ltc.db'}"
+        if not value:
+            return f"sqlite:///{info.data['data_dir'] / 'ltc.db'}"
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError
+
+        try:
+            backend = make_url(value).get_backend_name()
+        except ArgumentError:
+            backend = ""
+        if backend not in ("sqlite", "postgresql"):
+            raise ValueError(f"LTC_DATABASE_URL: {value[:60]!r} is not a SQLite or PostgreSQL URL "
+                             "(sqlite:///path.db or postgresql+psycopg://user@host/db)")
+        return value
 
     @field_validator("workbook_dir", mode="before")
     @classmethod

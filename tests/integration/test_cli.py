@@ -82,3 +82,35 @@ def test_a_database_nobody_initialised_gets_a_message_not_a_traceback(env):
     out = run(["metrics"], env)
     assert out.returncode == 1 and "Traceback" not in out.stderr
     assert out.stderr.startswith("error: database: no such table") and "ltc init" in out.stderr
+
+
+@pytest.mark.parametrize("args, said", [
+    (["metrics", "--as-of", "0001-01-01"], "not a plausible date (from 1900 to 2199)"),   # was a ValueError
+    (["metrics", "--as-of", "0001-12-31"], "not a plausible date"),                      # was an OverflowError
+    (["app", "--port", "99999"], "'99999' is not a port"),                                 # was an OverflowError
+])
+def test_a_bad_flag_gets_a_message_not_a_traceback(env, args, said):
+    r = run(args, env)
+    assert r.returncode == 2 and said in r.stderr and "Traceback" not in r.stderr
+
+
+def test_export_to_a_place_it_cannot_write_says_so(env, tmp_path):
+    assert run(["init"], env).returncode == 0
+    for out, said in ((tmp_path, "Is a directory"), (Path("/proc/x/y.csv"), "No such file or directory")):
+        r = run(["export", "leads", "--out", str(out)], env)
+        assert r.returncode == 1 and r.stderr.strip() == f"error: --out {out}: {said}", r.stderr
+
+
+def test_a_database_url_of_another_kind_or_out_of_reach_is_said_as_such(env):
+    r = run(["metrics"], {**env, "LTC_DATABASE_URL": "foo://bar"})
+    assert r.returncode == 1 and r.stderr.startswith("error: LTC_DATABASE_URL: 'foo://bar' is not a SQLite or")
+    r = run(["metrics"], {**env, "LTC_DATABASE_URL": "postgresql+psycopg://nobody@127.0.0.1:1/x"})
+    assert r.returncode == 1 and "Traceback" not in r.stderr
+    assert r.stderr.startswith("error: database: cannot use it:") and "ltc init" not in r.stderr   # init won't help
+
+
+def test_the_app_never_shows_a_traceback_in_the_browser():
+    """Streamlit shows a crash's traceback (code, paths) by default; the launcher's flags say only its kind."""
+    from cli.launcher import streamlit_flags
+
+    assert "--client.showErrorDetails=type" in streamlit_flags()
