@@ -83,6 +83,7 @@ def restore(url: str, path, *, yes: bool = False, confirm: Confirm | None = None
         found, head = _revision(staging, path), _head()
         if found != head:
             _migrate_file(staging)
+        _check_tables(staging, path)
         if not yes and not (confirm and confirm(path, db)):
             raise ValidationError("{field}: restoring replaces every record in {db}; nothing was changed. Run again "
                                   "with --yes to confirm", field="yes", db=db)
@@ -173,6 +174,22 @@ def _check_integrity(db: Path, shown: Path) -> None:
     if problems != ["ok"]:
         raise ValidationError("{field}: {path} failed the integrity check: {problems}", field="path", path=shown,
                               problems="; ".join(problems))
+
+
+def _check_tables(db: Path, shown: Path) -> None:
+    """Every table of the schema is there: a file holding only `alembic_version` at the newest revision (an
+    empty shell) passed every other check and left a database that "no such table" broke."""
+    from sqlmodel import SQLModel
+
+    import core.models  # noqa: F401  (registers every table)
+
+    with _closing(db) as conn:
+        present = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    missing = sorted(set(SQLModel.metadata.tables) - present)
+    if missing:
+        raise ValidationError("{field}: {path} is not a whole ltc database: {n} tables are missing ({tables}); "
+                              "nothing was changed", field="path", path=shown, n=len(missing),
+                              tables=", ".join(missing[:5]) + (", …" if len(missing) > 5 else ""))
 
 
 def _revision(db: Path, shown: Path) -> str:

@@ -134,8 +134,14 @@ def _damaged(tmp_path, good):
         conn.execute("UPDATE alembic_version SET version_num = '9999_future'")
     with sqlite3.connect(tmp_path / "other.db") as conn:
         conn.execute("CREATE TABLE t (x)")
+    with sqlite3.connect(good) as conn:   # an empty shell: alembic_version at the newest revision, nothing else
+        head = conn.execute("SELECT version_num FROM alembic_version").fetchone()[0]
+    with sqlite3.connect(tmp_path / "shell.db") as conn:
+        conn.execute("CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL PRIMARY KEY)")
+        conn.execute("INSERT INTO alembic_version VALUES (?)", (head,))
     return {"notes.txt": "is not a SQLite database", "truncated.db": "damaged", "corrupt.db": "damaged",
-            "newer.db": "9999_future", "other.db": "not an ltc one", "missing.db": "does not exist"}
+            "newer.db": "9999_future", "other.db": "not an ltc one", "missing.db": "does not exist",
+            "shell.db": "is not a whole ltc database"}
 
 
 def test_refusals_name_the_field_and_change_nothing(live, tmp_path):
