@@ -177,19 +177,26 @@ def _check_integrity(db: Path, shown: Path) -> None:
 
 
 def _check_tables(db: Path, shown: Path) -> None:
-    """Every table of the schema is there: a file holding only `alembic_version` at the newest revision (an
-    empty shell) passed every other check and left a database that "no such table" broke."""
+    """Every table and column of the schema is there: a file holding only `alembic_version` at the newest
+    revision (an empty shell) passed every other check and left a database that "no such table" broke."""
     from sqlmodel import SQLModel
 
     import core.models  # noqa: F401  (registers every table)
 
     with _closing(db) as conn:
         present = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-    missing = sorted(set(SQLModel.metadata.tables) - present)
+        columns = {t: {r[1] for r in conn.execute(f'PRAGMA table_info("{t}")')} for t in present}
+    wanted = SQLModel.metadata.tables
+    missing = sorted(set(wanted) - present)
     if missing:
         raise ValidationError("{field}: {path} is not a whole ltc database: {n} tables are missing ({tables}); "
                               "nothing was changed", field="path", path=shown, n=len(missing),
                               tables=", ".join(missing[:5]) + (", …" if len(missing) > 5 else ""))
+    gaps = sorted(f"{t}.{c}" for t, table in wanted.items() for c in table.columns.keys() if c not in columns[t])
+    if gaps:
+        raise ValidationError("{field}: {path} is not a whole ltc database: {n} columns are missing ({columns}); "
+                              "nothing was changed", field="path", path=shown, n=len(gaps),
+                              columns=", ".join(gaps[:5]) + (", …" if len(gaps) > 5 else ""))
 
 
 def _revision(db: Path, shown: Path) -> str:

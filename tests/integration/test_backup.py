@@ -139,9 +139,12 @@ def _damaged(tmp_path, good):
     with sqlite3.connect(tmp_path / "shell.db") as conn:
         conn.execute("CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL PRIMARY KEY)")
         conn.execute("INSERT INTO alembic_version VALUES (?)", (head,))
+    shutil.copy(good, tmp_path / "narrow.db")   # every table, one of them without a column
+    with sqlite3.connect(tmp_path / "narrow.db") as conn:
+        conn.execute("ALTER TABLE lead DROP COLUMN budget")
     return {"notes.txt": "is not a SQLite database", "truncated.db": "damaged", "corrupt.db": "damaged",
             "newer.db": "9999_future", "other.db": "not an ltc one", "missing.db": "does not exist",
-            "shell.db": "is not a whole ltc database"}
+            "shell.db": "tables are missing", "narrow.db": "columns are missing (lead.budget)"}
 
 
 def test_refusals_name_the_field_and_change_nothing(live, tmp_path):
