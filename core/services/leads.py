@@ -242,6 +242,7 @@ class Assigner:
         if not self.ars:
             return None
         if self._last is None:
+            self._ensure_pointer()
             row = self.ctx.session.exec(   # locked on PostgreSQL so two captures don't serve the same turn
                 select(Setting).where(Setting.key == ROUND_ROBIN_KEY).with_for_update()).first()
             self._last = row.value if row else ""
@@ -249,6 +250,18 @@ class Assigner:
         self._last = login
         self.turns += 1
         return self.ars[login]
+
+    def _ensure_pointer(self) -> None:
+        """The pointer's row exists before it is locked: on a new database two first captures at one instant
+        each found no row to lock and both inserted it, and one failed on setting_pkey. INSERT … ON CONFLICT DO
+        NOTHING waits for the other's insert and then does nothing."""
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        dialect = self.ctx.session.get_bind().dialect.name
+        insert = pg_insert if dialect == "postgresql" else sqlite_insert
+        self.ctx.session.execute(insert(Setting).values(key=ROUND_ROBIN_KEY, value="", updated_at=self.ctx.now())
+                                 .on_conflict_do_nothing(index_elements=["key"]))
 
     def save(self) -> None:
         if not self.turns:

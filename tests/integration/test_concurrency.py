@@ -195,3 +195,26 @@ def test_a_stale_refusal_the_person_did_not_cause_is_run_again_but_never_a_stale
     with pytest.raises(StaleVersionError):
         perform(world.users["marketing"], edit, version=saved.version, budget=D("12"), url=world.url)
     assert len(calls) == 1 and world.get(Lead, lead).budget == D("11")
+
+
+@pytest.mark.parametrize("db_url", ["sqlite", "postgresql"], indirect=True)
+def test_first_captures_on_a_new_database_all_go_through(world):
+    """Issue 11: on a fresh database eight captures released at one barrier gave seven raw IntegrityErrors on
+    setting_pkey (the round-robin pointer's row did not exist yet, so there was nothing to lock)."""
+    from core.models import Setting
+
+    n = 8
+    start, tally = threading.Barrier(n), Tally()
+
+    def capture(i: int) -> None:
+        start.wait()
+        tally.run("capture", lambda: perform(world.users["marketing"], leads.capture_lead,
+                                             company=f"Fresh Start {i} 有限公司", phone=f"1390000{i:04d}"))
+    threads = [threading.Thread(target=capture, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert tally.defects == []
+    assert world.read(lambda ctx: ctx.session.exec(select(func.count()).select_from(Lead)).one()) == n
+    assert world.read(lambda ctx: ctx.session.get(Setting, leads.ROUND_ROBIN_KEY)) is not None
