@@ -138,6 +138,13 @@ def download_name(ref: str) -> str:
     return name.split("-", 1)[1] if "-" in name else name
 
 
+def shown_name(ref) -> str:
+    """A certificate as people read it: a stored file by its name (never where it is stored), a reference typed
+    elsewhere (a sheet, an import) as it is."""
+    ref = "" if ref is None else str(ref)
+    return download_name(ref) if ref.startswith(FOLDER + "/") else ref
+
+
 def read_certificate(ref: str) -> tuple[str, bytes]:
     """A stored certificate's download name and bytes."""
     return download_name(ref), certificate_path(ref).read_bytes()

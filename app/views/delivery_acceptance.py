@@ -6,7 +6,7 @@ from __future__ import annotations
 import streamlit as st
 
 from app import fmt, forms, records, tables, ui
-from app.views.delivery_common import MAX_DAY, MIN_DAY, file_name, forget
+from app.views.delivery_common import MAX_DAY, MIN_DAY, forget
 from core import uploads
 from core.errors import LtcError
 from core.queries import delivery as q
@@ -87,7 +87,7 @@ def certificates(mid: int) -> None:
     if rows.empty:
         return
     st.markdown(f"**{ui.t('delivery.certificates')}**")
-    shown = rows.assign(Certificate=[file_name(r) for r in rows["Certificate"]])
+    shown = rows.assign(Certificate=[uploads.shown_name(r) for r in rows["Certificate"]])
     tables.table(shown, "delivery", key=f"delivery-acceptances-{mid}", hide=("Certificate ref",))
     for _, r in rows.iterrows():
         ref = r["Certificate ref"]
@@ -96,7 +96,7 @@ def certificates(mid: int) -> None:
         try:
             uploads.certificate_path(ref)
         except LtcError:
-            st.caption(f"{file_name(ref)}: {ui.t('delivery.certificate_missing')}")
+            st.caption(f"{uploads.shown_name(ref)}: {ui.t('delivery.certificate_missing')}")
             continue
         fname = uploads.download_name(ref)
         st.download_button(f"{tables.value(r['Kind'])} · {fname}", _reader(ref), fname, key=f"delivery-cert-{r['ID']}",

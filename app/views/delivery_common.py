@@ -25,11 +25,7 @@ def readable(df: pd.DataFrame) -> pd.DataFrame:
     if "Status" in df.columns and not df.empty:
         df = df.assign(Status=df["Status"].map(tables.value))
     if "Certificate" in df.columns and not df.empty:
-        df = df.assign(Certificate=[file_name(r) for r in df["Certificate"]])
+        df = df.assign(Certificate=[uploads.shown_name(r) for r in df["Certificate"]])
     return df
 
 
-def file_name(ref) -> str:
-    """A stored certificate's file name; a reference typed elsewhere (a sheet, an import) as it is."""
-    ref = "" if ref is None else str(ref)
-    return uploads.download_name(ref) if ref.startswith(uploads.FOLDER + "/") else ref

@@ -320,8 +320,7 @@ def contract_timeline(ctx: Context, contract_id: int) -> pd.DataFrame:
                                .where(Milestone.contract_id == c.id).order_by(Acceptance.id)).all()
     kinds = {"preliminary": Text("preliminary acceptance"), "final": Text("final acceptance")}
     for a, name in ms_rows:
-        ref = a.certificate_ref or ""
-        ref = uploads.download_name(ref) if ref.startswith(uploads.FOLDER + "/") else ref   # a file by its name
+        ref = uploads.shown_name(a.certificate_ref)   # a stored file by its name, not where it is kept
         on(a.accepted_on, "acceptance", Text("{kind} of '{name}'{ref}", kind=kinds.get(a.kind.value, a.kind.value),
                                              name=name, ref=f" ({ref})" if ref else ""), a.recorded_by_id)
     for t in ctx.session.exec(select(PaymentTerm).where(PaymentTerm.contract_id == c.id,
