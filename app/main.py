@@ -9,6 +9,7 @@ from urllib.parse import quote, urlencode
 import streamlit as st
 
 from app import signin, tables, ui
+from app.i18n import LANGS
 from app.nav import PAGES, pages_for
 from config.settings import get_settings
 from core.context import SYSTEM, unit_of_work
@@ -19,19 +20,23 @@ st.set_page_config(page_title="LTC 线索到回款", page_icon="💴", layout="w
 
 if "lang" not in st.session_state:
     chosen = st.context.cookies.get(signin.LANG_COOKIE)   # the language this browser chose (/language)
-    st.session_state["lang"] = chosen if chosen in ("en", "zh") else get_settings().lang
+    st.session_state["lang"] = chosen if chosen in LANGS else get_settings().lang
+
+
+def _here(path: str) -> str:
+    """This page's address with its ?<kind>=<id>, quoted for a `next=` (to come back to it)."""
+    return quote("/" + path + ("?" + urlencode(st.query_params.to_dict()) if st.query_params else ""), safe="")
 
 
 def _language_switch(path: str) -> None:
     """English | 中文 as links to /language, which keeps the choice in a cookie and loads the same address
     again: a fresh page, because the browser keeps the old words of a widget whose options were relabelled."""
-    here = "/" + path + ("?" + urlencode(st.query_params.to_dict()) if st.query_params else "")
     shown = []
     for code, name in (("en", "English"), ("zh", "中文")):
         if code == ui.lang():
             shown.append(f"<b>{name}</b>")
         else:
-            shown.append(f'<a href="/language?to={code}&amp;next={quote(here, safe="")}" target="_self">{name}</a>')
+            shown.append(f'<a href="/language?to={code}&amp;next={_here(path)}" target="_self">{name}</a>')
     st.sidebar.caption(ui.t("language"))
     st.sidebar.markdown(" · ".join(shown), unsafe_allow_html=True)
 
@@ -62,11 +67,9 @@ def _sign_in() -> None:
             st.stop()
     # local accounts sign in on /signin (a page load without a sign-in goes there first); this shows when a
     # sign-in ended while the tab stayed open: the link comes back to the same address
-    here = "/" + st.session_state.get("asked_for", "") + ("?" + urlencode(st.query_params.to_dict())
-                                                          if st.query_params else "")
     st.info(ui.t("login.again"))
-    st.markdown(f'<a href="/signin?next={quote(here, safe="")}" target="_self">{ui.t("login.submit")}</a>',
-                unsafe_allow_html=True)
+    st.markdown(f'<a href="/signin?next={_here(st.session_state.get("asked_for", ""))}" target="_self">'
+                f'{ui.t("login.submit")}</a>', unsafe_allow_html=True)
     st.stop()
 
 

@@ -145,9 +145,15 @@ async def sign_in(request: Request) -> Response:
     secure = request.url.scheme == "https"
     response.set_cookie(COOKIE, token, max_age=get_settings().session_hours * 3600, httponly=True,
                         samesite="lax", secure=secure, path="/")
-    response.set_cookie(LANG_COOKIE, lang, max_age=365 * 86400, samesite="lax", secure=secure, path="/")
+    remember_language(response, request, lang)
     response.delete_cookie(CSRF_COOKIE, path="/signin")
     return response
+
+
+def remember_language(response: Response, request: Request, lang: str) -> None:
+    """The language this browser reads the app in, for a year (the frame starts each new session with it)."""
+    response.set_cookie(LANG_COOKIE, lang, max_age=365 * 86400, samesite="lax",
+                        secure=request.url.scheme == "https", path="/")
 
 
 async def language(request: Request) -> Response:
@@ -155,8 +161,7 @@ async def language(request: Request) -> Response:
     response = RedirectResponse(safe_next(request.query_params.get("next")), status_code=303)
     chosen = request.query_params.get("to")
     if chosen in LANGS:
-        response.set_cookie(LANG_COOKIE, chosen, max_age=365 * 86400, samesite="lax",
-                            secure=request.url.scheme == "https", path="/")
+        remember_language(response, request, chosen)
     return response
 
 
