@@ -168,7 +168,8 @@ def _value(value, field: str = "") -> str:
     from app import fmt, tables
 
     if field in RATES and not fmt.is_empty(value):
-        return fmt.pct(value) if fmt.pct(value) != fmt.EMPTY else fmt.text(value)
+        rate = fmt.pct(value)
+        return rate if rate != fmt.EMPTY else fmt.text(value)
     if field.endswith("_json") and isinstance(value, str):   # a plan kept as data: say how many lines, not JSON
         try:
             return ui.t("history.lines", n=len(json.loads(value) or []))

@@ -29,6 +29,14 @@ class SettingsError(ValueError):
         self.field = field
 
 
+def _whole(name: str, value: Any, unit: str, lo: int, hi: int) -> int:
+    """A variable holding a whole number of `unit` from lo to hi, or the refusal naming it."""
+    raw = str(value).strip()
+    if not raw.isdigit() or not lo <= int(raw) <= hi:
+        raise ValueError(f"{name}: {raw!r} is not a whole number of {unit} from {lo} to {hi}")
+    return int(raw)
+
+
 class Settings(BaseSettings):
     # case_sensitive: the names are exactly the ones documented in the README; env_ignore_empty: an empty
     # variable means "use the default", as `os.environ.get(...) or default` did.
@@ -99,18 +107,12 @@ class Settings(BaseSettings):
     @field_validator("sync_lock_ttl", mode="before")
     @classmethod
     def _seconds(cls, value: Any) -> Any:
-        raw = str(value).strip()
-        if not raw.isdigit() or not 1 <= int(raw) <= 86400:
-            raise ValueError(f"LTC_SYNC_LOCK_TTL: {raw!r} is not a whole number of seconds from 1 to 86400")
-        return int(raw)
+        return _whole("LTC_SYNC_LOCK_TTL", value, "seconds", 1, 86400)
 
     @field_validator("session_hours", mode="before")
     @classmethod
     def _hours(cls, value: Any) -> Any:
-        raw = str(value).strip()
-        if not raw.isdigit() or not 1 <= int(raw) <= 720:
-            raise ValueError(f"LTC_SESSION_HOURS: {raw!r} is not a whole number of hours from 1 to 720")
-        return int(raw)
+        return _whole("LTC_SESSION_HOURS", value, "hours", 1, 720)
 
     @field_validator("sync_backoff_base", mode="before")
     @classmethod

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from functools import cache
 
 import pandas as pd
 from sqlmodel import select
@@ -34,11 +35,15 @@ def _changes(before_json: str, after_json: str) -> str:
 LABELS = ("number", "name", "title", "reference", "company", "login")   # how each kind of record is called
 
 
+@cache
+def _models() -> dict[str, type]:
+    """Table name -> model, for every table (read once: the registry does not change while running)."""
+    return {m.class_.__tablename__: m.class_ for m in SQLModel._sa_registry.mappers
+            if getattr(m.class_, "__tablename__", None)}
+
+
 def _model(table: str):
-    for mapper in SQLModel._sa_registry.mappers:
-        if getattr(mapper.class_, "__tablename__", None) == table:
-            return mapper.class_
-    return None
+    return _models().get(table)
 
 
 def record_labels(ctx: Context, table: str, ids) -> dict[int, str]:
