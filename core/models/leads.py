@@ -5,13 +5,24 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Optional
 
+from sqlalchemy import Index, text
 from sqlmodel import Field, SQLModel
 
 from core.enums import Authority, Grade, LeadStatus, Need
 from core.models.base import Versioned, enum_field, money_field, utcnow
 
 
+def _one_original(contact: str) -> Index:
+    """One live, original lead per normalised company and phone (or e-mail): the database, not only the check
+    before the insert, refuses a second one captured at the same instant. A lead captured on purpose as a
+    duplicate (duplicate_of_id set) or merged away is outside it."""
+    where = text(f"{contact} <> '' AND status <> 'merged' AND duplicate_of_id IS NULL")
+    return Index(f"uq_lead_company_{contact}", "company_norm", contact, unique=True, sqlite_where=where,
+                 postgresql_where=where)
+
+
 class Lead(Versioned, SQLModel, table=True):
+    __table_args__ = (_one_original("phone_norm"), _one_original("email_norm"))
     id: Optional[int] = Field(default=None, primary_key=True)
     company: str = Field(max_length=200)
     company_norm: str = Field(max_length=200, index=True)

@@ -11,13 +11,14 @@ from collections.abc import Mapping
 from datetime import date
 from decimal import Decimal
 
-from sqlmodel import or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, or_, select
 
 from config.settings import load
 from core import normalise, validate
 from core.context import Context, snapshot
 from core.enums import Authority, Grade, LeadStatus, Need, Role, Stage
-from core.errors import DuplicateError, ValidationError
+from core.errors import DuplicateError, StaleVersionError, ValidationError
 from core.lifecycle import Lifecycle, Step, register
 from core.messages import Joined, Text, code
 from core.models import Account, Contact, Lead, Opportunity, Setting, StageChange, User
@@ -300,6 +301,27 @@ def _duplicate_error(ctx: Context, dup_id: int, data: Mapping) -> DuplicateError
     return err
 
 
+def _save_original(ctx: Context, lead: Lead, data: Mapping, allow_duplicate: bool) -> None:
+    """Write the lead. The check before it cannot see a lead captured at the same instant by someone else; the
+    database's unique index on the keys can (core/models/leads.py), and its refusal is told as the duplicate
+    it is, found in a fresh session because this transaction is spoilt."""
+    ctx.session.add(lead)
+    try:
+        ctx.session.flush()
+    except IntegrityError:
+        with Session(ctx.session.get_bind(), expire_on_commit=False) as fresh:
+            now = Context(session=fresh, actor=ctx.actor, source=ctx.source, clock=ctx.clock)
+            dups = _duplicate_ids(now, data["company_norm"], data["phone_norm"], data["email_norm"],
+                                  exclude=lead.id)
+            if not dups:
+                raise
+            err = _duplicate_error(now, dups[0], data)
+        if allow_duplicate:   # they chose to keep a duplicate: saving again marks it as one
+            raise StaleVersionError("stale: lead {id} with the same company was captured at the same moment; "
+                                    "save again to keep yours as its duplicate", id=dups[0]) from None
+        raise err from None
+
+
 def _closed_reason(lead: Lead, verb: Text) -> Text | None:
     if lead.status == LeadStatus.CONVERTED:
         return Text("lead {id} is converted: a converted lead cannot be {verb}", id=lead.id, verb=verb)
@@ -384,6 +406,7 @@ def capture_lead(ctx: Context, *, company, contact="", phone="", email="", sourc
         assigner.save()
     lead = Lead(**data, owner_id=chosen, status=LeadStatus.ASSIGNED if chosen else LeadStatus.NEW,
                 duplicate_of_id=dups[0] if dups else None, captured_on=ctx.now())
+    _save_original(ctx, lead, data, allow_duplicate)
     ctx.audit("lead.capture", lead)
     _initial_status(ctx, lead)
     return lead.id
@@ -410,6 +433,7 @@ def update_lead(ctx: Context, lead_id: int, *, version: int | None = None, allow
         data["duplicate_of_id"] = dups[0] if dups else None
     for key, value in data.items():
         setattr(lead, key, value)
+    _save_original(ctx, lead, data, allow_duplicate)
     ctx.audit("lead.update", lead, before=before)
 
 
@@ -445,14 +469,14 @@ def merge_leads(ctx: Context, keep_id: int, drop_id: int, version: int | None = 
     LIFECYCLE.require(ctx, "lead.merge", keep)
     LIFECYCLE.require(ctx, "lead.merge", drop)
     before_keep, before_drop = snapshot(keep), snapshot(drop)
+    drop.merged_into_id = keep.id   # merged away first: the kept lead may take its e-mail (one original per key)
+    ctx.move(drop, "status", LeadStatus.MERGED)
     for key, value in fill_empty(before_keep, before_drop).items():
         setattr(keep, key, value)
     if keep.owner_id is None and drop.owner_id is not None:
         keep.owner_id = drop.owner_id
         if keep.status == LeadStatus.NEW:
             ctx.move(keep, "status", LeadStatus.ASSIGNED)
-    drop.merged_into_id = keep.id
-    ctx.move(drop, "status", LeadStatus.MERGED)
     ctx.audit("lead.merge", keep, before=before_keep)
     ctx.audit("lead.merge", drop, before=before_drop)
 

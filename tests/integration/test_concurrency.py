@@ -218,3 +218,45 @@ def test_first_captures_on_a_new_database_all_go_through(world):
     assert tally.defects == []
     assert world.read(lambda ctx: ctx.session.exec(select(func.count()).select_from(Lead)).one()) == n
     assert world.read(lambda ctx: ctx.session.get(Setting, leads.ROUND_ROBIN_KEY)) is not None
+
+
+def _capture_at_the_barrier(url, actor, barrier, results, i) -> None:
+    """One process: a marketer capturing the same company and phone as everyone else, at the same instant."""
+    from core.db import get_engine
+
+    engine = get_engine(url)
+    engine.dispose(close=False)   # the parent's pooled connections are not this process's to use
+    with engine.connect():        # connected before the barrier, so the captures themselves meet
+        pass
+    barrier.wait()
+    try:
+        perform(actor, leads.capture_lead, company="同时 Trading 有限公司", phone="139 0000 0000",
+                contact=f"caller {i}", url=url)
+        results.put("ok")
+    except DuplicateError as exc:
+        results.put(f"duplicate {exc.existing_id}")
+    except Exception as exc:   # a raw database error is a defect
+        results.put(f"defect {type(exc).__name__}: {exc}")
+
+
+@pytest.mark.parametrize("db_url", ["sqlite", "postgresql"], indirect=True)
+def test_eight_processes_capturing_one_lead_at_once_make_one_lead(world):
+    """Issue 11: eight processes capturing the same company and phone at one instant made eight leads on
+    PostgreSQL (check, then insert). Now the database holds one original per key: one capture goes through and
+    seven are told which lead they duplicate."""
+    import multiprocessing
+
+    n = 8
+    mp = multiprocessing.get_context("fork")
+    barrier, results = mp.Barrier(n), mp.Queue()
+    procs = [mp.Process(target=_capture_at_the_barrier, args=(world.url, world.users["marketing"], barrier,
+                                                             results, i)) for i in range(n)]
+    for p in procs:
+        p.start()
+    outcomes = [results.get(timeout=120) for _ in procs]
+    for p in procs:
+        p.join(timeout=60)
+    made = world.read(lambda ctx: list(ctx.session.exec(select(Lead)).all()))
+    assert [o for o in outcomes if o.startswith("defect")] == []
+    assert len(made) == 1, f"{len(made)} leads from one company and phone: {outcomes}"
+    assert sorted(outcomes) == [f"duplicate {made[0].id}"] * (n - 1) + ["ok"]
