@@ -1,5 +1,6 @@
 """Bulk lead import from the files marketing really has: CSV saved by Excel or WPS (UTF-8, UTF-8 with
-BOM, UTF-16, or GBK/GB18030), or an .xlsx workbook (first sheet).
+BOM, UTF-16, GBK/GB18030 and the other encodings core/tabular.py detects), or an .xlsx workbook (first
+sheet), read by core/tabular.py's safe reader (size, expansion, shape and encoding checked; streamed).
 
 Headers are matched by English or Chinese label in any order; other columns are ignored. Each row is
 judged by the same `clean_lead` as a lead typed into a page; a bad row is reported and the rest go in;
@@ -9,17 +10,12 @@ status history and their audit events are inserted in bulk, chunk by chunk.
 """
 from __future__ import annotations
 
-import codecs
-import csv
-import io
 import itertools
 import re
 import unicodedata
-import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from contextlib import closing
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 
 from pydantic_core import PydanticUndefined
@@ -32,6 +28,7 @@ from core.messages import Joined, Text
 from core.models import AuditEvent, Lead, StageChange
 from core.services import action
 from core.services import leads as rules
+from core.tabular import read_table
 
 CHUNK = 5000
 
@@ -84,109 +81,6 @@ class ImportReport:
         if len(self.rejected) > max_errors:
             lines.append(f"  ... and {len(self.rejected) - max_errors} more rejected rows")
         return "\n".join(lines)
-
-
-# -- reading files ------------------------------------------------------------------------------
-
-@dataclass
-class Table:
-    header: list[str]
-    rows: Iterator[tuple[int, list[str]]]   # (row number as a spreadsheet shows it, cells) after the header
-    count: int | None                        # rows after the header, when known (for progress)
-
-
-def _fail(path: Path, why: Text) -> ValidationError:
-    """`why` says what is wrong with the file, as core's words: Text("is empty (no header row)")."""
-    return ValidationError("{field}: {name} {why}; nothing was imported", field="file", name=path.name, why=why)
-
-
-def _decode(path: Path, data: bytes) -> str:
-    """UTF-8 (with or without BOM), UTF-16 with BOM ('Unicode text'), else GB18030, a superset of the
-    GBK that Chinese Excel writes."""
-    try:
-        if data.startswith(codecs.BOM_UTF8):
-            return data[len(codecs.BOM_UTF8):].decode("utf-8")
-        if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-            return data.decode("utf-16")
-    except UnicodeDecodeError as exc:
-        raise _fail(path, Text("has a byte-order mark but is not valid text (byte {at})", at=exc.start)) from None
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        pass
-    try:
-        return data.decode("gb18030")
-    except UnicodeDecodeError as exc:
-        raise _fail(path, Text("is neither UTF-8 nor GBK text (byte {at})", at=exc.start)) from None
-
-
-def _csv_table(path: Path) -> Table:
-    text = _decode(path, path.read_bytes())
-    first = next((line for line in io.StringIO(text) if line.strip()), "")
-    delimiter = max(",\t;", key=first.count) if first else ","
-
-    def records() -> Iterator[tuple[int, list[str]]]:
-        try:
-            yield from enumerate(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter), start=1)
-        except csv.Error as exc:
-            raise _fail(path, Text("is not a readable CSV file ({error})", error=str(exc))) from None
-
-    total = sum(1 for _ in records())
-    return _split_header(path, records(), total)
-
-
-def _cell_text(value) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float):   # a phone typed as a number comes back as 13800138000.0
-        return str(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)
-    if isinstance(value, datetime):
-        return value.date().isoformat() if value.time() == datetime.min.time() else value.isoformat()
-    return str(value)
-
-
-def _xlsx_table(path: Path) -> Table:
-    import openpyxl
-    from openpyxl.utils.exceptions import InvalidFileException
-
-    try:
-        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError) as exc:
-        raise _fail(path, Text("is not a readable .xlsx workbook ({error})", error=str(exc))) from None
-    sheet = book.worksheets[0]
-    total = sheet.max_row
-    sheet.reset_dimensions()   # some writers store a wrong size; read every row there is
-
-    def records() -> Iterator[tuple[int, list[str]]]:
-        try:
-            for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
-                yield number, [_cell_text(v) for v in values]
-        finally:
-            book.close()
-
-    return _split_header(path, records(), total)
-
-
-def _split_header(path: Path, records: Iterator[tuple[int, list[str]]], total: int | None) -> Table:
-    for number, cells in records:
-        if any(str(c).strip() for c in cells):
-            return Table(header=[str(c).strip() for c in cells], rows=records,
-                         count=None if total is None else max(total - number, 0))
-    raise _fail(path, Text("is empty (no header row)"))
-
-
-def read_table(path: Path) -> Table:
-    """The header and the rows of a CSV or XLSX file."""
-    if not path.is_file():
-        raise _fail(path, Text("does not exist or is not a file"))
-    suffix = path.suffix.lower()
-    if suffix == ".xls":
-        raise _fail(path, Text("is an Excel 97-2003 .xls workbook; save it as .xlsx or CSV"))
-    with path.open("rb") as fh:
-        is_zip = fh.read(4) == b"PK\x03\x04"
-    if suffix in (".xlsx", ".xlsm") or is_zip:
-        return _xlsx_table(path)
-    return _csv_table(path)
 
 
 def map_columns(header: list[str]) -> dict[str, list[int]]:

@@ -194,7 +194,7 @@ def test_a_missing_required_column_is_refused_before_anything_is_written(world, 
     ("empty.csv", b"\r\n\r\n", "is empty"),
     ("old.xls", b"\xd0\xcf\x11\xe0 binary", ".xls"),
     ("broken.xlsx", b"PK\x03\x04 not really a zip", "not a readable .xlsx"),
-    ("binary.csv", b"Company,Phone\r\n\xff\xff\xff\xff,1\r\n", "neither UTF-8 nor GBK"),
+    ("binary.csv", b"Company,Phone\r\n\xff\xff\xff\xff,1\r\n", "not text in any encoding tried \\(UTF-8, GB18030, Big5, Shift-JIS, EUC-KR\\)"),
 ])
 def test_unreadable_files_are_refused_clearly(world, tmp_path, name, content, words):
     (tmp_path / name).write_bytes(content)
