@@ -1,6 +1,8 @@
 """Users, roles and sign-in. Passwords are hashed with Argon2id (slow on purpose)."""
 from __future__ import annotations
 
+import re
+import unicodedata
 from datetime import timedelta
 from typing import cast
 
@@ -12,6 +14,7 @@ from sqlmodel import select
 from core import clock, permissions, validate
 from core.context import Actor, Context
 from core.errors import DuplicateError, NotFound, PermissionDenied, ValidationError
+from core.messages import Text
 from core.models import User
 from core.services import action, signins
 
@@ -37,12 +40,41 @@ def check_roles(roles) -> str:
     return ",".join(sorted(set(roles)))
 
 
+LOGIN = re.compile(r"[a-z0-9][a-z0-9._-]*")
+
+
+def fold(login) -> str:
+    """The login as it is stored and compared: NFKC (full-width 'ａｄｍｉｎ' is 'admin') and lower case ('Admin')."""
+    return unicodedata.normalize("NFKC", str(login or "")).strip().lower()
+
+
+def check_login(login) -> str:
+    """A new login: folded, and only Latin letters a-z, digits, '.', '_' and '-', so no login can look like
+    another one in the audit trail (a Cyrillic 'а' in 'аdmin', a Greek 'ο')."""
+    raw = validate.text("login", login, max_len=64, required=True)
+    folded = fold(raw)
+    if not LOGIN.fullmatch(folded):
+        odd = next((ch for ch in folded if not (ch.isascii() and (ch.isalnum() or ch in "._-"))), "")
+        what = (Text(" ('{char}' is {name})", char=odd, name=unicodedata.name(odd, f"U+{ord(odd):04X}"))
+                if odd else Text(" (it must start with a letter or digit)"))
+        raise ValidationError("{field}: only Latin letters a-z, digits, '.', '_' and '-' are allowed{what}",
+                              field="login", what=what)
+    return folded
+
+
 def by_login(ctx: Context, login: str) -> User | None:
-    return ctx.session.exec(select(User).where(User.login == login)).first()
+    """The user a typed login means. Logins are stored folded; one created before folding (say 'Admin') is
+    still found, unless two such fold alike, when neither is: never guess which person this is."""
+    folded = fold(login)
+    found = ctx.session.exec(select(User).where(or_(User.login == folded, func.lower(User.login) == folded))
+                             .limit(2)).all()
+    exact = [u for u in found if u.login == folded]
+    return exact[0] if exact else (found[0] if len(found) == 1 else None)
 
 
 def _unique_email(ctx: Context, email: str, user_id: int | None = None) -> str:
     """OpenID sign-in finds a person by e-mail (any case), so two people must not share one."""
+    email = unicodedata.normalize("NFKC", email)   # a full-width address is the plain one
     if email:
         other = ctx.session.exec(select(User.login).where(func.lower(User.email) == email.lower(),
                                                           User.id != (user_id or 0))).first()
@@ -55,9 +87,7 @@ def _unique_email(ctx: Context, email: str, user_id: int | None = None) -> str:
 @action("user.manage")
 def create_user(ctx: Context, login: str, *, name: str = "", email: str = "", roles=(),
                 password: str | None = None) -> int:
-    login = validate.text("login", login, max_len=64, required=True)
-    if not login.replace(".", "").replace("_", "").replace("-", "").isalnum():
-        raise ValidationError("{field}: only letters, digits, '.', '_' and '-' are allowed", field="login")
+    login = check_login(login)
     if by_login(ctx, login):
         raise DuplicateError("{field}: '{login}' is already taken", field="login", login=login)
     email = _unique_email(ctx, validate.email("email", email))

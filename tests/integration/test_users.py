@@ -61,3 +61,45 @@ def test_two_people_cannot_share_an_email_in_any_case(world):
         world.do("admin", users.update_user, zed, email="ar@EXAMPLE.com")
     world.do("admin", users.update_user, zed, email="ZED@example.com")     # one's own address in another case
     assert world.get(User, zed).email == "ZED@example.com"
+
+
+@pytest.mark.parametrize("look_alike", ["Admin", "ADMIN", "ａｄｍｉｎ", "Ａｄｍｉｎ "])
+def test_a_login_folding_onto_an_existing_one_is_refused_as_taken(world, look_alike):
+    """Issue 11: 'Admin' and full-width 'ａｄｍｉｎ' were accepted beside 'admin', with the admin role."""
+    with pytest.raises(DuplicateError, match="'admin' is already taken"):
+        world.do("admin", users.create_user, look_alike, roles=["admin"])
+
+
+@pytest.mark.parametrize("look_alike,named", [("аdmin", "CYRILLIC SMALL LETTER A"),
+                                              ("admіn", "CYRILLIC SMALL LETTER BYELORUSSIAN-UKRAINIAN I"),
+                                              ("ΑDMIN", "GREEK SMALL LETTER ALPHA"), ("张伟", "CJK UNIFIED IDEOGRAPH-5F20"),
+                                              ("-admin", "start with a letter or digit")])
+def test_a_login_with_letters_outside_latin_a_z_is_refused_naming_the_letter(world, look_alike, named):
+    with pytest.raises(ValidationError, match=named) as exc:
+        world.do("admin", users.create_user, look_alike, roles=["admin"])
+    assert exc.value.field == "login"
+
+
+def test_logins_are_stored_folded_and_signed_in_with_in_any_case(world):
+    uid = world.do("admin", users.create_user, "Wang.Fang", name="王芳", roles=["ar"], password="s3cret-pass")
+    assert world.get(User, uid).login == "wang.fang"
+    for typed in ("wang.fang", "WANG.FANG", "ｗａｎｇ.ｆａｎｇ"):
+        assert world.read(users.authenticate, typed, "s3cret-pass").id == uid
+
+
+def test_a_full_width_email_is_the_plain_one(world):
+    with pytest.raises(DuplicateError, match="already the address of user 'ar'"):
+        world.do("admin", users.create_user, "ar3", email="ａｒ@example.com", roles=["ar"])
+
+
+def test_the_cli_refuses_a_look_alike_login(tmp_path):
+    import os
+
+    from tests.integration.test_cli import run
+
+    env = dict(os.environ, LTC_DATABASE_URL=f"sqlite:///{tmp_path / 'ltc.db'}", LTC_DATA_DIR=str(tmp_path))
+    assert run(["users", "add", "admin", "--role", "admin"], env).returncode == 0
+    r = run(["users", "add", "Аdmin", "--role", "admin"], env)
+    assert r.returncode == 1 and "Traceback" not in r.stderr, r.stderr
+    assert "login: only Latin letters a-z" in r.stderr and "CYRILLIC SMALL LETTER A" in r.stderr, r.stderr
+    assert run(["users", "add", "ADMIN", "--role", "admin"], env).returncode == 1
