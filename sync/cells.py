@@ -14,11 +14,40 @@ from core.errors import ValidationError
 from sync.mapping import Column
 
 
+class NumberInText(ValidationError):
+    """A number in a text column (phone, reference, contract number): the spreadsheet parsed what was typed,
+    and may have dropped a leading 0 or the digits past the 15th. Never taken as the text it now shows."""
+
+    def __init__(self, col: Column, number):
+        super().__init__("{field}: the sheet holds the number {got}, not text; a spreadsheet drops a leading 0 and "
+                         "digits past the 15th: format the column as plain text and type it again", field=col.header,
+                         got=_shown(number))
+        self.number = number
+
+
+def _shown(number) -> str:
+    """As a spreadsheet shows it: 15 significant digits (6222021234567890123 becomes 6222021234567890000)."""
+    if isinstance(number, float) and number.is_integer():
+        return str(int(Decimal(f"{number:.15g}")))
+    return f"{number:.15g}" if isinstance(number, float) else str(number)
+
+
+def same_number(number, text: str) -> bool:
+    """Is `number` what a spreadsheet makes of typing `text` (digits, perhaps with leading zeros)? It keeps 15
+    significant digits, so a 19-digit account number compares on those."""
+    digits = text.strip()
+    if not digits.isdigit() or not isinstance(number, (int, float)):
+        return False
+    return float(f"{float(digits):.15g}") == float(f"{float(number):.15g}")
+
+
 def canonical(col: Column, raw) -> str:
     """The canonical text of a cell typed in the sheet ('' for an empty cell)."""
     if raw is None or (isinstance(raw, str) and not raw.strip()):
         return ""
     name = col.header
+    if col.type == "text" and isinstance(raw, (int, float)) and not isinstance(raw, bool):
+        raise NumberInText(col, raw)
     if col.type == "money":
         return f"{validate.amount(name, raw, allow_zero=True, allow_negative=False):.2f}"
     if col.type == "date":

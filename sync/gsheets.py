@@ -25,7 +25,7 @@ from sync.mapping import Spreadsheet, Tab
 RETRY_STATUS = {429, 500, 502, 503, 504}
 EPOCH = date(1899, 12, 30)
 FORMATS = {"money": {"type": "NUMBER", "pattern": "#,##0.00"}, "date": {"type": "DATE", "pattern": "yyyy-mm-dd"},
-           "int": {"type": "NUMBER", "pattern": "0"}}
+           "int": {"type": "NUMBER", "pattern": "0"}, "text": {"type": "TEXT"}}   # TEXT: typing stays as typed
 URL = "https://docs.google.com/spreadsheets/d/{}"
 
 

@@ -20,7 +20,7 @@ import json
 from dataclasses import dataclass, field
 
 from core.errors import ValidationError
-from sync.cells import canonical
+from sync.cells import canonical, same_number
 from sync.mapping import ID, Tab
 
 # A cycle stops when more than this share of the synced rows vanished (and at least MASS_MIN rows).
@@ -102,7 +102,7 @@ def plan_tab(tab: Tab, sheet_rows: list[SheetRow], db: dict[int, Values], base: 
             plan.rejected.append((srow.row, ID, f"ID {rid}: no such record"))
             plan.note(srow.row, f"ID {rid}: no such record; clear the ID to create a new one")
             continue
-        _existing_row(plan, columns, srow.row, rid, values, bad, db[rid], base.get(rid))
+        _existing_row(plan, columns, srow.row, rid, values, bad, db[rid], base.get(rid), srow.cells)
 
     synced = [rid for rid in base if rid in db]
     plan.vanished = [rid for rid in synced if rid not in seen]
@@ -149,12 +149,18 @@ def _new_row(plan: Plan, tab: Tab, srow: SheetRow, values: Values, bad: dict[str
 
 
 def _existing_row(plan: Plan, columns, row: int, rid: int, values: Values, bad: dict[str, str],
-                  db: Values, base: Values | None) -> None:
+                  db: Values, base: Values | None, raw: dict | None = None) -> None:
+    """`raw`: the cells as the sheet gave them, to recognise the database's text parsed into a number."""
+    raw = raw or {}
     changes: Values = {}
     for col in columns:
         f = col.field
         d = db.get(f, "")
         b = None if base is None else base.get(f)
+        if f in bad and same_number(raw.get(f), d):
+            plan.writes.append((row, f, d))       # the database's text, parsed as a number: written back as text
+            plan.note(row, f"{col.header}: the sheet had turned {d} into a number; it is written back as text")
+            continue
         if f in bad:
             if b is not None and d != b:
                 plan.writes.append((row, f, d))    # the database moved on: no point keeping the bad text

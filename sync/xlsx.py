@@ -24,7 +24,8 @@ from config.settings import get_settings
 from sync.backend import BackendError, Changed, Grid, WritePlan
 from sync.mapping import Spreadsheet, Tab
 
-FORMATS = {"money": "#,##0.00", "date": "yyyy-mm-dd", "int": "0"}
+# "@" is Excel's and WPS's Text format: what is typed into the cell stays as typed (02112345678 keeps its 0)
+FORMATS = {"money": "#,##0.00", "date": "yyyy-mm-dd", "int": "0", "text": "@"}
 DB_FILL = PatternFill("solid", fgColor="EEEEEE")
 
 
@@ -117,6 +118,8 @@ class XlsxBackend:
                 cell.font = Font(bold=True)
                 letter = get_column_letter(len(headers))
                 ws.column_dimensions[letter].width = max(12, len(col.label(lang)) + 4)
+                if col.type in FORMATS:   # the column's own format: cells typed into later take it
+                    ws.column_dimensions[letter].number_format = FORMATS[col.type]
                 if col.owner == "db":
                     cell.fill = DB_FILL
                     cell.comment = Comment("Kept by the system: edits here are reverted. 系统维护,修改会被还原。",
