@@ -21,7 +21,7 @@ from core.enums import Decision, Stance
 from core.errors import LtcError
 from core.calculations import active_terms, receivables
 from core.enums import ContractStatus, InvoiceStatus, MilestoneStatus, Stage
-from core.models import Contract, Invoice, Lead, PaymentTerm, User
+from core.models import Contract, Invoice, Lead, PaymentTerm, Setting, User
 from core.queries.overview import chain_counts
 from core.services.billing import outstanding
 from core.services import bids, billing, closure, contracts, delivery, leads, opportunities, users
@@ -70,6 +70,28 @@ class SimClock:
         self.at = datetime.combine(day, time(9, 0), tzinfo=timezone.utc) + timedelta(minutes=self.at.minute + 1)
 
 
+INCOMPLETE = "demo.incomplete"   # a Setting present while a demo load runs: one that stopped leaves it behind
+
+
+def demo_incomplete(url: str | None = None) -> str | None:
+    """How far a demo load got that did not finish (None when none is pending): the demo commits deal by deal
+    for progress and flat memory, so a failure leaves a database half filled, and it must not be served."""
+    with unit_of_work(SYSTEM, "cli", url=url) as ctx:
+        row = ctx.session.get(Setting, INCOMPLETE)
+        return row.value if row is not None else None
+
+
+def _mark(ctx: Context, done: str | None) -> None:
+    row = ctx.session.get(Setting, INCOMPLETE)
+    if done is None:
+        if row is not None:
+            ctx.session.delete(row)
+        return
+    row = row or Setting(key=INCOMPLETE)
+    row.value, row.updated_at = done, ctx.now()
+    ctx.session.add(row)
+
+
 def database_is_empty(url: str | None = None) -> bool:
     with unit_of_work(SYSTEM, "cli", url=url) as ctx:
         return ctx.session.exec(select(func.count()).select_from(User)).one() == 0
@@ -112,6 +134,10 @@ def load_demo(*, seed: int = 1, scale: float = 1.0, reset: bool = False, url: st
               today: date | None = None, progress: Callable[[int, int], None] | None = None) -> dict[str, int]:
     if not database_is_empty(url):
         if not reset:
+            stopped = demo_incomplete(url)
+            if stopped:
+                raise LtcError("demo: an earlier demo load stopped after {done}; run ltc demo --reset to load it "
+                               "again", done=stopped)
             raise LtcError("demo: the database already holds data; use --reset to wipe it first")
         _wipe(url)
     today = today or company_clock.today()
@@ -119,21 +145,25 @@ def load_demo(*, seed: int = 1, scale: float = 1.0, reset: bool = False, url: st
     clock = SimClock(start)
     rng = random.Random(seed)
     with unit_of_work(SYSTEM, "cli", url=url, clock=clock) as ctx:
+        _mark(ctx, "users, leads and opportunities")
         story = Story(ctx, clock, rng, today, scale)
         _users(story)
         lead_ids = _leads(story, start)
         opp_ids = _opportunities(story, lead_ids)
-    # each deal in its own transaction, so a long demo shows progress and memory stays flat
+    # each deal in its own transaction, so a long demo shows progress and memory stays flat; the mark says
+    # how far it got until the finale removes it
     deals = _plan_deals(rng, opp_ids, scale)
     for i, (opp_id, plan) in enumerate(deals, 1):
         with unit_of_work(SYSTEM, "cli", url=url, clock=clock) as ctx:
             story.ctx = ctx
             _deal(story, opp_id, plan)
+            _mark(ctx, f"{i} of {len(deals)} deals")
         if progress and (i % 10 == 0 or i == len(deals)):
             progress(i, len(deals))
     with unit_of_work(SYSTEM, "cli", url=url, clock=clock) as ctx:
         story.ctx = ctx
         _finale(story)
+        _mark(ctx, None)
     with unit_of_work(SYSTEM, "cli", url=url) as ctx:
         return chain_counts(ctx.session)
 

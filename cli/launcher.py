@@ -7,6 +7,8 @@ import sys
 import tomllib
 from pathlib import Path
 
+from core.errors import LtcError
+
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG = ROOT / "streamlit_config.toml"
 MAIN = ROOT / "app" / "main.py"
@@ -31,13 +33,16 @@ def streamlit_flags(path: Path = CONFIG) -> list[str]:
 def prepare(demo_if_empty: bool) -> None:
     from core.db import migrate
 
-    migrate()
-    if demo_if_empty:
-        from cli.demo import database_is_empty, load_demo
+    from cli.demo import database_is_empty, demo_incomplete, load_demo
 
-        if database_is_empty():
-            print("empty database: loading demo data (once)...", flush=True)
-            load_demo(seed=1)
+    migrate()
+    stopped = demo_incomplete()
+    if stopped:   # a half-filled demo is never served as if it were the books
+        raise LtcError("app: a demo load stopped after {done} and left the database half filled; run "
+                       "ltc demo --reset to load it again (or restore a backup)", done=stopped)
+    if demo_if_empty and database_is_empty():
+        print("empty database: loading demo data (once)...", flush=True)
+        load_demo(seed=1)
 
 
 def run_app(*, demo_if_empty: bool = False, port: int | None = None) -> int:

@@ -64,3 +64,38 @@ def test_demo_loads_on_both_databases(db_url):
     counts = load_demo(seed=3, url=db_url, today=TODAY, scale=0.5)
     assert counts["contracts"] >= 5 and counts["invoices"] > 0
     load_demo(seed=3, url=db_url, today=TODAY, scale=0.5, reset=True)   # the PostgreSQL wipe path too
+
+
+def test_a_demo_load_that_stops_half_way_is_never_served(tmp_path, monkeypatch):
+    """Issue 11: a failed demo load left a half-filled database that `ltc app --demo-if-empty` then served
+    without a word (the demo commits deal by deal)."""
+    import cli.demo as demo
+    from cli.launcher import prepare
+    from cli.main import main
+
+    url = f"sqlite:///{tmp_path / 'ltc.db'}"
+    monkeypatch.setenv("LTC_DATABASE_URL", url)
+    migrate(url)
+    real, calls = demo._deal, []
+
+    def deal_that_fails_third(story, opp_id, plan):
+        calls.append(opp_id)
+        if len(calls) == 3:
+            raise OSError("disk full")
+        real(story, opp_id, plan)
+
+    monkeypatch.setattr(demo, "_deal", deal_that_fails_third)
+    with pytest.raises(OSError):
+        load_demo(seed=1, url=url, today=TODAY, scale=0.2)
+    stopped = demo.demo_incomplete(url)
+    assert stopped is not None and stopped.startswith("2 of ")
+    with pytest.raises(LtcError, match=f"a demo load stopped after {stopped} and left the database half filled"):
+        prepare(demo_if_empty=True)
+    assert main(["app", "--demo-if-empty"]) == 1                     # refused before Streamlit starts
+    with pytest.raises(LtcError, match="an earlier demo load stopped after 2 of .* ltc demo --reset"):
+        load_demo(seed=1, url=url, today=TODAY, scale=0.2)
+
+    monkeypatch.setattr(demo, "_deal", real)
+    load_demo(seed=1, url=url, today=TODAY, scale=0.2, reset=True)
+    assert demo.demo_incomplete(url) is None
+    prepare(demo_if_empty=True)                                        # a finished demo is served
