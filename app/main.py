@@ -12,6 +12,7 @@ from app import signin, tables, ui
 from app.i18n import LANGS
 from app.nav import PAGES, pages_for
 from config.settings import get_settings
+from core import incidents
 from core.context import SYSTEM, unit_of_work
 from core.errors import LtcError
 from core.services import signins, users
@@ -123,4 +124,8 @@ nav = st.navigation([st.Page(p.path, title=ui.t(p.title), icon=p.icon) for p in 
                     + [st.Page(_not_yours, title=ui.t("page.not_yours_title"), url_path=Path(p.path).stem,
                                visibility="hidden") for p in others])
 _language_switch(nav.url_path)
-nav.run()
+try:
+    nav.run()
+except Exception as exc:   # a defect: the person gets an incident id, the log gets the traceback (st.rerun and
+    # st.stop are BaseExceptions and pass)
+    st.error(ui.t("error.incident", id=incidents.report(exc, f"page {nav.url_path or 'home'}")))

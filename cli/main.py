@@ -134,6 +134,14 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:   # the reader went away (`ltc export leads | head`): stop quietly, like other tools
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())   # no second error when Python flushes
         return 141
+    except Exception as exc:   # a defect: its traceback goes to the incident log, the person gets its id
+        from core.incidents import log_path, report
+
+        incident = report(exc, f"ltc {args.command}")
+        print(f"error: an unexpected problem stopped `ltc {args.command}` (incident {incident}); its unfinished "
+              f"work was rolled back. The details are in {log_path()}: send the incident id to support",
+              file=sys.stderr)
+        return 1
 
 
 def cmd_init(args) -> int:
