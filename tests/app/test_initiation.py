@@ -130,6 +130,7 @@ def test_board_counts_each_open_stage_and_flags_holds_past_review(page, demo_url
     for name, review in overdue:
         assert name in shown and f"hold review date {review} has passed" in shown
     holds = at.dataframe[0].value
+    assert len(holds) > 0, "the demo has holds: an empty table must not pass"
     assert set(holds["Opportunity"]) == set(read(demo_url, lambda ctx: ctx.session.exec(
         select(Opportunity.name).where(Opportunity.stage == Stage.ON_HOLD)).all()))
 
@@ -144,6 +145,7 @@ def test_filter_by_ar_shows_only_their_opportunities(page, demo_url):
     assert len(options) == len(mine)
     cards = {b.label for b in at.button if (b.key or "").startswith("initiation-card-")}
     assert cards and cards <= mine
+    assert theirs - mine, "the other AR has opportunities of their own: the filter has something to leave out"
     assert not cards & (theirs - mine)
 
 

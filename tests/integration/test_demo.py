@@ -99,3 +99,35 @@ def test_a_demo_load_that_stops_half_way_is_never_served(tmp_path, monkeypatch):
     load_demo(seed=1, url=url, today=TODAY, scale=0.2, reset=True)
     assert demo.demo_incomplete(url) is None
     prepare(demo_if_empty=True)                                        # a finished demo is served
+
+
+@pytest.mark.parametrize("seed,today", [(7, date(2027, 1, 1)), (42, date(2028, 2, 29)), (1234, date(2026, 6, 30))])
+def test_other_seeds_and_dates_tell_a_story_whose_books_balance(tmp_path, seed, today):
+    """Not only seed 1 on one date: a year's first day, a leap day, a half-year end, other seeds."""
+    from collections import Counter
+    from decimal import Decimal
+
+    from cli.demo import demo_incomplete
+    from core.models import Allocation, Contract, Invoice, Payment, PaymentTerm
+
+    url = f"sqlite:///{tmp_path / 'ltc.db'}"
+    migrate(url)
+    counts = load_demo(seed=seed, url=url, today=today, scale=0.3)
+    assert counts["contracts"] > 0 and counts["invoices"] > 0 and demo_incomplete(url) is None
+    with unit_of_work(SYSTEM, "test", url=url) as ctx:
+        rows = {m: ctx.session.exec(select(m)).all() for m in (Invoice, Payment, Allocation, PaymentTerm, Contract)}
+    by_invoice, by_payment, by_term = Counter(), Counter(), Counter()
+    for al in rows[Allocation]:
+        by_invoice[al.invoice_id] += al.amount
+        by_payment[al.payment_id] += al.amount
+    for inv in rows[Invoice]:
+        assert inv.paid_amount == by_invoice[inv.id] and inv.paid_amount + inv.written_off <= inv.amount
+        assert inv.issued_on <= today
+        by_term[inv.term_id] += inv.amount
+    for p in rows[Payment]:
+        assert p.unapplied == p.amount - by_payment[p.id] >= 0 and p.received_on <= today
+    for term in rows[PaymentTerm]:
+        assert by_term[term.id] <= term.amount, f"term {term.id} invoiced beyond its amount"
+    for c in rows[Contract]:
+        terms = [t for t in rows[PaymentTerm] if t.contract_id == c.id and t.active]   # a change order replaces
+        assert sum((t.amount for t in terms), Decimal(0)) == c.amount, f"contract {c.number}: terms != amount"

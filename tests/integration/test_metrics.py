@@ -186,7 +186,11 @@ def test_cli_prints_the_same_numbers(world, books, capsys):
     assert main(["metrics", "--as-of", A.isoformat()]) == 0
     text = capsys.readouterr().out
     assert "Receivables 650000.00" in text and "Alpha Grid: overdue 400000.00" in text
-    assert "Days in stage" in text and "HT-A 1.5000 0.5000" not in text   # no costs recorded here
+    # the text prints the same project figures as the JSON: accuracy 2.25 and 1.375, no costs recorded (0)
+    projects = {p["number"]: (p["estimate_accuracy"], p["budget_execution"]) for p in out["projects"]}
+    assert projects == {"HT-A": ("2.2500", "0.0000"), "HT-B": ("1.3750", "0.0000")}
+    assert "Project (estimate accuracy, budget execution): HT-A 2.2500 0.0000, HT-B 1.3750 0.0000" in text
+    assert "Days in stage" in text
 
 
 def test_docs_carry_the_same_definitions():

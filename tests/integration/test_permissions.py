@@ -1,4 +1,6 @@
-"""The permission matrix, tested against the services themselves: every action x every role.
+"""The permission matrix, tested against the services themselves: every action x every role, each expected
+outcome taken from the reviewed table in permission_expectations.py, never from config/permissions.toml (a
+test comparing the code with the file it reads could never catch a wrong grant).
 
 Each service checks permissions before it loads anything, so calling it with an ID that does not exist
 tells the two cases apart: a role without the permission gets PermissionDenied; a role with it gets past
@@ -15,6 +17,7 @@ from core import permissions
 from core.context import Actor, unit_of_work
 from core.errors import PermissionDenied
 from core.services import ACTIONS
+from tests.integration.permission_expectations import MAY, roles_for
 
 for mod in pkgutil.iter_modules(core.services.__path__):
     importlib.import_module(f"core.services.{mod.name}")
@@ -53,6 +56,15 @@ def test_every_action_in_code_is_in_the_matrix_and_back():
     assert in_matrix - in_code == set(), "matrix entries no service uses"
 
 
+def test_the_matrix_grants_exactly_what_the_reviewed_table_expects():
+    matrix = permissions.matrix()
+    assert set(MAY) == set(permissions.ROLES)
+    wrong = {a: (sorted(roles_for(a)), sorted(matrix.get(a, ()))) for a in set(matrix) | {x for v in MAY.values()
+                                                                                          for x in v}
+             if roles_for(a) != set(matrix.get(a, ()))}
+    assert wrong == {}, "action: (expected roles, permissions.toml roles)"
+
+
 def test_unknown_action_is_denied_to_everyone():
     assert not permissions.allowed(set(permissions.ROLES), "no.such.action")
 
@@ -60,7 +72,6 @@ def test_unknown_action_is_denied_to_everyone():
 @pytest.mark.parametrize("role", permissions.ROLES)
 def test_matrix_every_action_every_role(db_url, role):
     actor = Actor(id=None, login=f"only-{role}", roles=frozenset({role}))
-    allowed_map = permissions.matrix()
     checked = 0
     for qualname, fn in sorted(ACTIONS.items()):
         args, kwargs = _dummy_args(fn)
@@ -73,7 +84,7 @@ def test_matrix_every_action_every_role(db_url, role):
             denied = exc
         except Exception:  # noqa: BLE001 - got past the permission check; the rest is other tests' business
             denied = None
-        expected_denied = role not in allowed_map[fn.action]
+        expected_denied = fn.action not in MAY[role]
         assert (denied is not None) == expected_denied, (
             f"{qualname} ({fn.action}) as {role}: expected {'denied' if expected_denied else 'allowed'}")
         if denied:
