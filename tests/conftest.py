@@ -11,11 +11,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from hypothesis import settings as hypothesis_settings
+from hypothesis.database import DirectoryBasedExampleDatabase
 from sqlalchemy import create_engine, text
 
 from core import clock
 from core.context import Actor, SYSTEM, perform, unit_of_work
 from core.db import migrate
+
+# Hypothesis keeps every failing example in .hypothesis/examples, so the next run replays it first, and prints
+# the @reproduce_failure blob, so a failure on CI replays here. LTC_HYPOTHESIS=nightly draws ten times more.
+_EXAMPLES = DirectoryBasedExampleDatabase(str(Path(__file__).resolve().parents[1] / ".hypothesis" / "examples"))
+hypothesis_settings.register_profile("default", database=_EXAMPLES, print_blob=True)
+hypothesis_settings.register_profile("nightly", database=_EXAMPLES, print_blob=True, max_examples=1000)
+hypothesis_settings.load_profile(os.environ.get("LTC_HYPOTHESIS", "default"))
+SCALE = 10 if os.environ.get("LTC_HYPOTHESIS") == "nightly" else 1   # for tests that set their own examples
 
 PG_URL = os.environ.get(
     "LTC_TEST_PG_URL",

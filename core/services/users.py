@@ -72,9 +72,13 @@ def by_login(ctx: Context, login: str) -> User | None:
     return exact[0] if exact else (found[0] if len(found) == 1 else None)
 
 
+def _address(raw) -> str:
+    """A person's e-mail, NFKC-folded before it is checked: a full-width 'ａｒ@example.com' is 'ar@example.com'."""
+    return validate.email("email", unicodedata.normalize("NFKC", raw) if isinstance(raw, str) else raw)
+
+
 def _unique_email(ctx: Context, email: str, user_id: int | None = None) -> str:
     """OpenID sign-in finds a person by e-mail (any case), so two people must not share one."""
-    email = unicodedata.normalize("NFKC", email)   # a full-width address is the plain one
     if email:
         other = ctx.session.exec(select(User.login).where(func.lower(User.email) == email.lower(),
                                                           User.id != (user_id or 0))).first()
@@ -90,7 +94,7 @@ def create_user(ctx: Context, login: str, *, name: str = "", email: str = "", ro
     login = check_login(login)
     if by_login(ctx, login):
         raise DuplicateError("{field}: '{login}' is already taken", field="login", login=login)
-    email = _unique_email(ctx, validate.email("email", email))
+    email = _unique_email(ctx, _address(email))
     user = User(login=login, name=validate.text("name", name) or login, email=email, roles=check_roles(roles))
     if password is not None:
         user.password_hash = hash_password(password)
@@ -108,7 +112,7 @@ def update_user(ctx: Context, user_id: int, *, version: int | None = None, name:
     if name is not None:
         user.name = validate.text("name", name, required=True)
     if email is not None:
-        user.email = _unique_email(ctx, validate.email("email", email), user.id)
+        user.email = _unique_email(ctx, _address(email), user.id)
     if roles is not None:
         user.roles = check_roles(roles)
     if active is not None:

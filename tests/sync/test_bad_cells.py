@@ -32,8 +32,9 @@ from sync.xlsx import XlsxBackend, put
 from tests.bad_values import (EMAILS_BAD, ODD_TEXT, XML_CONTROL, date_hostile, export_checksum, money_hostile,
                               text_hostile, whole_hostile)
 from tests.integration.money_fixtures import days, draft_with_terms, make_opportunity, signed_contract
+from tests.conftest import SCALE
 
-EXAMPLES = 8
+EXAMPLES = 8 * SCALE
 
 
 def _cell(v) -> bool:
@@ -215,7 +216,7 @@ def _odd_but_valid_text_is_applied_as_typed(world, s) -> None:
 
 def _hypothesis(values, test) -> None:
     # no shrinking: each example is a whole workbook and a sync cycle; the message names the cell already
-    @settings(max_examples=EXAMPLES, deadline=None, database=None, phases=[Phase.explicit, Phase.generate],
+    @settings(max_examples=EXAMPLES, deadline=None, phases=[Phase.explicit, Phase.generate],
               suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
     @given(values)
     def prop(value):

@@ -24,6 +24,7 @@ from sync.mapping import spreadsheet
 from sync.service import init_sheets, resolve_conflict
 from sync.xlsx import XlsxBackend
 from tests.sync.conftest import XlsxDriver
+from tests.conftest import SCALE
 
 FIELDS = {"Contact": "contact", "Region": "region"}
 VALUES = st.sampled_from(["Ann", "Bo", "李雷", "=1+1", "+86", "x y"])
@@ -190,7 +191,7 @@ def test_random_interleavings_keep_every_edit(sqlite_template):
     machine.teardown = teardown
     from hypothesis.stateful import run_state_machine_as_test
     run_state_machine_as_test(machine, settings=settings(
-        max_examples=20, stateful_step_count=16, deadline=None,
+        max_examples=20 * SCALE, stateful_step_count=16, deadline=None,
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much]))
 
 
