@@ -100,6 +100,10 @@ def _import(url: str, csv_path: Path) -> None:
     grew = _peak_mb() - before
     print(f"memory: {before:.0f} MB before the import, peak {_peak_mb():.0f} MB: the import took {grew:.0f} MB "
           f"for a {size:.1f} MB file ({grew / size:.1f}x)")
+    for name, value in [("rows", f"{report.total:,}"), ("file_mb", f"{size:.1f}"), ("seconds", f"{seconds:.1f}"),
+                        ("rows_per_s", f"{report.total / seconds:,.0f}"), ("memory_mb", f"{grew:.0f}"),
+                        ("memory_ratio", f"{grew / size:.1f}")]:
+        print(f"figure import.{name} = {value}")   # read by tools/reliability.py
 
 
 def main() -> int:

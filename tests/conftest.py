@@ -6,6 +6,7 @@ Set LTC_TEST_PG=skip to run SQLite only (CI never does).
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,7 +31,9 @@ SCALE = 10 if os.environ.get("LTC_HYPOTHESIS") == "nightly" else 1   # for tests
 PG_URL = os.environ.get(
     "LTC_TEST_PG_URL",
     "postgresql+psycopg://postgres@127.0.0.1:5432/test?options=-csearch_path%3Dltc_test")
-PG_SCHEMA = "ltc_test"
+# the schema the URL's search_path names (ltc_test by default): a second run at once (tools/reliability.py) takes
+# its own schema and leaves this one alone
+PG_SCHEMA = re.search(r"search_path%3D(\w+)", PG_URL).group(1) if "search_path%3D" in PG_URL else "ltc_test"
 ROLE_USERS = ["admin", "marketing", "ar", "sr", "fr", "legal", "finance", "leader"]
 
 

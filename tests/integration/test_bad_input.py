@@ -42,6 +42,7 @@ from tests.bad_values import (EMAILS_BAD, REFUSE, choice_hostile, date_fine, dat
 from tests.conftest import ROLE_USERS, World, _backends, _pg_truncate, make_world
 from tests.integration.money_fixtures import days, draft_with_terms, make_opportunity, signed_contract, standard_terms
 from tests.conftest import SCALE
+from tests.figures import figure
 
 EXAMPLES = 15 * SCALE
 MAX = "999999999999.99"
@@ -233,6 +234,9 @@ def run_fields(stage, services: list[Svc]) -> int:
             changed = [k for k in now if now[k] != stage.texts.get(k)]
             raise AssertionError(f"{svc.fn.__name__} changed the database ({', '.join(changed)}); so far: {failures}")
     assert not failures, "\n".join(failures)
+    figure(f"bad_input.{stage.backend}.values", tried[0])   # summed over the tests by tools/reliability.py
+    figure(f"bad_input.{stage.backend}.services", len(services))
+    figure(f"bad_input.{stage.backend}.fields", sum(len(svc.fields) for svc in services))
     return tried[0]
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import random
 import threading
+import time
 from collections import Counter
 from decimal import Decimal
 
@@ -29,6 +30,7 @@ from sync.service import init_sheets
 from sync.xlsx import XlsxBackend
 from tests.integration.money_fixtures import make_opportunity, signed_contract
 from tests.sync.conftest import XlsxDriver
+from tests.figures import figure
 
 # Refusals a person may meet when someone else got there first; anything else is a defect.
 EXPECTED = (StaleVersionError, AmountError, DuplicateError)
@@ -130,14 +132,21 @@ def test_many_people_at_once_with_sync_running(world, tmp_path):
 
     people = [threading.Thread(target=person, args=(i,)) for i in range(PEOPLE)]
     sync = threading.Thread(target=sheet_clerk)
+    began = time.perf_counter()
     for t in people + [sync]:
         t.start()
     for t in people + [sync]:
         t.join(timeout=600)
+    figure("concurrency.seconds", round(time.perf_counter() - began, 1))
 
     print(f"\n{PEOPLE} people x {OPS} operations on PostgreSQL, {len(cycles)} sync cycles alongside:")
     for (name, outcome), n in sorted(tally.counts.items()):
         print(f"  {name:12} {outcome:28} {n}")
+    for op in dict.fromkeys([o.__name__ for o in ops] + ["sync cycle"]):   # two figures each, 0 when none
+        for kind in ("ok", "refused"):
+            figure(f"concurrency.{op.replace(' ', '_')}.{kind}", sum(
+                n for (name, outcome), n in tally.counts.items() if name == op and outcome.split(" ")[0] == kind))
+    figure("concurrency.cycles", len(cycles))
     assert not tally.defects, "\n".join(tally.defects[:20])
     assert cycles and all(s == "ok" for s in cycles)
     refused = sum(n for (name, o), n in tally.counts.items() if o.startswith("refused"))
@@ -260,3 +269,4 @@ def test_eight_processes_capturing_one_lead_at_once_make_one_lead(world):
     assert [o for o in outcomes if o.startswith("defect")] == []
     assert len(made) == 1, f"{len(made)} leads from one company and phone: {outcomes}"
     assert sorted(outcomes) == [f"duplicate {made[0].id}"] * (n - 1) + ["ok"]
+    figure(f"lead_race.{world.url.split(':')[0].split('+')[0]}", f"{len(made)} lead, {n - 1} told duplicate")

@@ -49,6 +49,7 @@ from tests.app.conftest import APP, MAIN, TIMEOUT, texts
 from tests.integration.money_fixtures import signed_contract
 from tests.integration.test_permissions import _dummy_args, _Rollback   # also imports every @action module
 from tests.sheets_emulator.fixtures import sheets_emulator, sheets_emulator_server  # noqa: F401
+from tests.figures import figure
 
 PASSWORD = "Tr0ub4dor&3-secret"
 WRONG = "Tr0ub4dor&3-secreT"        # a near miss: what people really mistype, and must not be logged either
@@ -185,6 +186,7 @@ def test_passwords_are_slow_salted_argon2id_hashes():
     assert users._verify(two, PASSWORD) and not users._verify(one, WRONG)
     assert users._DUMMY_HASH.startswith("$argon2id$v=19$m=65536,t=3,p=4$")   # an unknown login costs the same
     assert took_ms > 20, f"one hash took {took_ms:.1f} ms: too fast to slow down guessing"
+    figure("security.hash_ms", round(took_ms))
 
 
 def set_user(world, user_id: int, **values) -> None:

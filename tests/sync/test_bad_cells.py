@@ -33,6 +33,7 @@ from tests.bad_values import (EMAILS_BAD, ODD_TEXT, XML_CONTROL, date_hostile, e
                               text_hostile, whole_hostile)
 from tests.integration.money_fixtures import days, draft_with_terms, make_opportunity, signed_contract
 from tests.conftest import SCALE
+from tests.figures import figure
 
 EXAMPLES = 8 * SCALE
 
@@ -185,6 +186,7 @@ def test_every_bad_cell_is_refused_naming_its_column(world, tmp_path):
     s = _stage(world, tmp_path / "sheets")
     for key in ("marketing", "sales", "contracts", "delivery", "finance"):
         columns = {(tab, h): values for (k, tab), cols in COLUMNS.items() if k == key for h, values in cols.items()}
+        figure(f"bad_cells.{'postgresql' if 'postgresql' in world.url else 'sqlite'}.columns", len(columns))
         if "postgresql" in world.url:
             _check(world, s, key, {c: WORST[c[1]] for c in columns})
             continue

@@ -16,6 +16,7 @@ from core.models import SyncLock, SyncRun
 from sync.engine import acquire_lock, lock_ttl
 from sync.service import init_sheets
 from sync.xlsx import XlsxBackend
+from tests.figures import figure
 
 ROUNDS = 3
 ROOT = Path(__file__).resolve().parents[2]
@@ -82,6 +83,10 @@ def test_two_workers_started_together_exactly_one_works(world, tmp_path):
         assert p.wait(timeout=60) == 0, "a worker did not exit cleanly"
     statuses = sorted(s for _, s, _ in outcomes)
     assert statuses == ["busy"] * ROUNDS + ["ok"] * ROUNDS, outcomes
+    backend = world.url.split(":")[0].split("+")[0]
+    figure(f"workers.{backend}.rounds", ROUNDS)
+    figure(f"workers.{backend}.ok", statuses.count("ok"))
+    figure(f"workers.{backend}.busy", statuses.count("busy"))
     assert all("another sync of 'finance' is running" in m for _, s, m in outcomes if s == "busy")
     runs = world.read(lambda c: c.session.exec(select(SyncRun)).all())
     assert len(runs) == ROUNDS and all(r.status == "ok" and r.finished_at for r in runs), \
