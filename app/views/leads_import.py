@@ -34,14 +34,14 @@ def _run_import(upload, dry_run: bool, request_key: str | None = None):
         path.write_bytes(upload.getvalue())
         report = ui.act(import_leads, path, dry_run=dry_run, progress=progress, request_key=request_key,
                         where="leads-import")
-    if report is True:   # the same import submitted again (a double click): it ran once already
+    if not report or report is True:   # refused (the message says why), or a second submit of the same import
+        bar.empty()
         return None
-    if report:
-        bar.progress(1.0, text=ui.t("leads.import.finished"))
-        st.session_state["leads-import-report"] = {
-            "file": upload.name, "dry_run": report.dry_run, "total": report.total, "created": report.created,
-            "merged": report.merged, "rejected_count": len(report.rejected),
-            "rejected": [{"row": r, "field": f, "message": m} for r, f, m in report.rejected[:REJECTED_SHOWN]]}
+    bar.progress(1.0, text=ui.t("leads.import.finished"))
+    st.session_state["leads-import-report"] = {
+        "file": upload.name, "dry_run": report.dry_run, "total": report.total, "created": report.created,
+        "merged": report.merged, "rejected_count": len(report.rejected),
+        "rejected": [{"row": r, "field": f, "message": m} for r, f, m in report.rejected[:REJECTED_SHOWN]]}
     return report
 
 
