@@ -113,4 +113,4 @@ def test_the_app_never_shows_a_traceback_in_the_browser():
     """Streamlit shows a crash's traceback (code, paths) by default; the launcher's flags say only its kind."""
     from cli.launcher import streamlit_flags
 
-    assert "--client.showErrorDetails=type" in streamlit_flags()
+    assert "--client.showErrorDetails=none" in streamlit_flags()
