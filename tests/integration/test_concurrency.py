@@ -229,7 +229,7 @@ def test_first_captures_on_a_new_database_all_go_through(world):
     assert world.read(lambda ctx: ctx.session.get(Setting, leads.ROUND_ROBIN_KEY)) is not None
 
 
-def _capture_at_the_barrier(url, actor, barrier, results, i) -> None:
+def _capture_at_the_barrier(url, actor, barrier, results, i, allow_duplicate=False) -> None:
     """One process: a marketer capturing the same company and phone as everyone else, at the same instant."""
     from core.db import get_engine
 
@@ -240,7 +240,7 @@ def _capture_at_the_barrier(url, actor, barrier, results, i) -> None:
     barrier.wait()
     try:
         perform(actor, leads.capture_lead, company="同时 Trading 有限公司", phone="139 0000 0000",
-                contact=f"caller {i}", url=url)
+                contact=f"caller {i}", allow_duplicate=allow_duplicate, url=url)
         results.put("ok")
     except DuplicateError as exc:
         results.put(f"duplicate {exc.existing_id}")
@@ -270,3 +270,26 @@ def test_eight_processes_capturing_one_lead_at_once_make_one_lead(world):
     assert len(made) == 1, f"{len(made)} leads from one company and phone: {outcomes}"
     assert sorted(outcomes) == [f"duplicate {made[0].id}"] * (n - 1) + ["ok"]
     figure(f"lead_race.{world.url.split(':')[0].split('+')[0]}", f"{len(made)} lead, {n - 1} told duplicate")
+
+
+@pytest.mark.parametrize("db_url", ["sqlite", "postgresql"], indirect=True)
+def test_eight_processes_keeping_duplicates_on_purpose_make_one_original_and_seven_duplicates(world):
+    """With allow_duplicate every capture goes through, and the database still holds one original: a capture the
+    index refused is run again and saved as the duplicate of the lead that got there first."""
+    import multiprocessing
+
+    n = 8
+    mp = multiprocessing.get_context("fork")
+    barrier, results = mp.Barrier(n), mp.Queue()
+    procs = [mp.Process(target=_capture_at_the_barrier, args=(world.url, world.users["marketing"], barrier,
+                                                             results, i, True)) for i in range(n)]
+    for p in procs:
+        p.start()
+    outcomes = [results.get(timeout=120) for _ in procs]
+    for p in procs:
+        p.join(timeout=60)
+    assert outcomes == ["ok"] * n
+    made = world.read(lambda ctx: list(ctx.session.exec(select(Lead).order_by(Lead.id)).all()))
+    originals = [lead for lead in made if lead.duplicate_of_id is None]
+    assert len(made) == n and len(originals) == 1
+    assert {lead.duplicate_of_id for lead in made if lead is not originals[0]} == {originals[0].id}
