@@ -255,8 +255,9 @@ def _xlsx_table(path: Path, limits: Limits) -> Table:
             for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
                 yield number, [_cell_text(v) for v in values]
         except DAMAGE as exc:   # broken sheet XML, a member cut short
-            raise refuse(path, Text("is damaged after row {row} ({error})", row=number,
-                                    error=f"{type(exc).__name__}: {exc}")) from None
+            error = f"{type(exc).__name__}: {exc}"
+            raise refuse(path, Text("is damaged after row {row} ({error})", row=number, error=error) if number
+                         else Text("is damaged before its first row ({error})", error=error)) from None
         finally:
             book.close()
 

@@ -177,3 +177,13 @@ def test_a_file_too_short_to_tell_chinese_from_japanese_or_korean_is_refused_nam
     with pytest.raises(ValidationError, match=r"short.csv could be .+ or .+ text \(tried UTF-8, GB18030, Big5, "
                                               r"Shift-JIS, EUC-KR\); save it as CSV UTF-8"):
         run(world, path)
+
+
+def test_a_workbook_damaged_before_its_first_row_says_so(tmp_path):
+    path = tmp_path / "early.xlsx"
+    _workbook(path, LEADS)
+    with zipfile.ZipFile(path) as zf:
+        xml = zf.read(SHEET)
+    _replace_member(path, SHEET, xml[:xml.index(b"<row")] + b"<row><c")    # cut inside the first row's start
+    with pytest.raises(ValidationError, match=r"early.xlsx is damaged before its first row \(ParseError"):
+        list(read_table(path).rows)
