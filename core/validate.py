@@ -112,8 +112,20 @@ def text(field: str, value, *, max_len: int | None = None, required: bool = Fals
 
 # An amount as people type it: an optional sign and currency, digits with thousands separators only
 # between groups of three ('12,34' is not 1234), decimals, an exponent as spreadsheets write big numbers.
-_AMOUNT = re.compile(r"(?P<sign>[+-]?)\s*(?:[¥￥$]|CNY|RMB)?\s*(?P<num>\d{1,3}(?:[, ]\d{3})+(?:\.\d+)?|\d+(?:\.\d*)?"
-                     r"|\.\d+)(?P<exp>[eE][+-]?\d{1,4})?\s*(?:CNY|RMB)?", re.I)
+# A currency mark may lead or trail; it must be the books' currency (config/finance.toml): '$1000' in CNY books
+# is not 1,000.00 of them.
+CURRENCY_MARKS = {"CNY": ("¥", "￥", "CNY", "RMB", "元"), "USD": ("US$", "$", "USD"), "EUR": ("€", "EUR"),
+                  "GBP": ("£", "GBP"), "HKD": ("HK$", "HKD"), "TWD": ("NT$", "TWD"), "JPY": ("JPY", "円")}
+_MARK = "|".join(re.escape(m) for m in sorted({m for ms in CURRENCY_MARKS.values() for m in ms}, key=len,
+                                                   reverse=True))
+_AMOUNT = re.compile(rf"(?P<sign>[+-]?)\s*(?P<lead>{_MARK})?\s*"
+                     rf"(?P<num>\d{{1,3}}(?:[, ]\d{{3}})+(?:\.\d+)?|\d+(?:\.\d*)?|\.\d+)"
+                     rf"(?P<exp>[eE][+-]?\d{{1,4}})?\s*(?P<trail>{_MARK})?", re.I)
+
+
+def _books_currency() -> str:
+    from config.settings import load
+    return str(load("finance").get("currency", "CNY")).upper()
 
 
 @overload
@@ -137,6 +149,11 @@ def amount(field: str, value, *, required: bool = True, allow_zero: bool = False
     m = _AMOUNT.fullmatch(raw)
     if m is None:
         raise ValidationError("{field}: {got!r} is not an amount", field=field, got=raw[:40])
+    for mark in (m["lead"], m["trail"]):
+        books = _books_currency()
+        if mark and mark.upper() not in {x.upper() for x in CURRENCY_MARKS.get(books, (books,))}:
+            raise ValidationError("{field}: {got!r} is in another currency ({mark}); amounts here are in {currency}",
+                                  field=field, got=raw[:40], mark=mark, currency=books)
     dec = Decimal(m["sign"] + re.sub(r"[, ]", "", m["num"]) + (m["exp"] or ""))
     if abs(dec) > MAX_AMOUNT:   # before any rounding: 1e400 has no cents to round to
         raise ValidationError("{field}: {got!r} is larger than {max:,}", field=field, got=raw[:40], max=MAX_AMOUNT)

@@ -101,7 +101,8 @@ def money_hostile(*, allow_zero: bool = False, allow_negative: bool = False, req
                   below: Decimal | None = None) -> st.SearchStrategy:
     """Values an amount field must refuse."""
     bad = [*NUMBERS_AS_TEXT, *WRONG_TYPES, 10 ** 20, -(10 ** 20), 10 ** 30, "1e20", "1000000000000", "1.005",
-           "0.001", float("nan"), float("inf"), Decimal("NaN"), Decimal("1e400"), 0.1 + 0.2]
+           "0.001", float("nan"), float("inf"), Decimal("NaN"), Decimal("1e400"), 0.1 + 0.2,
+           "$1000", "US$5", "€5", "5 USD"]   # another currency than the books' (CNY)
     if not allow_negative:
         bad += ["-1", "-0.01", -5, Decimal("-1"), "-¥100"]
     if not allow_zero:
@@ -115,7 +116,7 @@ def money_fine(lo: str = "0.01", hi: str = "999999999999.99") -> st.SearchStrate
     """(value as typed, Decimal stored): Decimal, int and text forms with separators and currency."""
     d = st.decimals(Decimal(lo), Decimal(hi), places=2)
     forms = [lambda x: x, str, lambda x: f"{x:,.2f}", lambda x: f"¥{x:,.2f}", lambda x: f" {x} RMB ",
-             lambda x: f"${x}"]
+             lambda x: f"{x}元"]
     return st.tuples(d, st.sampled_from(forms)).map(lambda p: (p[1](p[0]), p[0]))
 
 
