@@ -145,20 +145,18 @@ def _scan(path: Path) -> tuple[bool, int, bytes]:
     return utf8, lines, head
 
 
-def detect_encoding(path: Path) -> tuple[str, int]:
-    """The file's encoding and its line count. Refused when no legacy encoding reads it cleanly, or two that
-    tell different languages read it about as well."""
+def detect_encoding(path: Path) -> tuple[str, int, bytes]:
+    """The file's encoding, its line count and its first bytes. Refused when no legacy encoding reads it cleanly,
+    or two that tell different languages read it about as well."""
     from charset_normalizer import from_bytes
 
-    with path.open("rb") as fh:
-        start = fh.read(4)
     utf8, lines, head = _scan(path)
-    if start.startswith(codecs.BOM_UTF8):
-        return "utf-8-sig", lines
-    if start.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return "utf-16", lines
+    if head.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig", lines, head
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16", lines, head
     if utf8:
-        return "utf-8", lines
+        return "utf-8", lines, head
     sample = head[:head.rfind(b"\n") + 1] or head   # whole lines: a character cut in two is not a clue
     tried = ", ".join(["UTF-8"] + [SHOWN[e] for e in LEGACY])
     # mess first, then coherence: how much the text reads like its language (Chinese bytes decode as Japanese
@@ -173,14 +171,13 @@ def detect_encoding(path: Path) -> tuple[str, int]:
     if rival is not None:
         raise refuse(path, Text("could be {one} or {other} text (tried {tried}); save it as CSV UTF-8",
                                 one=SHOWN[best.encoding], other=SHOWN[rival.encoding], tried=tried))
-    return best.encoding, lines
+    return best.encoding, lines, head
 
 
 def _csv_table(path: Path, limits: Limits) -> Table:
-    encoding, lines = detect_encoding(path)
-    with path.open("rb") as fh:
-        first_bytes = fh.read(64 * 1024)
-    first = next((line for line in first_bytes.decode(encoding, errors="ignore").splitlines() if line.strip()), "")
+    encoding, lines, head = detect_encoding(path)
+    first = next((line for line in head[:64 * 1024].decode(encoding, errors="ignore").splitlines() if line.strip()),
+                 "")
     delimiter = max(",\t;", key=first.count) if first else ","
     csv.field_size_limit(limits.cell_chars + 1)   # the reader stops a runaway cell itself, past our limit
 

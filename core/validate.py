@@ -149,9 +149,9 @@ def amount(field: str, value, *, required: bool = True, allow_zero: bool = False
     m = _AMOUNT.fullmatch(raw)
     if m is None:
         raise ValidationError("{field}: {got!r} is not an amount", field=field, got=raw[:40])
-    for mark in (m["lead"], m["trail"]):
+    for mark in filter(None, (m["lead"], m["trail"])):   # the books' currency is looked up only for a mark
         books = _books_currency()
-        if mark and mark.upper() not in {x.upper() for x in CURRENCY_MARKS.get(books, (books,))}:
+        if mark.upper() not in {x.upper() for x in CURRENCY_MARKS.get(books, (books,))}:
             raise ValidationError("{field}: {got!r} is in another currency ({mark}); amounts here are in {currency}",
                                   field=field, got=raw[:40], mark=mark, currency=books)
     dec = Decimal(m["sign"] + re.sub(r"[, ]", "", m["num"]) + (m["exp"] or ""))

@@ -3,6 +3,7 @@ import pytest
 from core.errors import DuplicateError, PermissionDenied, ValidationError
 from core.models import AuditEvent, User
 from core.services import users
+from tests.integration.test_cli import env, run  # noqa: F401  (env: a fixture)
 
 
 def test_create_user_hashes_password_and_audits_without_secret(world):
@@ -72,7 +73,8 @@ def test_a_login_folding_onto_an_existing_one_is_refused_as_taken(world, look_al
 
 @pytest.mark.parametrize("look_alike,named", [("аdmin", "CYRILLIC SMALL LETTER A"),
                                               ("admіn", "CYRILLIC SMALL LETTER BYELORUSSIAN-UKRAINIAN I"),
-                                              ("ΑDMIN", "GREEK SMALL LETTER ALPHA"), ("张伟", "CJK UNIFIED IDEOGRAPH-5F20"),
+                                              ("ΑDMIN", "GREEK SMALL LETTER ALPHA"),
+                                              ("张伟", "CJK UNIFIED IDEOGRAPH-5F20"),
                                               ("-admin", "start with a letter or digit")])
 def test_a_login_with_letters_outside_latin_a_z_is_refused_naming_the_letter(world, look_alike, named):
     with pytest.raises(ValidationError, match=named) as exc:
@@ -92,12 +94,7 @@ def test_a_full_width_email_is_the_plain_one(world):
         world.do("admin", users.create_user, "ar3", email="ａｒ@example.com", roles=["ar"])
 
 
-def test_the_cli_refuses_a_look_alike_login(tmp_path):
-    import os
-
-    from tests.integration.test_cli import run
-
-    env = dict(os.environ, LTC_DATABASE_URL=f"sqlite:///{tmp_path / 'ltc.db'}", LTC_DATA_DIR=str(tmp_path))
+def test_the_cli_refuses_a_look_alike_login(env):  # noqa: F811  (env: test_cli's fixture)
     assert run(["users", "add", "admin", "--role", "admin"], env).returncode == 0
     r = run(["users", "add", "Аdmin", "--role", "admin"], env)
     assert r.returncode == 1 and "Traceback" not in r.stderr, r.stderr
