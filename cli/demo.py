@@ -169,9 +169,11 @@ def load_demo(*, seed: int = 1, scale: float = 1.0, reset: bool = False, url: st
 
 
 def _users(s: Story) -> None:
+    # every demo user has the one demo password: hash it once (argon2 takes 0.15 s a hash, on purpose)
+    digest = users.hash_password(DEMO_PASSWORD)
     for login, name, roles in DEMO_USERS:
-        users.create_user(s.ctx, login, name=name, email=f"{login}@demo.ltc.example", roles=roles,
-                          password=DEMO_PASSWORD)
+        user_id = users.create_user(s.ctx, login, name=name, email=f"{login}@demo.ltc.example", roles=roles)
+        s.ctx.session.get(User, user_id).password_hash = digest
     s.ctx.session.flush()
     for login, *_ in DEMO_USERS:
         s.actors[login] = users.actor(s.ctx, login)
@@ -435,9 +437,10 @@ def _finale(s: Story) -> None:
 def _close(s: Story, contract: Contract) -> None:
     """Finish the oldest delivered project: bill and collect everything, final accounts, review, close."""
     session, today = s.ctx.session, s.today
-    if contract.warranty_ends_on and contract.warranty_ends_on <= today:
-        delivery.release_warranty_terms(s.as_("finance", today - timedelta(days=20)), contract.id)
-    _bill_released(s, contract.id, today - timedelta(days=20))
+    released_on = today - timedelta(days=20)   # the retention is released, and billed, on this day
+    if contract.warranty_ends_on and contract.warranty_ends_on <= released_on:
+        delivery.release_warranty_terms(s.as_("finance", released_on), contract.id)
+    _bill_released(s, contract.id, released_on)
     for inv in receivables(session, contract.id):
         billing.record_payment(s.as_("finance", today - timedelta(days=10)), account_id=inv.account_id,
                                amount=outstanding(inv), received_on=today - timedelta(days=10),

@@ -2,7 +2,8 @@
 BOM, UTF-16, GBK/GB18030 and the other encodings core/tabular.py detects), or an .xlsx workbook (first
 sheet), read by core/tabular.py's safe reader (size, expansion, shape and encoding checked; streamed).
 
-Headers are matched by English or Chinese label in any order; other columns are ignored. Each row is
+Headers are matched by English or Chinese label in any order; other columns are ignored and the report
+names them. A formula cell is refused ("a formula, not a value"): the import takes what was typed. Each row is
 judged by the same `clean_lead` as a lead typed into a page; a bad row is reported and the rest go in;
 a duplicate (of an existing lead or of an earlier row) is merged into it. For speed (100,000 rows in
 seconds) the existing duplicate keys are read once, rows are checked in Python, and leads, their
@@ -28,7 +29,7 @@ from core.messages import Joined, Text
 from core.models import AuditEvent, Lead, StageChange
 from core.services import action
 from core.services import leads as rules
-from core.tabular import read_table
+from core.tabular import Formula, read_table
 
 CHUNK = 5000
 
@@ -73,11 +74,13 @@ class ImportReport:
     created: int = 0
     merged: int = 0
     rejected: list[tuple[int, str, str]] = field(default_factory=list)   # (row, field, message)
+    ignored: list[str] = field(default_factory=list)    # header labels that are not a lead field, as in the file
 
     def summary(self, max_errors: int = 20) -> str:
         head = (f"{self.file}: {self.total} rows: {self.created} created, {self.merged} merged into duplicates, "
                 f"{len(self.rejected)} rejected" + (" (dry run: nothing was written)" if self.dry_run else ""))
-        lines = [head] + [f"  row {row}: {msg}" for row, _, msg in self.rejected[:max_errors]]  # msg names the field
+        lines = [head] + ([f"  columns ignored (not lead fields): {', '.join(self.ignored)}"] if self.ignored else [])
+        lines += [f"  row {row}: {msg}" for row, _, msg in self.rejected[:max_errors]]  # msg names the field
         if len(self.rejected) > max_errors:
             lines.append(f"  ... and {len(self.rejected) - max_errors} more rejected rows")
         return "\n".join(lines)
@@ -101,6 +104,18 @@ def map_columns(header: list[str]) -> dict[str, list[int]]:
                               "{seen}); nothing was imported", field="phone", phone=_labels("phone"),
                               email=_labels("email"), seen=seen)
     return found
+
+
+def ignored_columns(header: list[str]) -> list[str]:
+    """The labels of the columns map_columns does not read (a '时间' column, say), so the report can say so."""
+    return [label for label in header if str(label).strip() and _header_key(label) not in _BY_KEY]
+
+
+def _refuse_formulas(raw: dict) -> None:
+    for name, value in raw.items():
+        if isinstance(value, Formula):
+            raise ValidationError("{field}: is a formula ({formula}), not a value; copy the column and paste it "
+                                  "as values", field=name, formula=str(value)[:60])
 
 
 # -- writing ------------------------------------------------------------------------------------
@@ -217,6 +232,7 @@ class _Importer:
             report.total += 1
             raw = self._raw(cells)
             try:
+                _refuse_formulas(raw)
                 data = rules.clean_lead(raw)
                 data["owner_id"] = rules.owner_id(self.ars, raw["owner"]) if raw.get("owner") else None
             except ValidationError as exc:
@@ -314,7 +330,7 @@ def import_leads(ctx: Context, path, *, dry_run: bool = False,
     path = Path(path)
     table = read_table(path)
     columns = map_columns(table.header)
-    report = ImportReport(file=path.name, dry_run=dry_run)
+    report = ImportReport(file=path.name, dry_run=dry_run, ignored=ignored_columns(table.header))
     importer = _Importer(ctx, report, columns)
     done = 0
     while chunk := list(itertools.islice(table.rows, CHUNK)):

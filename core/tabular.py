@@ -10,6 +10,7 @@ A file is checked before it is parsed, and read as a stream so memory stays boun
 - encoding (CSV): a byte-order mark, else UTF-8 if every byte of the file is, else the best of the legacy
   encodings people's spreadsheets write (`LEGACY`), detected by charset-normalizer with a confidence, and
   refused when it is unsure, naming the encodings it tried.
+- formulas: a workbook cell holding one comes back as `Formula` (its text), for the caller to refuse.
 - the header: a label holding a control character (a NUL, say, or UTF-16 saved without its byte-order mark)
   is refused, not quietly read as another word. A cell's control characters are the row validator's to refuse.
 
@@ -220,6 +221,11 @@ def _check_zip(path: Path, limits: Limits) -> None:
                                     mb=f"{m.file_size / MB:,.0f}"))
 
 
+class Formula(str):
+    """A workbook cell holding a formula ('=A2&B2'): its text, marked, so the caller can refuse it by field.
+    Its value is what Excel showed when the file was saved, if the writer saved one; a formula is not data."""
+
+
 def _cell_text(value) -> str:
     if value is None:
         return ""
@@ -238,7 +244,7 @@ def _xlsx_table(path: Path, limits: Limits) -> Table:
 
     _check_zip(path, limits)
     try:
-        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+        book = openpyxl.load_workbook(path, read_only=True)   # formulas as formulas, not their cached values
         sheet = book.worksheets[0]
         total = sheet.max_row
         sheet.reset_dimensions()   # some writers store a wrong size; read every row there is
@@ -249,8 +255,8 @@ def _xlsx_table(path: Path, limits: Limits) -> Table:
     def records() -> Iterator[tuple[int, list[str]]]:
         number = 0
         try:
-            for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
-                yield number, [_cell_text(v) for v in values]
+            for number, cells in enumerate(sheet.iter_rows(), start=1):
+                yield number, [Formula(c.value) if c.data_type == "f" else _cell_text(c.value) for c in cells]
         except DAMAGE as exc:   # broken sheet XML, a member cut short
             error = f"{type(exc).__name__}: {exc}"
             raise refuse(path, Text("is damaged after row {row} ({error})", row=number, error=error) if number

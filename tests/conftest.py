@@ -5,10 +5,13 @@ Set LTC_TEST_PG=skip to run SQLite only (CI never does).
 """
 from __future__ import annotations
 
+import atexit
 import os
 import re
 import shutil
+import tempfile
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -16,9 +19,33 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis.database import DirectoryBasedExampleDatabase
 from sqlalchemy import create_engine, text
 
-from core import clock
-from core.context import Actor, SYSTEM, perform, unit_of_work
-from core.db import migrate
+
+def _noon_company_clock() -> None:
+    """Run the suite on a company clock that reads about noon when it starts, so no test sees the date change
+    under it: a date taken at collection (TODAY = clock.today()) and the date core checks at the test's run
+    are the same day, in this process and in the app and CLI processes it starts (they inherit
+    LTC_CONFIG_DIR). Otherwise a run crossing midnight in Beijing (16:00 UTC) fails every test that checks a
+    date against today. tests/unit/test_clock.py checks the Beijing conversion itself."""
+    if os.environ.get("LTC_CONFIG_DIR"):
+        return                                   # the person running the tests chose the config
+    import tomllib
+    from config.settings import CONFIG_DIR
+    hours = 12 - datetime.now(timezone.utc).hour          # -11 .. 12: a whole-hour zone where it is 12:xx now
+    zone = "Etc/GMT" if hours == 0 else f"Etc/GMT{'-' if hours > 0 else '+'}{abs(hours)}"  # Etc signs are inverted
+    folder = tempfile.mkdtemp(prefix="ltc-test-config-")
+    atexit.register(shutil.rmtree, folder, True)
+    text_ = (CONFIG_DIR / "finance.toml").read_text(encoding="utf-8")
+    assert tomllib.loads(text_).get("time_zone"), "config/finance.toml names the company's time_zone"
+    text_ = re.sub(r'(?m)^time_zone\s*=\s*"[^"]*"', f'time_zone = "{zone}"', text_)
+    (Path(folder) / "finance.toml").write_text(text_, encoding="utf-8")
+    os.environ["LTC_CONFIG_DIR"] = folder
+
+
+_noon_company_clock()
+
+from core import clock  # noqa: E402  (after the clock is chosen: core.clock reads the zone at import)
+from core.context import Actor, SYSTEM, perform, unit_of_work  # noqa: E402
+from core.db import migrate  # noqa: E402
 
 # Hypothesis keeps every failing example in .hypothesis/examples, so the next run replays it first, and prints
 # the @reproduce_failure blob, so a failure on CI replays here. LTC_HYPOTHESIS=nightly draws ten times more.
@@ -34,6 +61,9 @@ PG_URL = os.environ.get(
 # the schema the URL's search_path names (ltc_test by default): a second run at once (tools/reliability.py) takes
 # its own schema and leaves this one alone
 PG_SCHEMA = re.search(r"search_path%3D(\w+)", PG_URL).group(1) if "search_path%3D" in PG_URL else "ltc_test"
+if _WORKER := os.environ.get("PYTEST_XDIST_WORKER"):   # pytest -n: each worker process has a schema of its own
+    PG_URL = PG_URL.replace(f"search_path%3D{PG_SCHEMA}", f"search_path%3D{PG_SCHEMA}_{_WORKER}")
+    PG_SCHEMA = f"{PG_SCHEMA}_{_WORKER}"
 ROLE_USERS = ["admin", "marketing", "ar", "sr", "fr", "legal", "finance", "leader"]
 
 

@@ -23,7 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 TEMPLATE, REPORT = ROOT / "docs" / "reliability.template.md", ROOT / "docs" / "reliability.md"
 PY = str(ROOT / ".venv" / "bin" / "python")
-PYTEST = [PY, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
+PYTEST = [PY, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", "auto"]
 PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test?options=-csearch_path%3Dltc_report"
 PROOFS = ["tests/integration/test_concurrency.py", "tests/sync/test_workers.py",
           "tests/integration/test_bad_input.py", "tests/sync/test_bad_cells.py", "tests/integration/test_security.py",

@@ -40,7 +40,7 @@ def _run_import(upload, dry_run: bool, request_key: str | None = None):
     bar.progress(1.0, text=ui.t("leads.import.finished"))
     st.session_state["leads-import-report"] = {
         "file": upload.name, "dry_run": report.dry_run, "total": report.total, "created": report.created,
-        "merged": report.merged, "rejected_count": len(report.rejected),
+        "merged": report.merged, "rejected_count": len(report.rejected), "ignored": report.ignored,
         "rejected": [{"row": r, "field": f, "message": m} for r, f, m in report.rejected[:REJECTED_SHOWN]]}
     return report
 
@@ -52,6 +52,8 @@ def _show_report(r: dict) -> None:
     m[1].metric(ui.t("leads.import.created"), f"{r['created']:,}")
     m[2].metric(ui.t("leads.import.merged"), f"{r['merged']:,}")
     m[3].metric(ui.t("leads.import.rejected"), f"{r['rejected_count']:,}")
+    if r.get("ignored"):
+        st.warning(ui.t("leads.import.ignored", columns=", ".join(f"'{c}'" for c in r["ignored"])))
     if r["rejected"]:
         rejected = pd.DataFrame(r["rejected"], columns=["row", "field", "message"])
         rejected["field"] = rejected["field"].map(_field)

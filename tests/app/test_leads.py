@@ -260,10 +260,10 @@ def test_a_stale_edit_is_refused_naming_who_changed_the_lead(page, demo_url):
 
 # -- import ---------------------------------------------------------------------------------------------
 
-CSV = ("Company,Phone,Email,Source,Region,Budget\n"
-       "Page Import Alpha Ltd,13700001111,,website,North,500000\n"
-       "\"{dup_company}\",{dup_phone},,exhibition,,\n"   # quoted: demo names hold commas ("Co., Ltd.")
-       "Page Import Beta Ltd,,,partner,South,not money\n")
+CSV = ("Company,Phone,Email,Source,Region,Budget,时间\n"
+       "Page Import Alpha Ltd,13700001111,,website,North,500000,2026-11-01\n"
+       "\"{dup_company}\",{dup_phone},,exhibition,,,\n"   # quoted: demo names hold commas ("Co., Ltd.")
+       "Page Import Beta Ltd,,,partner,South,not money,\n")
 
 
 def test_import_preview_then_import(page, demo_url):
@@ -282,6 +282,8 @@ def test_import_preview_then_import(page, demo_url):
     shown = {m.label: m.value for m in at.metric}
     assert shown["Created"] == "1" and shown["Merged into duplicates"] == "1" and shown["Rejected"] == "1"
     assert at.get("progress")
+    assert [w.value for w in at.warning] == [
+        "Columns ignored (not lead fields): '时间'. Rename a column to a lead field's name to import it."]
     rejected = next(d.value for d in at.dataframe if "message" in d.value.columns)
     assert list(rejected["row"]) == [4] and list(rejected["field"]) == ["Phone"]
     at.button(key="leads-import-run").click().run()

@@ -176,6 +176,31 @@ def test_bad_rows_are_reported_and_the_others_imported(world, tmp_path):
     assert [lead.company for lead in all_leads(world)] == ["Good One", "Good Two"]
 
 
+def test_ignored_columns_are_named_in_the_report(world, tmp_path):
+    """Issue 12: a 时间 column was dropped without a word."""
+    rows = [["公司", "时间", "电话", "Notes", ""], ["Acme", "2026-11-01", "13800000001", "call back", ""]]
+    report = run(world, write_csv(tmp_path / "extra.csv", rows))
+    assert report.created == 1 and report.ignored == ["时间", "Notes"]
+    assert "columns ignored (not lead fields): 时间, Notes" in report.summary()
+
+
+def test_a_formula_cell_is_refused_as_a_formula_naming_its_field(world, tmp_path):
+    """Issue 12: a formula cell was reported as "company: is required" (openpyxl saves no cached value)."""
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["Company", "Phone", "Region"])
+    sheet.append(["Acme", "13800000001", "East"])
+    sheet.append(['=CONCAT("Ac","me 2")', "13800000002", "East"])
+    sheet.append(["Beta", "=A2", "East"])
+    sheet.append(["Gamma", "13800000004", "=B2"])
+    book.save(tmp_path / "formulas.xlsx")
+    report = run(world, tmp_path / "formulas.xlsx")
+    assert (report.total, report.created) == (4, 1)
+    assert [(row, field) for row, field, _ in report.rejected] == [(3, "company"), (4, "phone"), (5, "region")]
+    assert 'row 3: company: is a formula (=CONCAT("Ac","me 2")), not a value' in report.summary()
+    assert [lead.company for lead in all_leads(world)] == ["Acme"]
+
+
 @pytest.mark.parametrize("header,field,words", [
     (["Contact", "Phone", "Email"], "company", "'Company' (公司)"),
     (["公司名称", "联系人", "区域"], "phone", "'Phone' (电话) or 'Email' (邮箱)"),
