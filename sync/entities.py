@@ -4,7 +4,6 @@ as the app, acting as the department's role; a refusal comes back as core's erro
 from __future__ import annotations
 
 from collections.abc import Callable
-from decimal import Decimal
 
 from sqlalchemy import func
 from sqlmodel import select
@@ -236,9 +235,11 @@ class PaymentAdapter(Adapter):
     label = "Payments"
 
     def rows(self, ctx):
-        first = dict(ctx.session.exec(       # the (first) invoice each payment went to
-            select(Allocation.payment_id, func.min(Invoice.number)).join(Invoice, Invoice.id == Allocation.invoice_id)
-            .group_by(Allocation.payment_id)).all())
+        firsts = select(Allocation.payment_id, func.min(Allocation.id).label("first")).group_by(
+            Allocation.payment_id).subquery()
+        first = dict(ctx.session.exec(       # the invoice each payment went to first: the one its row named
+            select(firsts.c.payment_id, Invoice.number).join(Allocation, Allocation.id == firsts.c.first)
+            .join(Invoice, Invoice.id == Allocation.invoice_id)).all())
         q = (select(Payment.id, Payment.amount, Payment.received_on, Payment.reference, Payment.unapplied)
              .order_by(Payment.id))
         return {i: {"invoice": first.get(i, ""), "amount": amount, "received_on": on, "reference": ref,
@@ -250,12 +251,10 @@ class PaymentAdapter(Adapter):
         if invoice is None:
             raise ValidationError(f"Invoice: {number!r} is not an invoice number; the payment needs one to know "
                                   "the customer", field="invoice")
-        amount = values.get("amount")
-        share = min(billing.outstanding(invoice), Decimal(amount)) if amount else None
-        allocate = [(invoice.id, share)] if share and share > 0 else []
-        return billing.record_payment(ctx, account_id=invoice.account_id, amount=amount,
+        # the typed invoice first, the rest oldest due first: as the Cash page's form records it
+        return billing.record_payment(ctx, account_id=invoice.account_id, amount=values.get("amount"),
                                       received_on=values.get("received_on") or None,
-                                      reference=values.get("reference", ""), allocate_to=allocate or None)
+                                      reference=values.get("reference", ""), for_invoice=invoice.id)
 
 
 ADAPTERS: dict[str, Adapter] = {

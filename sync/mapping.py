@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from functools import cache
 
 from config.settings import load
+from core.choices import choices
 
 OWNERS = ("sheet", "db", "create")
 TYPES = ("text", "money", "date", "int", "enum")
@@ -76,7 +77,7 @@ def _tab(key: str, t: dict) -> Tab:
     cols = []
     for c in t["columns"]:
         col = Column(header=c["header"], zh=c.get("zh", c["header"]), field=c["field"], owner=c.get("owner", "sheet"),
-                     type=c.get("type", "text"), values=tuple(c.get("values", ())))
+                     type=c.get("type", "text"), values=_values(key, t["entity"], c))
         if col.owner not in OWNERS or col.type not in TYPES:
             raise ValueError(f"config/sheets.toml: tab {key!r} column {col.header!r}: owner must be one of "
                              f"{OWNERS} and type one of {TYPES}")
@@ -85,3 +86,17 @@ def _tab(key: str, t: dict) -> Tab:
     if ID not in fields or NOTE not in fields:
         raise ValueError(f"config/sheets.toml: tab {key!r} needs an '{ID}' and a '{NOTE}' column")
     return Tab(key=key, title=t["title"], zh=t.get("zh", t["title"]), entity=t["entity"], columns=tuple(cols))
+
+
+def _values(tab: str, entity: str, c: dict) -> tuple[str, ...]:
+    """An enum column's values are core's (core/choices.py); a list in the mapping must say the same."""
+    if c.get("type") != "enum":
+        return ()
+    known = choices(entity, c["field"])
+    where = f"config/sheets.toml: tab {tab!r} column {c['header']!r}"
+    if known is None:
+        raise ValueError(f"{where}: type enum, but core keeps no list of values for {entity}.{c['field']}")
+    if "values" in c and set(c["values"]) != set(known):
+        raise ValueError(f"{where}: values {list(c['values'])} disagree with core's {list(known)} for "
+                         f"{entity}.{c['field']}; leave the list out, core's is used")
+    return known

@@ -71,11 +71,13 @@ def record_form(names: dict) -> None:
         part = st.text_input(labels["apply_amount"], key=f.key("part"), max_chars=ui.limit("amount"),
                              placeholder=ui.t("cash.payment.apply_amount_hint"))
         if st.form_submit_button(ui.t("cash.payment.submit"), key=f.key("submit")):
-            # the amount applied left empty: as much as the invoice owes (core decides, and checks the rest)
-            allocate_to = [(int(to), part or None)] if to else None
+            # the amount applied left empty: that invoice first, the rest oldest due first (core decides)
+            allocate_to = [(int(to), part)] if to and part else None
             pid = f.submit(billing.record_payment, account_id=int(acc), amount=amount, received_on=on,
-                           reference=ref, allocate_to=allocate_to, labels={**labels, "allocate_to 1": labels[
-                               "apply_amount"]}, success=ui.t("cash.payment.done", amount=typed(amount)))
+                           reference=ref, allocate_to=allocate_to, for_invoice=int(to) if to and not part else None,
+                           labels={**labels, "allocate_to 1": labels["apply_amount"],
+                                   "for_invoice": ui.t("cash.payment.apply_to")},
+                           success=ui.t("cash.payment.done", amount=typed(amount)))
             if pid:
                 records.go("payment", int(pid))
                 done(pid)

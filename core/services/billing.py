@@ -323,6 +323,19 @@ def _share(text, field: str) -> Decimal | None:
     return None if text is None or str(text).strip() == "" else validate.amount(field, text)
 
 
+def _invoice_paid_for(ctx: Context, account: Account, invoice_id) -> Invoice:
+    """The invoice a payment names, when it is the customer's and still owes something."""
+    invoice = ctx.get(Invoice, invoice_id, what="invoice")
+    if invoice.account_id != account.id:
+        raise ValidationError("payment: invoice '{number}' is another customer's, not {customer}'s",
+                              field="for_invoice", number=invoice.number, customer=account.name)
+    if outstanding(invoice) <= 0:
+        raise AmountError("payment: invoice '{number}' has nothing outstanding ({status}); name an open invoice of "
+                          "{customer}, or none to apply the payment oldest due first", field="for_invoice",
+                          number=invoice.number, status=invoice.status.value, customer=account.name)
+    return invoice
+
+
 def _most(left: Decimal, invoice: Invoice) -> Decimal:
     """An allocation left empty: what the invoice owes, up to what the payment has left (never nothing)."""
     part = min(left, outstanding(invoice))
@@ -335,11 +348,14 @@ def _most(left: Decimal, invoice: Invoice) -> Decimal:
 
 @action("payment.record")
 def record_payment(ctx: Context, *, account_id: int, amount, received_on=None, reference: str = "",
-                   allocate_to: list[tuple[int, object]] | None = None) -> int:
+                   allocate_to: list[tuple[int, object]] | None = None, for_invoice: int | None = None) -> int:
     """Record cash received. Allocated oldest due first among the account's open invoices unless
     `allocate_to` [(invoice_id, amount), ...] says otherwise (an amount left empty: as much as the invoice
-    owes and the payment has left); what is left stays unapplied. A bank reference is one transfer: the same
-    reference twice for one customer is refused, so one transfer never counts as two payments."""
+    owes and the payment has left); what is left stays unapplied. `for_invoice`, the invoice a remittance
+    names (a sheet's Payments row, the page's form with no amount applied), is paid first and the rest goes
+    oldest due first as usual; an invoice with nothing outstanding is refused, not quietly passed over.
+    A bank reference is one transfer: the same reference twice for one customer is refused, so one transfer
+    never counts as two payments."""
     with validate.Collect() as check:   # every bad field of the form at once
         amount = check(validate.amount, "amount", amount)
         received_on = check(not_future, ctx, "received_on", received_on)
@@ -352,6 +368,9 @@ def record_payment(ctx: Context, *, account_id: int, amount, received_on=None, r
                              customer=account.name, reference=earlier.reference, amount=fmt_money(earlier.amount),
                              on=earlier.received_on.isoformat())
     plan: list[tuple[Invoice, Decimal | None]] | None = None
+    if allocate_to is not None and for_invoice is not None:
+        raise ValidationError("{field}: give the invoice the payment is for or a list of allocations, not both",
+                              field="for_invoice")
     if allocate_to is not None:
         if not isinstance(allocate_to, (list, tuple)):
             raise ValidationError("{field}: a list of (invoice id, amount) is required", field="allocate_to")
@@ -369,6 +388,9 @@ def record_payment(ctx: Context, *, account_id: int, amount, received_on=None, r
                               total=fmt_money(total), amount=fmt_money(amount))
     else:
         plan = [(invoice, None) for invoice in open_invoices(ctx, account.id)]   # oldest due first
+        if for_invoice is not None:
+            first = _invoice_paid_for(ctx, account, for_invoice)
+            plan = [(first, None)] + [(inv, part) for inv, part in plan if inv.id != first.id]
     payment = Payment(account_id=account.id, amount=amount, received_on=received_on, reference=reference,
                       unapplied=amount)
     ctx.audit("payment.record", payment)

@@ -79,6 +79,11 @@ def _rules() -> _Rules:
     return _prepared
 
 
+def lead_sources() -> tuple[str, ...]:
+    """The sources a lead may have (config/leads.toml), as _source checks them."""
+    return tuple(_rules().sources)
+
+
 def _fold(value) -> str:
     return str(value or "").strip().casefold()
 

@@ -189,6 +189,29 @@ def test_an_allocation_left_empty_applies_as_much_as_the_invoice_owes(world, sig
             match="nothing to apply (30,000.00 outstanding on it, 0.00 left of the payment)")
 
 
+def test_a_payment_for_an_invoice_pays_it_first_and_the_rest_oldest_due_first(world, signed):
+    """Issue 12: one rule for a payment naming its invoice, whether typed in the Finance sheet or on the page."""
+    a = issue(world, signed["advance"], "100000", issued_on=days(-150))
+    b = issue(world, signed["final"], "100000", issued_on=days(-10))
+    c = issue(world, signed["final"], "100000", issued_on=days(-5))
+    pay = world.do("finance", billing.record_payment, account_id=signed["account"], amount="150000", for_invoice=c,
+                   reference="FOR-C")
+    assert [world.get(Invoice, i).paid_amount for i in (a, b, c)] == [D("50000.00"), D("0.00"), D("100000.00")]
+    assert world.get(Payment, pay).unapplied == D("0.00")
+    allocations = world.read(lambda ctx: ctx.session.exec(select(Allocation.invoice_id).where(
+        Allocation.payment_id == pay).order_by(Allocation.id)).all())
+    assert allocations == [c, a]
+    refused(world, AmountError, "finance", billing.record_payment, account_id=signed["account"], amount="10",
+            for_invoice=c, match="has nothing outstanding (paid); name an open invoice of")
+    other = signed_contract(world, opp_id=make_opportunity(world, name="other", account="另一家公司"),
+                            number="HT-OTHER")
+    refused(world, ValidationError, "finance", billing.record_payment, account_id=other["account"], amount="10",
+            for_invoice=a, match="is another customer's")
+    refused(world, ValidationError, "finance", billing.record_payment, account_id=signed["account"], amount="10",
+            for_invoice=a, allocate_to=[(a, "10")], match="not both")
+    assert world.read(lambda ctx: len(ctx.session.exec(select(Payment)).all())) == 1
+
+
 def test_one_bank_reference_is_one_payment(world, signed):
     issue(world, signed["advance"], "100000")
     first = world.do("finance", billing.record_payment, account_id=signed["account"], amount="1000",

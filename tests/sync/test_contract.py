@@ -141,6 +141,48 @@ def test_new_rows_are_created_with_their_id_written_back(world, sheets, chain):
     assert cycle(world, factory, "finance").as_dict()["totals"]["created"] == 0
 
 
+def _second_invoice(world, chain) -> int:
+    """The Go-live term (600,000) released and invoiced: the customer owes two invoices, the advance the older."""
+    from core.services import billing, delivery
+    world.do("fr", delivery.accept_milestone, chain["m1"], kind="final", accepted_on=clock.today() - timedelta(days=1))
+    return world.do("finance", billing.issue_invoice, chain["final"], amount=Decimal("600000"))
+
+
+def test_a_payment_row_pays_its_invoice_first_and_the_rest_oldest_due_first(world, sheets, chain):
+    """Issue 12: a row paying more than its invoice left the rest unapplied, where the app allocates it."""
+    factory, person = sheets
+    newer = _second_invoice(world, chain)
+    cycle(world, factory, "finance")
+    person.append("finance", "Payments", {"Invoice": world.get(Invoice, newer).number, "Amount": "700,000.00",
+                                          "Received on": clock.today().isoformat(), "Reference": "B-7"})
+    rep = cycle(world, factory, "finance")
+    assert rep.tabs["payments"].created == 1 and not rep.tabs["payments"].rejected
+    assert world.get(Invoice, newer).paid_amount == Decimal("600000.00")
+    assert world.get(Invoice, chain["invoice"]).paid_amount == Decimal("100000.00")   # the rest, oldest due first
+    row = person.rows("finance", "Payments")[-1]
+    assert row["Invoice"] == world.get(Invoice, newer).number and row["Unapplied"] in (0, "0.00", None, "")
+    assert cycle(world, factory, "finance").as_dict()["totals"]["written"] == 0
+
+
+def test_a_payment_row_naming_a_paid_invoice_is_refused_with_a_note(world, sheets, chain):
+    """Issue 12: the row was recorded as unapplied cash and its invoice blanked, with no note."""
+    from core.services import billing
+    factory, person = sheets
+    number = world.get(Invoice, chain["invoice"]).number
+    world.do("finance", billing.record_payment, account_id=chain["account"], amount=Decimal("300000"),
+             reference="PAID-IN-FULL")
+    cycle(world, factory, "finance")
+    payments = world.read(lambda ctx: len(ctx.session.exec(select(Payment)).all()))
+    person.append("finance", "Payments", {"Invoice": number, "Amount": "5,000.00",
+                                          "Received on": clock.today().isoformat(), "Reference": "B-8"})
+    rep = cycle(world, factory, "finance")
+    assert rep.tabs["payments"].created == 0 and rep.tabs["payments"].rejected
+    row = person.rows("finance", "Payments")[-1]
+    assert row["ID"] is None and row["Invoice"] == number
+    assert f"invoice '{number}' has nothing outstanding (paid)" in row["Sync note"]
+    assert world.read(lambda ctx: len(ctx.session.exec(select(Payment)).all())) == payments
+
+
 def test_acceptance_typed_in_the_delivery_sheet_releases_the_term(world, sheets, chain):
     factory, person = sheets
     cycle(world, factory, "delivery")
@@ -221,3 +263,34 @@ def test_one_sync_at_a_time_and_a_dead_lock_expires(world, sheets, chain):
     with unit_of_work(SYSTEM, "test", url=world.url) as ctx:
         ctx.session.get(SyncLock, "finance").expires_at = PAST
     assert cycle(world, factory, "finance").status == "ok"
+
+
+def test_every_value_the_service_accepts_is_a_value_the_sheet_accepts(world, sheets, chain):
+    """Issue 12: a cost of category 'software', recorded in the app, was refused by the Delivery sheet's list on
+    every cycle although nobody had edited its row. An enum column's values are core's (core/choices.py)."""
+    from core.choices import choices
+    from core.services import delivery
+    factory, person = sheets
+    for category in choices("cost", "category"):
+        world.do("fr", delivery.record_cost, chain["contract"], spent_on=clock.today(), category=category,
+                 amount=Decimal("100"))
+    first, again = cycle(world, factory, "delivery"), cycle(world, factory, "delivery")
+    assert not first.tabs["costs"].rejected and not again.tabs["costs"].rejected
+    assert {r["Category"] for r in person.rows("delivery", "Costs")} == set(choices("cost", "category"))
+    for s in spreadsheets():
+        for tab in s.tabs:
+            for col in tab.columns:
+                if col.type == "enum":
+                    assert col.values == choices(tab.entity, col.field), f"{tab.key}.{col.field}"
+
+
+def test_a_mapping_whose_list_disagrees_with_core_refuses_to_start_naming_the_column():
+    from sync.mapping import _tab
+    columns = [{"header": "ID", "field": "id"}, {"header": "Sync note", "field": "sync_note"},
+               {"header": "Category", "field": "category", "type": "enum", "values": ["labour", "hardware"]}]
+    with pytest.raises(ValueError, match=r"tab 'costs' column 'Category': values \['labour', 'hardware'\] disagree "
+                                         r"with core's \['labour', 'hardware', 'software'"):
+        _tab("costs", {"title": "Costs", "entity": "cost", "columns": columns})
+    columns[2] = {"header": "Stage", "field": "stage", "type": "enum"}
+    with pytest.raises(ValueError, match="column 'Stage': type enum, but core keeps no list of values for cost.stage"):
+        _tab("costs", {"title": "Costs", "entity": "cost", "columns": columns})
