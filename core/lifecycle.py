@@ -42,6 +42,8 @@ class Step:
     # the statuses in which the action is part of the record's present step (default: `start`; empty: all):
     # there a refused action is shown disabled with its reason, elsewhere it is not shown at all
     applies_in: tuple[Enum, ...] = ()
+    # a step only some records have (a leader's ATC review of a contract below its bid's floor): elsewhere not shown
+    applies_if: Callable[[Any, Any], bool] | None = None
 
 
 @dataclass
@@ -78,7 +80,7 @@ class Lifecycle:
         out = []
         for action, step in self.steps.items():
             phase = step.applies_in or step.start
-            applies = not phase or status in phase
+            applies = (not phase or status in phase) and (step.applies_if is None or step.applies_if(ctx, record))
             if not permissions.allowed(roles, action):
                 out.append(Offer(action, False, roles_refused(roles, action), applies))
                 continue

@@ -93,7 +93,8 @@ def reviews(offers: dict, subject_id: int, *, gate: str, done) -> None:
     form of its own service (contracts.review_<gate>_<role>) when core offers it to this person now."""
     from core.services import contracts
 
-    for role in contracts.REVIEWERS:
+    # ATC's reviews include a leader's, offered by core only for a contract below its won bid's floor
+    for role in contracts.ATC_REVIEWS if gate == "atc" else contracts.REVIEWERS:
         fn = getattr(contracts, f"review_{gate}_{role}")
         name, title = f"bc-{gate}-{role}-{subject_id}", ui.t(f"bids_contracts.{gate}.{role}")
         if offered(offers, f"{gate}.review_{role}", name, title):

@@ -66,10 +66,23 @@ def _decide_atb(b: dict, offers: dict) -> None:
     if not offered(offers, "atb.decide", name, title):
         return
     proposed = (b["atb_pending"] or {}).get("proposed_floor")
+    est = b["estimate"]
+    if est is None:
+        st.caption(ui.t("bids_contracts.atb.no_estimate"))
+    else:   # the figures the decision is taken against (core refuses a floor above the price, and asks why under cost)
+        ui.tiles([(ui.t("bids_contracts.atb.est_revenue"), fmt.money(est["revenue"])),
+                  (ui.t("bids_contracts.atb.est_cost"), fmt.money(est["cost"])),
+                  (ui.t("bids_contracts.atb.est_margin"), fmt.money(est["margin"]))])
+        if proposed is not None and proposed < est["cost"]:
+            st.warning(ui.t("bids_contracts.atb.under_cost", floor=fmt.money(proposed), cost=fmt.money(est["cost"])))
 
     def floor(f: forms.Once) -> dict:
-        return {"price_floor": st.text_input(ui.t("bids_contracts.atb.approved_floor"),
-                                             "" if proposed is None else f"{proposed:f}", key=f.key("floor"))}
+        fields = {"price_floor": st.text_input(ui.t("bids_contracts.atb.approved_floor"),
+                                               "" if proposed is None else f"{proposed:f}", key=f.key("floor"))}
+        if est is not None:
+            fields["below_cost_reason"] = st.text_input(ui.t("bids_contracts.atb.below_cost_reason"),
+                                                        key=f.key("below-cost"), max_chars=1000)
+        return fields
 
     forms.decision_form(name, bids.decide_atb, bid_id, choices=approve_reject(), title=title, extra=floor,
                         success=lambda d: ui.t("bids_contracts.review.done", decision=decision_label(d)),

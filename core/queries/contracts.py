@@ -21,6 +21,7 @@ from core.models import (Acceptance, Account, Allocation, Bid, ChangeOrder, Cont
                          Milestone, Opportunity, Payment, PaymentTerm, StageChange)
 from core.queries.people import display_names
 from core.services import action
+from core.services.opportunities import latest_estimate
 from core.services.bids import BID_STAGES, UNSUBMITTED
 from core.services.contracts import REVIEWERS, parse_terms, review_state, terms_from_json
 
@@ -86,6 +87,7 @@ def bid_detail(ctx: Context, bid_id: int) -> dict:
     history = gates.history(ctx, GateKind.ATB, "bid", b.id)
     names = display_names(ctx, [g.requested_by_id for g in history] + [g.decided_by_id for g in history])
     pending = history[-1] if history and history[-1].decision == Decision.PENDING else None
+    est = latest_estimate(ctx, opp.id)
     return {
         "id": b.id, "title": b.title, "opportunity_id": opp.id, "opportunity": opp.name, "stage": opp.stage.value,
         "deadline": b.deadline, "days_left": left, "overdue": overdue, "bid_bond": b.bid_bond,
@@ -95,6 +97,9 @@ def bid_detail(ctx: Context, bid_id: int) -> dict:
         # a pending request keeps the proposed price in `amount` and the proposed floor in `price_floor`
         "atb_pending": None if pending is None else {"proposed_price": pending.amount,
                                                      "proposed_floor": pending.price_floor},
+        # the estimate (概算) the ATB decision is taken against
+        "estimate": None if est is None else {"revenue": est.revenue, "cost": est.cost,
+                                              "margin": est.revenue - est.cost},
         "atb": pd.DataFrame(
             [{"Requested": g.requested_at, "Requested by": names.get(g.requested_by_id, ""), "Price": g.amount,
               "Floor": g.price_floor, "Decision": g.decision.value, "Decided": g.decided_at,

@@ -4,7 +4,9 @@ DRAFT --request_atb--> ATB_PENDING --approve--> APPROVED --submit--> SUBMITTED -
                                    --reject---> DRAFT
 An APPROVED bid may ask for a new ATB (a lower price than the approved floor needs one).
 The ATB request row keeps the proposed price in `amount` and the proposed floor in `price_floor`; the
-leader's decision overwrites `price_floor` with the floor approved (the audit keeps both).
+leader's decision overwrites `price_floor` with the floor approved (the audit keeps both). The decision is
+taken against the opportunity's estimate (概算): a floor above the proposed price is refused, and a floor
+under the estimated cost needs the leader's reason for bidding under cost.
 """
 from __future__ import annotations
 
@@ -20,7 +22,7 @@ from core.lifecycle import Lifecycle, Step, register
 from core.messages import Joined, Text, code
 from core.models import Bid, Opportunity
 from core.services import action
-from core.services.opportunities import OPEN_BID
+from core.services.opportunities import OPEN_BID, latest_estimate
 from core.types import fmt_money
 
 SUBJECT = "bid"
@@ -169,17 +171,34 @@ def request_atb(ctx: Context, bid_id: int, *, proposed_price, proposed_floor) ->
 
 
 @action("atb.decide")
-def decide_atb(ctx: Context, bid_id: int, decision, *, price_floor=None, rationale) -> None:
-    """approve: the bid may be submitted at or above `price_floor` (required); reject: back to DRAFT."""
+def decide_atb(ctx: Context, bid_id: int, decision, *, price_floor=None, rationale, below_cost_reason="") -> None:
+    """approve: the bid may be submitted at or above `price_floor` (required, not above the proposed price;
+    under the estimated cost only with `below_cost_reason`); reject: back to DRAFT."""
     bid, opp = _bid(ctx, bid_id)
     choice = gates.parse_decision(GateKind.ATB, decision)
     rationale = validate.text("rationale", rationale, max_len=4000, required=True)
     floor = validate.amount("price_floor", price_floor) if choice == Decision.APPROVE else None
+    below_cost_reason = validate.text("below_cost_reason", below_cost_reason, max_len=2000)
     LIFECYCLE.require(ctx, "atb.decide", bid)
     gate = gates.pending(ctx, GateKind.ATB, SUBJECT, bid.id)
     if gate is None:
         raise GateError("ATB: {label} has no pending ATB request to decide (status {status})", label=_label(bid),
                         status=code(bid.status))
+    if floor is not None and gate.amount is not None and floor > gate.amount:
+        raise AmountError("{field}: {floor} is above the price {price} proposed for {label}", field="price_floor",
+                          floor=fmt_money(floor), price=fmt_money(gate.amount), label=_label(bid))
+    est = latest_estimate(ctx, opp.id)   # the estimate (概算) the decision is taken against
+    under_cost = floor is not None and est is not None and floor < est.cost
+    if under_cost and not below_cost_reason:
+        raise GateError("ATB: the floor {floor} for {label} is under the estimated cost {cost} (概算); approving "
+                        "it needs a reason for bidding under cost", field="below_cost_reason",
+                        floor=fmt_money(floor), label=_label(bid), cost=fmt_money(est.cost))
+    if below_cost_reason:   # kept with the decision even when the floor turned out not to be under cost
+        mark = f"[under the estimated cost {fmt_money(est.cost)}] " if under_cost and est is not None else ""
+        rationale = f"{rationale}\n{mark}{below_cost_reason}"
+        if len(rationale) > 4000:
+            raise ValidationError("{field}: the rationale and the reason for bidding under cost together are at most "
+                                  "4000 characters (got {n})", field="below_cost_reason", n=len(rationale))
     gates.decide(ctx, gate, choice, rationale=rationale, price_floor=floor)
     before = snapshot(bid)
     bid.price_floor = floor

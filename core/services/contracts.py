@@ -1,10 +1,11 @@
 """Negotiation and contract (谈判与签约): drafts, payment terms, the ATC gate, signing and change orders.
 
 ATC and change orders are reviewed by legal and finance, one GateDecision row each (core.gates). A
-contract is signed only when the newest legal AND finance rows both approve and its active payment
-terms add up to the contract amount exactly. Signing releases the signing terms, creates the budget
-(预算) baseline and marks the opportunity won. A change order replaces the unreleased terms (released
-ones stay: they may already be invoiced) and re-baselines the budget.
+contract for less than its won bid's approved floor also needs a leader's ATC review, whose row names both
+figures. A contract is signed only when the newest row of every review it needs approves (the leader's for
+the amount as it is now) and its active payment terms add up to the contract amount exactly. Signing
+releases the signing terms, creates the budget (预算) baseline and marks the opportunity won. A change order
+replaces the unreleased terms (released ones stay: they may already be invoiced) and re-baselines the budget.
 """
 from __future__ import annotations
 
@@ -20,16 +21,17 @@ from core import gates, validate
 from core.calculations import ZERO, active_terms, latest_baseline
 from core.context import Context, snapshot
 from core.db import max_length
-from core.enums import (Calculation, ChangeStatus, ContractStatus, Decision, GateKind, MilestoneStatus, Stage,
-                        Trigger)
+from core.enums import (BidStatus, Calculation, ChangeStatus, ContractStatus, Decision, GateKind, MilestoneStatus,
+                        Stage, Trigger)
 from core.errors import AmountError, DuplicateError, GateError, ValidationError
 from core.lifecycle import Lifecycle, Step, register
 from core.messages import Joined, Text, code
-from core.models import Baseline, ChangeOrder, Contract, Milestone, Opportunity, PaymentTerm
+from core.models import Baseline, Bid, ChangeOrder, Contract, Milestone, Opportunity, PaymentTerm
 from core.services import action
 from core.types import CENT, fmt_money
 
 REVIEWERS = ("legal", "finance")                  # ATC and change orders: one review each
+ATC_REVIEWS = REVIEWERS + ("leader",)             # ATC's, the leader's only below the won bid's floor
 PAST_ATI = (Stage.GUIDANCE, Stage.BIDDING, Stage.NEGOTIATION)
 EDITABLE = (ContractStatus.DRAFT, ContractStatus.ATC_PENDING)
 PLANNABLE = (ContractStatus.DRAFT, ContractStatus.ATC_PENDING, ContractStatus.SIGNED)   # milestones planned
@@ -157,14 +159,42 @@ def _add_terms(ctx: Context, contract: Contract, plan: list[dict], action_name: 
     return rows
 
 
+def below_floor(ctx: Context, contract: Contract) -> tuple[Bid, Decimal] | None:
+    """(the won bid, its approved floor) when the contract is for less than that floor, else None."""
+    bid = ctx.session.exec(select(Bid).where(Bid.opportunity_id == contract.opportunity_id,
+                                             Bid.status == BidStatus.WON, Bid.price_floor != None)  # noqa: E711
+                           .order_by(Bid.result_on.desc(), Bid.id.desc())).first()
+    if bid is None or bid.price_floor is None or contract.amount >= bid.price_floor:
+        return None
+    return bid, bid.price_floor
+
+
+def atc_reviewers(ctx: Context, contract: Contract) -> tuple[str, ...]:
+    """The reviews a contract's ATC needs: legal and finance, and a leader's below the won bid's floor."""
+    return ATC_REVIEWS if below_floor(ctx, contract) else REVIEWERS
+
+
+def _request_atc_reviews(ctx: Context, contract: Contract, rationale: str = "") -> None:
+    under = below_floor(ctx, contract)
+    for role in atc_reviewers(ctx, contract):
+        # a review left pending (by a rejected round, or before an edit) simply carries on
+        if gates.pending(ctx, GateKind.ATC, "contract", contract.id, role) is not None:
+            continue
+        if role == "leader" and under is not None:   # the row names both figures: what is asked and the floor
+            bid, floor = under
+            gates.request(ctx, GateKind.ATC, "contract", contract.id, reviewer_role=role, amount=contract.amount,
+                          price_floor=floor, rationale=(f"{rationale + '; ' if rationale else ''}amount "
+                                                        f"{fmt_money(contract.amount)} is below the approved floor "
+                                                        f"{fmt_money(floor)} of won bid {bid.id} '{bid.title}'"))
+        else:
+            gates.request(ctx, GateKind.ATC, "contract", contract.id, reviewer_role=role, rationale=rationale)
+
+
 def _reset_atc(ctx: Context, contract: Contract) -> None:
     """Terms or amount edited while ATC is pending: an approval given on the old text no longer counts."""
     if contract.status != ContractStatus.ATC_PENDING:
         return
-    for role in REVIEWERS:
-        if gates.pending(ctx, GateKind.ATC, "contract", contract.id, role) is None:
-            gates.request(ctx, GateKind.ATC, "contract", contract.id, reviewer_role=role,
-                          rationale="terms edited after the review: review again")
+    _request_atc_reviews(ctx, contract, "terms edited after the review: review again")
 
 
 # -- the contract's and the change order's lifecycles: which action starts from which status, and its guards --
@@ -205,9 +235,18 @@ def _atc_review_open(role: str):
 
 def _atc_approved(ctx: Context, contract: Contract) -> Text | None:
     state = review_state(ctx, GateKind.ATC, "contract", contract.id)
-    if any(v != Decision.APPROVE.value for v in state.values()):
+    if any(state[role] != Decision.APPROVE.value for role in REVIEWERS):
         return Text("ATC: {label} is signed only after legal and finance both approve (legal: {legal}, finance: "
                     "{finance})", label=label(contract), legal=state["legal"], finance=state["finance"])
+    under = below_floor(ctx, contract)
+    if under is not None:
+        bid, floor = under
+        row = gates.latest(ctx, GateKind.ATC, "contract", contract.id, "leader")
+        if row is None or row.decision != Decision.APPROVE or row.amount != contract.amount:
+            return Text("ATC: {label} at {amount} is below the approved floor {floor} of won bid {bid} '{title}'; a "
+                        "leader approves the lower amount first (leader review: {state})", label=label(contract),
+                        amount=fmt_money(contract.amount), floor=fmt_money(floor), bid=bid.id, title=bid.title,
+                        state=code(row.decision) if row else Text("not requested"))
     return None
 
 
@@ -252,6 +291,9 @@ LIFECYCLE = register(Lifecycle("contract", "status", label, {
                              _only_while(Text("ATC is reviewed by legal"))),
     "atc.review_finance": Step((ContractStatus.ATC_PENDING,), (_atc_review_open("finance"),),
                                _only_while(Text("ATC is reviewed by finance"))),
+    "atc.review_leader": Step((ContractStatus.ATC_PENDING,), (_atc_review_open("leader"),),
+                              _only_while(Text("ATC is reviewed by a leader")),
+                              applies_if=lambda ctx, c: below_floor(ctx, c) is not None),
     "contract.sign": Step((ContractStatus.ATC_PENDING,), (_atc_approved, _terms_add_up, _opp_can_win), _sign_wrong,
                           applies_in=EDITABLE),   # shown ahead of signing (disabled, saying why), not after it
     "change.request": Step((ContractStatus.SIGNED,), (_no_pending_change,),
@@ -376,10 +418,7 @@ def set_payment_terms(ctx: Context, contract_id: int, terms: list[dict], version
 def request_atc(ctx: Context, contract_id: int) -> None:
     contract = ctx.get(Contract, contract_id)
     require(ctx, "atc.request", contract)   # a draft whose terms add up
-    for role in REVIEWERS:
-        # a review left pending by a rejected round simply carries on
-        if gates.pending(ctx, GateKind.ATC, "contract", contract.id, role) is None:
-            gates.request(ctx, GateKind.ATC, "contract", contract.id, reviewer_role=role)
+    _request_atc_reviews(ctx, contract)
     before = snapshot(contract)
     ctx.move(contract, "status", ContractStatus.ATC_PENDING)
     ctx.audit("atc.request", contract, before=before)
@@ -409,6 +448,12 @@ def review_atc_finance(ctx: Context, contract_id: int, decision, *, rationale: s
     return _review_atc(ctx, contract_id, decision, rationale, "finance")
 
 
+@action("atc.review_leader")
+def review_atc_leader(ctx: Context, contract_id: int, decision, *, rationale: str) -> int:
+    """A contract below its won bid's approved floor: the leader approves (or rejects) the lower amount."""
+    return _review_atc(ctx, contract_id, decision, rationale, "leader")
+
+
 def review_atc(ctx: Context, contract_id: int, decision, *, rationale: str) -> int:
     """The actor's role picks the review: legal or finance, each checked by its own action. Someone holding
     both roles reviews whichever is still pending, legal first."""
@@ -422,9 +467,10 @@ def review_atc(ctx: Context, contract_id: int, decision, *, rationale: str) -> i
 def review_state(ctx: Context, kind: GateKind, subject_type: str, subject_id: int) -> dict[str, str]:
     """{'legal': 'approve'|'pending'|'reject'|'not requested', 'finance': ...} for the newest rows."""
     out = {}
-    for role in REVIEWERS:
+    for role in ATC_REVIEWS if kind == GateKind.ATC else REVIEWERS:
         row = gates.latest(ctx, kind, subject_type, subject_id, role)
-        out[role] = row.decision.value if row else "not requested"
+        if row is not None or role in REVIEWERS:   # a leader's review only where one was asked for
+            out[role] = row.decision.value if row else "not requested"
     return out
 
 

@@ -16,6 +16,7 @@ from core.enums import BidStatus, ChangeStatus, ContractStatus, Decision, GateKi
 from core.errors import PermissionDenied
 from core.models import Bid, ChangeOrder, Contract, GateDecision, Invoice, Opportunity
 from core.services import bids, contracts, users
+from core.services import opportunities as opps_svc
 from tests.app.conftest import assert_unreachable, texts
 
 PAGE = "screens/bids_contracts.py"
@@ -50,7 +51,8 @@ def new_bid(url, opp_id, **kw) -> int:
 def approved_bid(url, opp_id, floor="900000") -> int:
     bid_id = new_bid(url, opp_id)
     act(url, "sr", bids.request_atb, bid_id, proposed_price="1000000", proposed_floor=floor)
-    act(url, "leader", bids.decide_atb, bid_id, "approve", price_floor=floor, rationale="margin holds")
+    act(url, "leader", bids.decide_atb, bid_id, "approve", price_floor=floor, rationale="margin holds",
+        below_cost_reason="a reference deal")   # the demo's estimates may cost more than these round figures
     return bid_id
 
 
@@ -204,17 +206,45 @@ def test_sr_creates_a_bid_and_requests_atb(page, demo_url):
 
 
 def test_leader_approves_atb_with_a_floor(page, demo_url):
-    bid_id = new_bid(demo_url, guidance_opps(demo_url)[0])
-    act(demo_url, "sr", bids.request_atb, bid_id, proposed_price="1000000", proposed_floor="850000")
+    from core.services.opportunities import latest_estimate
+    opp_id = guidance_opps(demo_url)[0]
+    cost = read(demo_url, lambda ctx: latest_estimate(ctx, opp_id)).cost   # floors above it need no reason
+    bid_id = new_bid(demo_url, opp_id)
+    act(demo_url, "sr", bids.request_atb, bid_id, proposed_price=str(cost * 2), proposed_floor=str(cost + 1000))
     at = open_bid(page, "leader", bid_id)
     form = f"bc-atb-decide-{bid_id}"
-    assert w(at, "text_input", form, "floor").value == "850000.00"   # the proposed floor
-    w(at, "text_input", form, "floor").input("900,000")
+    assert w(at, "text_input", form, "floor").value == f"{cost + 1000:.2f}"   # the proposed floor
+    w(at, "text_input", form, "floor").input(f"{cost + 5000:,.2f}")
     w(at, "text_area", form, "rationale").input("30% margin at the floor")
     w(at, "button", form, "submit").click().run()
-    assert not at.error
+    assert not at.error, at.error[0].value
     bid = read(demo_url, lambda ctx: ctx.session.get(Bid, bid_id))
-    assert (bid.status, bid.price_floor) == (BidStatus.APPROVED, Decimal("900000.00"))
+    assert (bid.status, bid.price_floor) == (BidStatus.APPROVED, cost + 5000)
+
+
+def test_the_atb_decision_shows_the_estimate_and_asks_why_under_cost(page, demo_url):
+    """Issue 12: ATB never showed the estimate (概算); a floor under the estimated cost needs the leader's reason."""
+    from core.services.opportunities import latest_estimate
+    opp_id = guidance_opps(demo_url)[0]
+    est = read(demo_url, lambda ctx: latest_estimate(ctx, opp_id))
+    if est is None:
+        act(demo_url, "sr", opps_svc.set_estimate, opp_id, revenue="1000000", cost="700000")
+        est = read(demo_url, lambda ctx: latest_estimate(ctx, opp_id))
+    under = (est.cost * Decimal("0.9")).quantize(Decimal("1"))
+    bid_id = new_bid(demo_url, opp_id)
+    act(demo_url, "sr", bids.request_atb, bid_id, proposed_price=str(est.cost * 2), proposed_floor=str(under))
+    at = open_bid(page, "leader", bid_id)
+    assert f"{est.cost:,.2f}" in texts(at) and f"{est.revenue - est.cost:,.2f}" in texts(at)
+    assert any("is under the estimated cost" in x.value for x in at.warning)
+    form = f"bc-atb-decide-{bid_id}"
+    w(at, "text_area", form, "rationale").input("Reference customer")
+    w(at, "button", form, "submit").click().run()
+    assert "needs a reason for bidding under cost" in at.error[0].value
+    assert read(demo_url, lambda ctx: ctx.session.get(Bid, bid_id).status) == BidStatus.ATB_PENDING
+    w(at, "text_input", form, "below-cost").input("The follow-on phase pays for it")
+    w(at, "button", form, "submit").click().run()
+    assert not at.error
+    assert read(demo_url, lambda ctx: ctx.session.get(Bid, bid_id).status) == BidStatus.APPROVED
 
 
 @pytest.mark.parametrize("role", ["ar", "sr", "legal", "finance"])
@@ -367,6 +397,37 @@ def test_terms_that_do_not_add_up_are_refused_with_cores_message(page, demo_url)
 def atc_rows(url, cid):
     return read(url, lambda ctx: {g.reviewer_role: g.decision for g in ctx.session.exec(select(GateDecision).where(
         GateDecision.kind == GateKind.ATC, GateDecision.subject_id == cid).order_by(GateDecision.id)).all()})
+
+
+def test_a_contract_below_the_won_bids_floor_shows_the_leader_review_and_signs_only_after_it(page, demo_url):
+    """Issue 12: the leader's review of an amount below the won bid's floor, on the page, naming both figures."""
+    opp_id = guidance_opps(demo_url)[0]
+    bid_id = approved_bid(demo_url, opp_id, floor="900000")
+    act(demo_url, "sr", bids.submit_bid, bid_id, quoted_price="950000")
+    act(demo_url, "sr", bids.record_result, bid_id, won=True)
+    cid = atc_pending(demo_url, opp_id)      # drafted at 1,000,000 ...
+    act(demo_url, "ar", contracts.update_contract, cid, amount="600000",
+        version=read(demo_url, lambda ctx: ctx.session.get(Contract, cid).version))   # ... and cut to 600,000
+    for who, fn in (("legal", contracts.review_atc_legal), ("finance", contracts.review_atc_finance)):
+        act(demo_url, who, fn, cid, "approve", rationale="fine")
+    at = open_contract(page, "ar", cid)
+    sign = at.button(key=f"bc-sign-{cid}-refused")
+    assert sign.disabled and "at 600,000.00 is below the approved floor 900,000.00 of won bid" in sign.help
+    assert not [k for k in keys(at) if k.startswith(f"bc-atc-leader-{cid}")]   # the leader's to decide
+    at = open_contract(page, "leader", cid)
+    form = f"bc-atc-leader-{cid}"
+    w(at, "text_area", form, "rationale").input("Phase one only")
+    w(at, "button", form, "submit").click().run()
+    assert not at.error
+    assert atc_rows(demo_url, cid)["leader"] == Decision.APPROVE
+    at = open_contract(page, "ar", cid)
+    assert not [b for b in at.button if b.key == f"bc-sign-{cid}-refused"]   # now core offers signing
+
+
+def test_a_contract_without_a_won_bid_shows_no_leader_review(page, demo_url):
+    cid = atc_pending(demo_url, guidance_opps(demo_url)[0])
+    at = open_contract(page, "leader", cid)
+    assert not [k for k in keys(at) if k.startswith(f"bc-atc-leader-{cid}")]
 
 
 def test_legal_then_finance_approve_atc_and_ar_signs(page, demo_url):

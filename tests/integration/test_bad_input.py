@@ -257,7 +257,8 @@ def _build(world: World) -> SimpleNamespace:
     do("ar", opps.set_estimate, s.opp_ati, revenue="800000", cost="500000")
     do("ar", opps.request_ati, s.opp_ati)
     s.opp_guidance = make_opportunity(world, name="Guidance", stage=Stage.GUIDANCE)
-    s.opp_bidding = make_opportunity(world, name="Bidding", stage=Stage.BIDDING)
+    # no estimate: the fuzzed ATB floors (0.01 to the price) are not under an estimated cost (test_bids checks that)
+    s.opp_bidding = make_opportunity(world, name="Bidding", stage=Stage.BIDDING, estimate=None)
 
     def bid(title, steps):
         bid_id = do("sr", bids.create_bid, s.opp_bidding, title=title, deadline=days(30))
@@ -441,7 +442,8 @@ BIDS = [
                             money("proposed_floor", hi="1000", stored="price_floor")]),
     Svc(bids.decide_atb, "leader", lambda s: (s.bid_pending,),
         lambda s: dict(decision="approve", price_floor="800", rationale="ok"), get(Bid, lambda s: s.bid_pending),
-        [decisions(APPROVE, also=[("go", REFUSE)], stored=_gate(GateKind.ATB, "bid")), money("price_floor"),
+        [decisions(APPROVE, also=[("go", REFUSE)], stored=_gate(GateKind.ATB, "bid")),
+         money("price_floor", hi="1000"),   # above the proposed price: an AmountError (test_bids)
          text("rationale", 4000, required=True, stored=_gate(GateKind.ATB, "bid", "rationale"))]),
     Svc(bids.submit_bid, "sr", lambda s: (s.bid_approved,), lambda s: dict(quoted_price="1000"),
         get(Bid, lambda s: s.bid_approved),

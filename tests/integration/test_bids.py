@@ -175,6 +175,36 @@ def test_atb_decision_refusals(world, who, decision, kw, err):
     assert state(world, bid) == before and before["status"] == BidStatus.ATB_PENDING
 
 
+def test_atb_decision_refuses_a_floor_above_the_proposed_price(world):
+    """Issue 12: a floor above the quoted price was accepted unseen."""
+    _, bid = draft_bid(world)
+    world.do("ar", bids.request_atb, bid, proposed_price="950,000", proposed_floor="900,000")
+    before = state(world, bid)
+    with pytest.raises(AmountError, match="price_floor: 950,000.01 is above the price 950,000.00 proposed for bid"):
+        world.do("leader", bids.decide_atb, bid, "approve", price_floor="950,000.01", rationale="r")
+    assert state(world, bid) == before
+    world.do("leader", bids.decide_atb, bid, "approve", price_floor="950,000", rationale="at the price")
+
+
+def test_a_floor_under_the_estimated_cost_needs_the_leaders_reason(world):
+    """Issue 12: ATB never read the estimate (概算: cost 700,000 here); a floor under it went through unseen."""
+    oid, bid = draft_bid(world)
+    world.do("ar", bids.request_atb, bid, proposed_price="800,000", proposed_floor="650,000")
+    before = state(world, bid)
+    with pytest.raises(GateError, match="the floor 650,000.00 for bid .* is under the estimated cost 700,000.00") as exc:
+        world.do("leader", bids.decide_atb, bid, "approve", price_floor="650,000", rationale="win the reference")
+    assert exc.value.field == "below_cost_reason" and state(world, bid) == before
+    world.do("leader", bids.decide_atb, bid, "approve", price_floor="650,000", rationale="win the reference",
+             below_cost_reason="Reference customer; the follow-on phase pays for it")
+    gate = world.read(lambda ctx: gates.latest(ctx, GateKind.ATB, "bid", bid))
+    assert gate.decision == Decision.APPROVE and "[under the estimated cost 700,000.00] Reference customer" in \
+        gate.rationale
+    # the page's figures come from the same estimate
+    from core.queries.contracts import bid_detail
+    assert world.read(lambda ctx: bid_detail(ctx, bid))["estimate"] == {
+        "revenue": Decimal("1000000.00"), "cost": Decimal("700000.00"), "margin": Decimal("300000.00")}
+
+
 def test_atb_decision_needs_pending_request(world):
     _, bid = draft_bid(world)
     before = state(world, bid)

@@ -334,3 +334,55 @@ def test_scope_only_change_keeps_terms_and_new_signing_terms_release_at_once(wor
     assert world.read(lambda ctx: four_calculations(ctx.session, cid))["budget"]["cost"] == D("650000.00")
     with pytest.raises(AmountError):
         world.do("finance", billing.issue_invoice, terms["Add-on advance"].id, amount="100000.01")
+
+
+def _won_at(world, opp_id, *, price="850000", floor="840000"):
+    from core.services import bids
+    bid = world.do("sr", bids.create_bid, opp_id, title="Tender", deadline=days(10))
+    world.do("sr", bids.request_atb, bid, proposed_price=price, proposed_floor=floor)
+    world.do("leader", bids.decide_atb, bid, "approve", price_floor=floor, rationale="margin holds")
+    world.do("sr", bids.submit_bid, bid, quoted_price=price)
+    world.do("sr", bids.record_result, bid, won=True)
+    return bid
+
+
+def test_a_contract_below_the_won_bids_floor_needs_a_leader_naming_both_figures(world):
+    """Issue 12: a bid won at 850,000 with a floor of 840,000, then a contract drafted at 500,000, passed ATC and
+    signing with no check."""
+    opp = make_opportunity(world)
+    bid = _won_at(world, opp)
+    _, cid, m1 = draft_with_terms(world, opp_id=opp, amount="500000")
+    world.do("ar", contracts.request_atc, cid)
+    leader = [r for r in gate_rows(world, GateKind.ATC, "contract", cid) if r.reviewer_role == "leader"]
+    assert [(r.decision, r.amount, r.price_floor) for r in leader] == [(Decision.PENDING, D("500000.00"),
+                                                                       D("840000.00"))]
+    assert f"below the approved floor 840,000.00 of won bid {bid}" in leader[0].rationale
+    world.do("legal", contracts.review_atc_legal, cid, "approve", rationale="terms fine")
+    world.do("finance", contracts.review_atc_finance, cid, "approve", rationale="plan fine")
+    refused(world, GateError, "ar", contracts.sign_contract, cid,
+            match=f"at 500,000.00 is below the approved floor 840,000.00 of won bid {bid} 'Tender'; a leader "
+                  "approves the lower amount first (leader review: pending)")
+    refused(world, PermissionDenied, "finance", contracts.review_atc_leader, cid, "approve", rationale="x")
+    # the amount edited during ATC: the leader's approval is for the amount as it is now
+    world.do("leader", contracts.review_atc_leader, cid, "approve", rationale="phase one only; phase two follows")
+    version = world.get(Contract, cid).version
+    world.do("ar", contracts.update_contract, cid, version=version, amount="450000")
+    world.do("legal", contracts.review_atc_legal, cid, "approve", rationale="again")
+    world.do("finance", contracts.review_atc_finance, cid, "approve", rationale="again")
+    refused(world, GateError, "ar", contracts.sign_contract, cid, match="at 450,000.00 is below the approved floor")
+    assert [r.amount for r in gate_rows(world, GateKind.ATC, "contract", cid) if r.reviewer_role == "leader"
+            and r.decision == Decision.PENDING] == [D("450000.00")]
+    world.do("leader", contracts.review_atc_leader, cid, "approve", rationale="again")
+    world.do("ar", contracts.sign_contract, cid, signed_on=days(-1))
+    assert world.get(Contract, cid).status == ContractStatus.SIGNED
+
+
+def test_a_contract_at_the_won_bids_floor_needs_no_leader_review(world):
+    opp = make_opportunity(world)
+    _won_at(world, opp)
+    _, cid, m1 = draft_with_terms(world, opp_id=opp, amount="840000")
+    world.do("ar", contracts.request_atc, cid)
+    assert sorted(r.reviewer_role for r in gate_rows(world, GateKind.ATC, "contract", cid)) == ["finance", "legal"]
+    world.do("legal", contracts.review_atc_legal, cid, "approve", rationale="terms fine")
+    world.do("finance", contracts.review_atc_finance, cid, "approve", rationale="plan fine")
+    world.do("ar", contracts.sign_contract, cid, signed_on=days(-1))
