@@ -42,7 +42,7 @@ from typing import cast
 from sqlalchemy import CursorResult, func, update
 from sqlmodel import select
 
-from core import messages, validate
+from core import duties, messages, validate
 from core.context import Context, snapshot
 from core.enums import Decision, GateKind
 from core.errors import GateError, ValidationError
@@ -131,6 +131,7 @@ def decide(ctx: Context, gate: GateDecision, decision, *, rationale: str, requir
     kind = GateKind(gate.kind)
     decision = parse_decision(kind, decision)
     rationale = validate.text("rationale", rationale, max_len=4000, required=require_rationale)
+    duties.check(ctx, gate)   # the requester never decides; one person, one review (config/permissions.toml)
     before = snapshot(gate)
     values = dict(decision=decision, decided_by_id=ctx.actor.id, decided_at=ctx.now(), rationale=rationale,
                   review_date=review_date)

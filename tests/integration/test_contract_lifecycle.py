@@ -7,6 +7,7 @@ from core.services import contracts
 from tests.integration.money_fixtures import draft_with_terms, make_opportunity, refused, signed_contract
 
 ALL = {"contract.draft", "contract.terms", "milestone.plan", "atc.request", "atc.review_legal", "atc.review_finance",
+       "atc.review_leader",
        "contract.sign", "change.request"}
 
 

@@ -30,7 +30,8 @@ def test_bid_list_counts_down_to_the_deadline_and_flags_overdue(world):
     world.read(lambda ctx: ctx.session.execute(update(Bid).where(Bid.id == late).values(deadline=days(-2))))
     sent = new_bid(world, opp, title="Sent", deadline=days(9))
     world.do("sr", bids.request_atb, sent, proposed_price="100000", proposed_floor="90000")
-    world.do("leader", bids.decide_atb, sent, "approve", price_floor="90000", rationale="ok")
+    world.do("leader", bids.decide_atb, sent, "approve", price_floor="90000", rationale="ok",
+             below_cost_reason="test figures")
     world.do("sr", bids.submit_bid, sent, quoted_price="95000")
 
     rows = world.read(q.bid_list).set_index("ID")
@@ -72,7 +73,8 @@ def test_bid_detail_shows_the_pending_atb_and_its_history(world):
     assert (d["status"], d["days_left"], d["overdue"], d["stage"]) == ("atb_pending", 5, False, "bidding")
     world.do("leader", bids.decide_atb, bid, "reject", rationale="floor too low")
     world.do("sr", bids.request_atb, bid, proposed_price="100000", proposed_floor="90000")
-    world.do("leader", bids.decide_atb, bid, "approve", price_floor="92000", rationale="ok at 92k")
+    world.do("leader", bids.decide_atb, bid, "approve", price_floor="92000", rationale="ok at 92k",
+             below_cost_reason="test figures")
     d = world.read(q.bid_detail, bid)
     assert d["atb_pending"] is None and d["price_floor"] == D("92000.00")
     atb = d["atb"]
@@ -204,7 +206,7 @@ def test_timeline_tells_the_deal_in_date_order(world):
 
 
 def test_timeline_includes_the_opportunitys_ati_and_bids(world):
-    opp = make_opportunity(world, stage=Stage.GUIDANCE)
+    opp = make_opportunity(world, stage=Stage.GUIDANCE, estimate=("100000", "60000"))
     bid = new_bid(world, opp)
     world.do("sr", bids.request_atb, bid, proposed_price="100000", proposed_floor="90000")
     world.do("leader", bids.decide_atb, bid, "approve", price_floor="90000", rationale="margin ok")

@@ -82,7 +82,7 @@ COLUMNS = {
     ("delivery", "Milestones"): {"Name": text(required=True), "Planned date": day(), "Forecast date": day(blank=False),
                                  "Accepted on": day(1, 30, blank=False),
                                  "+Contract": st.sampled_from(["NOPE", "HT-NONE", "=1+1", "\u202eHT"])},
-    ("delivery", "Costs"): {"Date": day(1, 30), "Category": enum("software", "La\nbour"), "Amount": money(),
+    ("delivery", "Costs"): {"Date": day(1, 30), "Category": enum("catering", "La\nbour"), "Amount": money(),
                             "Description": text(1000, multiline=True), "+Contract": st.sampled_from(["NOPE", ""])},
     ("finance", "Invoices"): {"Due on": day(-400, -1000), "+Number": text(64), "+Term": whole_hostile(1, 10**12)
                               .filter(lambda v: _cell(v) and v is not None) | st.sampled_from([999_999, 10**12]),
@@ -102,7 +102,7 @@ WORST = {   # PostgreSQL: one workbook per spreadsheet
     "Email": "a@b", "Source": "=1+1", "Budget": 10 ** 20, "Status": "merged", "Owner": "nobody",
     "Disqualify reason": "y" * 501, "Name": "z" * 201, "Amount": "1e400", "Expected close": date(9999, 12, 31),
     "Title": "t\nt", "Deadline": "2026-02-30", "Bid bond": -1, "Competitors": "c" * 1001, "Planned date": 0,
-    "Forecast date": "9999-99-99", "Accepted on": days(1), "+Contract": "NOPE", "Date": days(1), "Category": "software",
+    "Forecast date": "9999-99-99", "Accepted on": days(1), "+Contract": "NOPE", "Date": days(1), "Category": "catering",
     "Description": "\u2066", "Due on": "0000-00-00", "+Number": "n" * 65, "+Term": 10**12, "+Amount": "NaN",
     "+Issued on": days(1), "+Invoice": "NOPE", "+Received on": days(1), "+Reference": "r\x9b",
 }
