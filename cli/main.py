@@ -59,6 +59,10 @@ def _parser() -> argparse.ArgumentParser:
     m.add_argument("--as-of", dest="as_of", type=_iso_date, default=None, help="YYYY-MM-DD (default: today)")
     m.add_argument("--json", action="store_true", help="print JSON (Decimals as strings) instead of text")
 
+    dy = sub.add_parser("daily", help="the day's date-driven events (retention at warranty end); safe to run "
+                                      "twice or late: cron it once a day")
+    dy.add_argument("--as-of", dest="as_of", type=_iso_date, default=None, help="YYYY-MM-DD (default: today)")
+
     b = sub.add_parser("backup", help="copy the SQLite database to PATH (safe while the app runs)")
     b.add_argument("path", type=Path, metavar="PATH")
     b.add_argument("--force", action="store_true", help="overwrite PATH if it exists")
@@ -323,6 +327,16 @@ def cmd_metrics(args) -> int:
     return 0
 
 
+def cmd_daily(args) -> int:
+    from core.context import SYSTEM, unit_of_work
+    from core.services.daily import run_daily
+
+    with unit_of_work(SYSTEM, "cli") as ctx:
+        report = run_daily(ctx, as_of=args.as_of)
+    print(report.summary())
+    return 0
+
+
 def cmd_backup(args) -> int:
     from core.backup import backup
 
@@ -362,7 +376,7 @@ def _safe_url(url: str) -> str:
 
 COMMANDS = {"init": cmd_init, "demo": cmd_demo, "import": cmd_import, "export": cmd_export,
             "users": cmd_users, "sheets": cmd_sheets, "sync": cmd_sync, "app": cmd_app,
-            "metrics": cmd_metrics, "backup": cmd_backup, "restore": cmd_restore}
+            "metrics": cmd_metrics, "daily": cmd_daily, "backup": cmd_backup, "restore": cmd_restore}
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -11,6 +11,7 @@ SHOWN = 25   # links per list; the rest are in a table below it
 # which record each list's item names: (kind, item key) — the kind is the address's parameter
 LIST_RECORD = {"to_sign": ("contract", "contract_id"), "bids_due": ("bid", "id"),
                "milestones": ("milestone", "milestone_id"), "terms_to_invoice": ("term", "term_id"),
+               "retention_due": ("contract", "contract_id"),
                "overdue_invoices": ("invoice", "invoice_id"),
                "holds": ("opportunity", "opportunity_id")}
 # the tab of its record an item opens (?tab=): a contract's ATC, a change order's Changes
@@ -30,12 +31,14 @@ COLUMNS = {
                    "days_late": "Days late"},
     "terms_to_invoice": {"name": "Term", "contract": "Contract", "account": "Customer",
                          "open_amount": "Not invoiced", "released_on": "Released on"},
+    "retention_due": {"contract": "Contract", "account": "Customer", "term": "Term", "amount": "Retention",
+                      "ends_on": "Warranty ends", "days_left": "Days left"},
     "overdue_invoices": {"number": "Invoice", "account": "Customer", "outstanding": "Outstanding",
                          "due_on": "Due on", "days_overdue": "Days overdue"},
     "holds": {"opportunity": "Opportunity", "account": "Customer", "review_on": "Review on",
               "days_past": "Days past"},
 }
-MONEY = ("Not invoiced", "Outstanding", "Amount")
+MONEY = ("Not invoiced", "Outstanding", "Amount", "Retention")
 _MD = str.maketrans({c: "\\" + c for c in "\\`*_[]<>~$|#"})
 
 
@@ -67,6 +70,10 @@ def _label(name: str, item: dict) -> str:
     if name == "terms_to_invoice":
         return t("work.item.term", name=_md(item["name"]), contract=_md(item["contract"]),
                  account=_md(item["account"]), amount=fmt.money(item["open_amount"]), released=day(item["released_on"]))
+    if name == "retention_due":
+        return t("work.item.retention", term=_md(item["term"]), contract=_md(item["contract"]),
+                 account=_md(item["account"]), amount=fmt.money(item["amount"]), ends=day(item["ends_on"]),
+                 days=n(item["days_left"]))
     if name == "overdue_invoices":
         return t("work.item.invoice", number=_md(item["number"]), account=_md(item["account"]),
                  amount=fmt.money(item["outstanding"]), days=n(item["days_overdue"]))

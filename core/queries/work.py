@@ -10,6 +10,8 @@
 - contracts to sign: ATC passed (legal and finance approved, terms add up), not yet signed (the AR of the
   opportunity; leaders all; only for people who may sign);
 - released payment terms not yet fully invoiced (finance);
+- retention falling due: a warranty ending within 30 days (or ended, with `ltc daily` not yet run) whose
+  retention is not released (finance and leaders all; the FR of the opportunity);
 - overdue invoices with money outstanding (the AR of the opportunity; finance all);
 - opportunities on hold past their review date (the AR of the opportunity; leaders all).
 
@@ -17,14 +19,15 @@ Each list holds plain dicts; the page decides where each item is done.
 """
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 from sqlalchemy import func
 from sqlmodel import or_, select
 
 from core import clock
 from core.context import Context
-from core.enums import BidStatus, ChangeStatus, ContractStatus, Decision, GateKind, InvoiceStatus, MilestoneStatus
+from core.enums import (BidStatus, ChangeStatus, ContractStatus, Decision, GateKind, InvoiceStatus, MilestoneStatus,
+                        Trigger)
 from core.models import (Account, Bid, ChangeOrder, Contract, GateDecision, Invoice, Milestone, Opportunity,
                          PaymentTerm, User)
 from core.services import action, bids, contracts, opportunities
@@ -32,7 +35,9 @@ from core.services.billing import outstanding
 
 LEADER, FINANCE = "leader", "finance"
 BID_DAYS = 7
-LISTS = ("decisions", "to_sign", "bids_due", "milestones", "terms_to_invoice", "overdue_invoices", "holds")
+RETENTION_DAYS = 30
+LISTS = ("decisions", "to_sign", "bids_due", "milestones", "terms_to_invoice", "retention_due", "overdue_invoices",
+         "holds")
 
 
 @action("work.view")
@@ -46,6 +51,8 @@ def my_work(ctx: Context, as_of: date | None = None) -> dict[str, list[dict]]:
         "bids_due": _bids_due(ctx, me, LEADER in roles, today),
         "milestones": _milestones(ctx, me, LEADER in roles, today),
         "terms_to_invoice": _terms_to_invoice(ctx) if FINANCE in roles else [],
+        "retention_due": _retention_due(ctx, me, bool({LEADER, FINANCE} & roles), today)
+        if ctx.may("delivery.view") else [],
         "overdue_invoices": _overdue_invoices(ctx, me, FINANCE in roles, today),
         "holds": _holds(ctx, me, LEADER in roles, today),
     }
@@ -185,6 +192,22 @@ def _milestones(ctx: Context, me: int | None, sees_all: bool, today: date) -> li
                     "days_late": (today - when).days, "contract_id": c.id, "contract": c.number,
                     "opportunity_id": o.id, "opportunity": o.name})
     return out
+
+
+def _retention_due(ctx: Context, me: int | None, sees_all: bool, today: date) -> list[dict]:
+    q = (select(PaymentTerm, Contract, Opportunity, Account.name)
+         .join(Contract, Contract.id == PaymentTerm.contract_id)
+         .join(Opportunity, Opportunity.id == Contract.opportunity_id)
+         .join(Account, Account.id == Contract.account_id)
+         .where(PaymentTerm.active == True, PaymentTerm.trigger == Trigger.WARRANTY,  # noqa: E712
+                PaymentTerm.released_on == None, Contract.status == ContractStatus.SIGNED,  # noqa: E711
+                Contract.warranty_ends_on <= today + timedelta(days=RETENTION_DAYS))
+         .order_by(Contract.warranty_ends_on, PaymentTerm.id))
+    if not sees_all:
+        q = q.where(Opportunity.fr_id == me)
+    return [{"contract_id": c.id, "contract": c.number, "account": account, "term": t.name, "amount": t.amount,
+             "ends_on": c.warranty_ends_on, "days_left": (c.warranty_ends_on - today).days}
+            for t, c, o, account in ctx.session.exec(q).all()]
 
 
 def _terms_to_invoice(ctx: Context) -> list[dict]:

@@ -11,7 +11,7 @@ SHEET_USERS = {"sync.view", "sync.run", "sync.resolve"}   # those who keep a dep
 MAY: dict[str, set[str]] = {
     # runs the system: people, imports on others' behalf, exports and the audit trail; no business decisions
     "admin": EVERYONE_READS | SHEET_USERS | {"user.manage", "audit.view", "data.export", "lead.capture",
-                                             "lead.import"},
+                                             "lead.import", "daily.run"},
     # finds and triages demand: leads only, from capture to qualification; hands over, never converts
     "marketing": EVERYONE_READS | SHEET_USERS | {"lead.view", "lead.capture", "lead.import", "lead.update",
                                                  "lead.assign", "lead.merge", "lead.qualify", "lead.disqualify"},

@@ -114,3 +114,35 @@ def test_the_app_never_shows_a_traceback_in_the_browser():
     from cli.launcher import streamlit_flags
 
     assert "--client.showErrorDetails=none" in streamlit_flags()
+
+
+def test_daily_runs_twice_with_the_same_books_and_refuses_a_future_day(env, tmp_path):
+    """`ltc daily` (issue 12) releases a retention whose warranty ended, once, audited as the system from cli."""
+    from datetime import timedelta
+
+    from core import clock
+    from core.context import SYSTEM, unit_of_work
+    from sqlmodel import select
+
+    from core.models import AuditEvent, Contract, PaymentTerm
+    from core.services import delivery
+    from tests.conftest import make_world
+    from tests.integration.money_fixtures import days, signed_contract
+
+    assert run(["init"], env).returncode == 0
+    world = make_world(env["LTC_DATABASE_URL"])
+    ids = signed_contract(world, signed_on=days(-500))
+    world.do("fr", delivery.accept_milestone, ids["m1"], kind="final", accepted_on=days(-30) - timedelta(days=365))
+    first = run(["daily"], env)
+    assert first.returncode == 0, first.stderr
+    assert f"ltc daily as of {clock.today().isoformat()}: 1 retention release(s)" in first.stdout
+    assert "released the retention of HT-2026-0001" in first.stdout
+    second = run(["daily"], env)
+    assert second.returncode == 0 and ": 0 retention release(s)" in second.stdout
+    future = run(["daily", "--as-of", (clock.today() + timedelta(days=1)).isoformat()], env)
+    assert future.returncode == 1 and "as_of:" in future.stderr and "is in the future" in future.stderr
+    with unit_of_work(SYSTEM, "test", url=env["LTC_DATABASE_URL"]) as ctx:
+        ends = ctx.session.get(Contract, ids["contract"]).warranty_ends_on
+        assert ctx.session.get(PaymentTerm, ids["retention"]).released_on == ends
+        last = ctx.session.exec(select(AuditEvent).order_by(AuditEvent.id.desc())).first()
+        assert (last.action, last.source, last.user_login) == ("term.release", "cli", "system")
