@@ -89,8 +89,9 @@ def forecast(ctx: Context, f: Filters) -> list[dict]:
                 last_ms, Contract.account_id)
          .join(Contract, Contract.id == PaymentTerm.contract_id)
          .outerjoin(Milestone, Milestone.id == PaymentTerm.milestone_id)
-         .where(PaymentTerm.active == True, Contract.status == ContractStatus.SIGNED,  # noqa: E712
-                Contract.signed_on <= f.as_of))
+         .where(PaymentTerm.active == True,  # noqa: E712
+                # a closed project's held retention is still to come in
+                Contract.status.in_([ContractStatus.SIGNED, ContractStatus.CLOSED]), Contract.signed_on <= f.as_of))
     for amount, billed, trig, rel, ms_on, due_days, signed_on, w_end, w_months, last_on, acc in \
             ctx.session.exec(in_scope(q, Contract.id, cids)).all():
         left = amount - money(billed)

@@ -5,7 +5,7 @@ from core.models.opportunities import GateDecision, Opportunity, Stakeholder, St
 from core.models.bids import Bid
 from core.models.contracts import ChangeOrder, Contract, PaymentTerm
 from core.models.delivery import Acceptance, CostEntry, Milestone
-from core.models.billing import Allocation, Invoice, Payment
+from core.models.billing import Allocation, Invoice, Payment, Refund
 from core.models.finance import Baseline, ClosureReview
 from core.models.system import AuditEvent, RequestKey, Setting
 from core.models.sync import SyncConflict, SyncCreated, SyncLock, SyncRun, SyncSnapshot
@@ -13,6 +13,6 @@ from core.models.sync import SyncConflict, SyncCreated, SyncLock, SyncRun, SyncS
 __all__ = [
     "Account", "Contact", "SignIn", "User", "Lead", "GateDecision", "Opportunity", "Stakeholder", "StageChange",
     "Bid", "ChangeOrder", "Contract", "PaymentTerm", "Acceptance", "CostEntry", "Milestone",
-    "Allocation", "Invoice", "Payment", "Baseline", "ClosureReview", "AuditEvent", "RequestKey", "Setting",
+    "Allocation", "Invoice", "Payment", "Refund", "Baseline", "ClosureReview", "AuditEvent", "RequestKey", "Setting",
     "SyncConflict", "SyncCreated", "SyncLock", "SyncRun", "SyncSnapshot",
 ]

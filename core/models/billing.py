@@ -40,6 +40,17 @@ class Payment(Versioned, SQLModel, table=True):
     version: int = 1
 
 
+class Refund(SQLModel, table=True):
+    """Unapplied cash paid back to the customer (it reduces the payment's unapplied amount)."""
+    id: Optional[int] = Field(default=None, primary_key=True)
+    payment_id: int = Field(foreign_key="payment.id", index=True)
+    account_id: int = Field(foreign_key="account.id", index=True)
+    amount: Decimal = money_field()
+    refunded_on: date
+    reference: str = Field(default="", max_length=200)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
 class Allocation(SQLModel, table=True):
     id: Optional[int] = Field(default=None, primary_key=True)
     payment_id: int = Field(foreign_key="payment.id", index=True)

@@ -104,10 +104,12 @@ def customers(ctx: Context) -> list[dict]:
 
 @action("billing.view")
 def to_invoice(ctx: Context) -> pd.DataFrame:
-    """Released payment terms of signed contracts with something not yet invoiced (ID is the term id)."""
+    """Released payment terms of signed contracts (or closed ones: a retention held at closure) with something not
+    yet invoiced (ID is the term id)."""
     q = (select(PaymentTerm, Contract.number, Contract.account_id, Account.name)
          .join(Contract, Contract.id == PaymentTerm.contract_id).join(Account, Account.id == Contract.account_id)
-         .where(PaymentTerm.released_on != None, Contract.status == ContractStatus.SIGNED)  # noqa: E711
+         .where(PaymentTerm.released_on != None,  # noqa: E711
+                Contract.status.in_([ContractStatus.SIGNED, ContractStatus.CLOSED]))
          .order_by(PaymentTerm.released_on, PaymentTerm.id))
     rows = ctx.session.exec(_in_scope(q, Contract.account_id, _scope(ctx))).all()
     ids = [t.id for t, *_ in rows]

@@ -200,7 +200,8 @@ def _retention_due(ctx: Context, me: int | None, sees_all: bool, today: date) ->
          .join(Opportunity, Opportunity.id == Contract.opportunity_id)
          .join(Account, Account.id == Contract.account_id)
          .where(PaymentTerm.active == True, PaymentTerm.trigger == Trigger.WARRANTY,  # noqa: E712
-                PaymentTerm.released_on == None, Contract.status == ContractStatus.SIGNED,  # noqa: E711
+                PaymentTerm.released_on == None,  # noqa: E711
+                Contract.status.in_([ContractStatus.SIGNED, ContractStatus.CLOSED]),   # closed: retention held
                 Contract.warranty_ends_on <= today + timedelta(days=RETENTION_DAYS))
          .order_by(Contract.warranty_ends_on, PaymentTerm.id))
     if not sees_all:
@@ -219,7 +220,7 @@ def _terms_to_invoice(ctx: Context) -> list[dict]:
         .join(Account, Account.id == Contract.account_id)
         .outerjoin(billed, billed.c.term_id == PaymentTerm.id)
         .where(PaymentTerm.active == True, PaymentTerm.released_on != None,  # noqa: E712,E711
-               Contract.status == ContractStatus.SIGNED)
+               Contract.status.in_([ContractStatus.SIGNED, ContractStatus.CLOSED]))
         .order_by(PaymentTerm.released_on, PaymentTerm.id)).all()
     out = []
     for t, c, account, invoiced in rows:

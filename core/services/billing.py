@@ -22,7 +22,7 @@ from core.enums import ContractStatus, Decision, GateKind, InvoiceStatus, Trigge
 from core.errors import AmountError, DuplicateError, GateError, ValidationError
 from core.lifecycle import Lifecycle, Step, register
 from core.messages import Text, code, kind
-from core.models import Account, Allocation, Contract, Invoice, Milestone, Payment, PaymentTerm
+from core.models import Account, Allocation, Contract, Invoice, Milestone, Payment, PaymentTerm, Refund
 from core.services import action
 from core.services.contracts import label, not_future
 from core.types import CENT, fmt_money
@@ -89,6 +89,8 @@ def _term_label(term: PaymentTerm) -> Text:
 
 def _term_signed(ctx: Context, term: PaymentTerm) -> Text | None:
     contract = _contract(ctx, term)
+    if contract.status == ContractStatus.CLOSED and term.trigger == Trigger.WARRANTY:
+        return None   # a retention held at closure is invoiced and collected after it (core.services.closure)
     if contract.status != ContractStatus.SIGNED:
         return Text("{label} is {status}; invoices are issued only on a signed contract", label=label(contract),
                     status=code(contract.status))
@@ -403,6 +405,31 @@ def record_payment(ctx: Context, *, account_id: int, amount, received_on=None, r
             left -= part
         _allocate(ctx, payment, invoice, part, received_on)
     return payment.id
+
+
+@action("payment.refund")
+def refund_unapplied(ctx: Context, payment_id: int, *, amount=None, refunded_on=None, reference: str = "") -> int:
+    """Pay unapplied cash back to the customer (all of it when no amount is given); returns the refund's id.
+    Cash can only leave as it came: never more than the payment has unapplied, never before it was received."""
+    share = _share(amount, "amount")
+    with validate.Collect() as check:
+        on = check(not_future, ctx, "refunded_on", refunded_on)
+        reference = check(validate.text, "reference", reference, max_len=200)
+    payment = ctx.get(Payment, payment_id, what="payment")
+    amount = payment.unapplied if share is None else share
+    if amount <= 0 or amount > payment.unapplied:
+        raise AmountError("refund of {amount} from {payment}: it has {left} unapplied", amount=fmt_money(amount),
+                          payment=_payment_label(payment), left=fmt_money(payment.unapplied), field="amount")
+    if on < payment.received_on:
+        raise ValidationError("{field}: {got} is before the payment was received ({received})", field="refunded_on",
+                              got=on.isoformat(), received=payment.received_on.isoformat())
+    before = snapshot(payment)
+    payment.unapplied -= amount
+    ctx.audit("payment.refund", payment, before=before)
+    refund = Refund(payment_id=payment.id, account_id=payment.account_id, amount=amount, refunded_on=on,
+                    reference=reference)
+    ctx.audit("payment.refund", refund)
+    return refund.id
 
 
 @action("payment.allocate")

@@ -1,18 +1,24 @@
 """Final accounts and review (项目决算与复盘): the last step of the chain.
 
-A project closes only with final accounts (决算), a written review, and no receivable outstanding: every
-invoice is paid or the rest written off with a leader's approval.
+A project closes only with final accounts (决算), a written review, and nothing of the contract left to bill
+or collect: every term invoiced, every milestone finally accepted, every invoice paid (or the rest written
+off with a leader's approval), no write-off awaiting its decision and no unapplied cash of the customer. The
+refusal lists every blocker with its figures. The one exception is a retention held until a warranty end
+still to come: the project closes with it, `ltc daily` releases it on that day, and it is invoiced and
+collected after closure (see `held_retention`).
 """
 from __future__ import annotations
 
 from sqlmodel import select
 
+from sqlalchemy import func
+
 from core import calculations, gates, validate
 from core.context import Context, snapshot
-from core.enums import Calculation, ContractStatus, Decision, GateKind
+from core.enums import Calculation, ContractStatus, Decision, GateKind, MilestoneStatus, Trigger
 from core.errors import GateError
-from core.messages import Joined, Text
-from core.models import Baseline, ClosureReview, Contract, Invoice
+from core.messages import Joined, Text, code
+from core.models import Account, Baseline, ClosureReview, Contract, Invoice, Milestone, Payment, PaymentTerm
 from core.services import action
 from core.services.contracts import label, not_future, require_status
 from core.types import fmt_money
@@ -48,16 +54,10 @@ def close_project(ctx: Context, contract_id: int, *, went_well: str, went_badly:
     if calculations.latest_baseline(ctx.session, Calculation.FINAL, contract_id=contract.id) is None:
         raise GateError("closure: {label} has no final accounts (决算) yet; finance records them first",
                         label=label(contract))
-    owed = calculations.contract_receivable(ctx.session, contract.id)
-    if owed != 0:
-        numbers = Joined(", ", (f"{inv.number} ({fmt_money(calculations.outstanding(inv))})"
-                                for inv in calculations.receivables(ctx.session, contract.id)))
-        raise GateError("closure: {label} still has {owed} outstanding on invoice(s) {numbers}; collect it or have a "
-                        "leader approve a write-off", label=label(contract), owed=fmt_money(owed), numbers=numbers)
-    pending_wo = list(_pending_write_offs(ctx, contract.id))
-    if pending_wo:
-        raise GateError("closure: {label} has {count} write-off request(s) awaiting a leader's decision",
-                        label=label(contract), count=len(pending_wo))
+    found = blockers(ctx, contract, closed_on)
+    if found:
+        raise GateError("closure: {label} cannot close while something of it can still be billed or collected: "
+                        "{blockers}", label=label(contract), blockers=Joined("; ", found))
 
     review = ClosureReview(contract_id=contract.id, closed_on=closed_on, went_well=went_well,
                            went_badly=went_badly, closed_by_id=ctx.actor.id)
@@ -71,6 +71,48 @@ def close_project(ctx: Context, contract_id: int, *, went_well: str, went_badly:
     ctx.move(contract, "status", ContractStatus.CLOSED)
     ctx.audit("closure.close", contract, before=before)
     return review.id
+
+
+def held_retention(ctx: Context, contract: Contract, on) -> list[PaymentTerm]:
+    """Retention terms held until a warranty end after `on`: not released yet, and rightly so. The one thing a
+    project may close with (a receivable falling due on the warranty's end, collected after closure)."""
+    if contract.warranty_ends_on is None or contract.warranty_ends_on <= on:
+        return []
+    return [t for t in calculations.active_terms(ctx.session, contract.id)
+            if t.trigger == Trigger.WARRANTY and t.released_on is None]
+
+
+def blockers(ctx: Context, contract: Contract, on) -> list[Text]:
+    """Everything that keeps the contract from closing on `on`, each with its figures (empty: it may close)."""
+    session, out = ctx.session, []
+    owed = calculations.contract_receivable(session, contract.id)
+    if owed > 0:
+        numbers = Joined(", ", (f"{inv.number} ({fmt_money(calculations.outstanding(inv))})"
+                                for inv in calculations.receivables(session, contract.id)))
+        out.append(Text("{owed} outstanding on invoice(s) {numbers} (collect it, or a leader approves a write-off)",
+                        owed=fmt_money(owed), numbers=numbers))
+    pending_wo = list(_pending_write_offs(ctx, contract.id))
+    if pending_wo:
+        out.append(Text("{count} write-off request(s) awaiting a leader's decision", count=len(pending_wo)))
+    held = {t.id for t in held_retention(ctx, contract, on)}
+    for term in calculations.active_terms(session, contract.id):
+        left = term.amount - calculations.invoiced_on_term(session, term.id)
+        if left > 0 and term.id not in held:
+            out.append(Text("term '{name}' has {left} not invoiced{why}", name=term.name, left=fmt_money(left),
+                            why=Text(" (released on {on})", on=term.released_on.isoformat()) if term.released_on
+                            else Text(" (not released yet)")))
+    for ms in session.exec(select(Milestone).where(Milestone.contract_id == contract.id,
+                                                   Milestone.status != MilestoneStatus.ACCEPTED)
+                           .order_by(Milestone.seq, Milestone.id)).all():
+        out.append(Text("milestone '{name}' is not finally accepted ({status})", name=ms.name,
+                        status=code(ms.status)))
+    unapplied = session.exec(select(func.coalesce(func.sum(Payment.unapplied), 0)).where(
+        Payment.account_id == contract.account_id, Payment.unapplied > 0)).one()
+    if unapplied and unapplied > 0:
+        customer = session.get(Account, contract.account_id)
+        out.append(Text("{customer} has {amount} of unapplied cash (apply it to an invoice or refund it)",
+                        customer=customer.name if customer else contract.account_id, amount=fmt_money(unapplied)))
+    return out
 
 
 def _pending_write_offs(ctx: Context, contract_id: int):

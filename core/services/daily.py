@@ -44,7 +44,8 @@ class DailyReport:
 def retention_due(ctx: Context, as_of: date) -> list[Contract]:
     """Signed contracts whose warranty ended by `as_of` and that still hold an unreleased warranty term."""
     contracts = ctx.session.exec(select(Contract).where(
-        Contract.status == ContractStatus.SIGNED, Contract.warranty_ends_on != None,  # noqa: E711
+        Contract.status.in_([ContractStatus.SIGNED, ContractStatus.CLOSED]),   # a closed one's retention was held
+        Contract.warranty_ends_on != None,  # noqa: E711
         Contract.warranty_ends_on <= as_of).order_by(Contract.warranty_ends_on, Contract.id)).all()
     return [c for c in contracts if any(t.trigger == Trigger.WARRANTY and t.released_on is None
                                         for t in active_terms(ctx.session, c.id))]

@@ -221,7 +221,8 @@ def release_warranty_terms(ctx: Context, contract_id: int, as_of=None) -> list[i
     """Release the retention once the warranty has ended; returns the released term ids (none if done)."""
     as_of = not_future(ctx, "as_of", as_of)
     contract = ctx.get(Contract, contract_id)
-    require_status(contract, (ContractStatus.SIGNED,), Text("warranty terms are released"))
+    # a closed project's retention was held until its warranty end: it is released after closure too
+    require_status(contract, (ContractStatus.SIGNED, ContractStatus.CLOSED), Text("warranty terms are released"))
     if contract.warranty_ends_on is None:
         raise GateError("warranty: {label} has no warranty end yet; it starts when every milestone is finally "
                         "accepted", label=label(contract))

@@ -284,7 +284,14 @@ def _build(world: World) -> SimpleNamespace:
     s.changed = signed_contract(world, number="HT-CHANGED")
     s.change = do("ar", contracts.request_change, s.changed["contract"], number="CO-1", reason="more",
                   new_amount="1000000")
-    s.closable = signed_contract(world, number="HT-CLOSE")
+    # closable: delivered, warranty over, everything invoiced and paid, its customer owing and holding nothing
+    s.closable = signed_contract(world, number="HT-CLOSE", signed_on=days(-800),
+                                 opp_id=make_opportunity(world, name="Closable", account="Closable Co"))
+    do("fr", delivery.accept_milestone, s.closable["m1"], kind="final", accepted_on=days(-500))
+    do("finance", delivery.release_warranty_terms, s.closable["contract"])
+    for term, amount in (("advance", "300000"), ("final", "600000"), ("retention", "100000")):
+        do("finance", billing.issue_invoice, s.closable[term], amount=amount, issued_on=days(-30))
+    do("finance", billing.record_payment, account_id=s.closable["account"], amount="1000000", reference="CLOSE-ALL")
     do("finance", closure.record_final_accounts, s.closable["contract"])
 
     cid = s.signed["contract"]

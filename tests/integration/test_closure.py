@@ -1,4 +1,5 @@
 """Closure: final accounts (决算), the review, and no closing while money is outstanding."""
+from datetime import timedelta
 from decimal import Decimal as D
 
 import pytest
@@ -103,3 +104,50 @@ def test_approved_write_off_lets_the_project_close(world, delivered):
     finals = world.read(lambda ctx: ctx.session.exec(select(Baseline).where(
         Baseline.contract_id == cid, Baseline.kind == Calculation.FINAL)).all())
     assert len(finals) == 1
+
+
+def test_closure_lists_every_blocker_with_its_figures(world):
+    """Issue 12: a contract with 250,000 never invoiced and 70,000 of unapplied cash closed fine, and that money
+    could never be billed afterwards."""
+    ids = signed_contract(world, signed_on=days(-300))
+    cid = ids["contract"]
+    m2 = world.do("fr", delivery.plan_milestone, cid, name="Site two", planned_on=days(-10))
+    world.do("finance", billing.issue_invoice, ids["advance"], amount="300000", issued_on=days(-250))
+    pay = world.do("finance", billing.record_payment, account_id=ids["account"], amount="370000", reference="B-1")
+    world.do("finance", closure.record_final_accounts, cid)
+    err = refused(world, GateError, "leader", closure.close_project, cid, went_well="a", went_badly="b")
+    text = str(err)
+    assert "cannot close while something of it can still be billed or collected" in text
+    assert "term 'Final acceptance 60%' has 600,000.00 not invoiced (not released yet)" in text
+    assert "milestone 'Go-live' is not finally accepted (planned)" in text
+    assert "milestone 'Site two' is not finally accepted (planned)" in text
+    assert "has 70,000.00 of unapplied cash" in text
+    assert "Retention" in text                   # no warranty end yet: the retention is not held, it blocks
+    assert world.get(Contract, cid).status == ContractStatus.SIGNED
+    world.do("finance", billing.refund_unapplied, pay, amount="70000", reference="R-1")
+    from core.errors import AmountError
+    refused(world, AmountError, "finance", billing.refund_unapplied, pay, amount="1", match="it has 0.00 unapplied")
+
+
+def test_a_retention_held_until_its_warranty_end_is_collected_after_closure(world):
+    """The one exception: closed on a day before its warranty's end, the project keeps its retention as a
+    receivable; `ltc daily` releases it on that day and finance invoices and collects it after closure."""
+    from core.services.daily import run_daily
+    from core.context import SYSTEM, unit_of_work
+    ids = signed_contract(world, signed_on=days(-700), warranty_months=12)
+    cid = ids["contract"]
+    world.do("fr", delivery.accept_milestone, ids["m1"], kind="final", accepted_on=days(-400))
+    ends = world.get(Contract, cid).warranty_ends_on
+    for term, amount in (("advance", "300000"), ("final", "600000")):
+        world.do("finance", billing.issue_invoice, ids[term], amount=amount, issued_on=days(-390))
+    world.do("finance", billing.record_payment, account_id=ids["account"], amount="900000", reference="B-ALL",
+             received_on=days(-380))
+    world.do("finance", closure.record_final_accounts, cid)
+    before_end = ends - timedelta(days=5)
+    close(world, "leader", cid, closed_on=before_end)     # the retention was held on that day: not a blocker
+    assert world.get(Contract, cid).status == ContractStatus.CLOSED
+    with unit_of_work(SYSTEM, "cli", url=world.url) as ctx:
+        assert [n for n, *_ in run_daily(ctx).released] == [world.get(Contract, cid).number]
+    inv = world.do("finance", billing.issue_invoice, ids["retention"], amount="100000")
+    world.do("finance", billing.record_payment, account_id=ids["account"], amount="100000", reference="B-RET")
+    assert world.get(billing.Invoice, inv).status.value == "paid"

@@ -106,6 +106,10 @@ def test_lead_to_closed_project(world):
     pay2 = w.do("finance", billing.record_payment, account_id=account_id, amount=Decimal("520000"),
                 reference="BANK-2")
     assert w.get(Payment, pay2).unapplied == Decimal("20000.00")   # overpayment kept, not lost
+    with pytest.raises(GateError, match="has 20,000.00 of unapplied cash"):   # issue 12: not closed over it
+        w.do("leader", closure.close_project, cid, went_well="fast go-live", went_badly="late acceptance")
+    w.do("finance", billing.refund_unapplied, pay2, reference="REFUND-BANK-2")
+    assert w.get(Payment, pay2).unapplied == Decimal("0.00")
     w.do("leader", closure.close_project, cid, went_well="fast go-live", went_badly="late acceptance")
     assert w.get(Contract, cid).status == ContractStatus.CLOSED
 
