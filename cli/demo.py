@@ -19,12 +19,12 @@ from core import clock as company_clock
 from core.context import SYSTEM, Actor, Context, unit_of_work
 from core.enums import Decision, Stance
 from core.errors import LtcError
-from core.calculations import active_terms, receivables
+from core.calculations import active_terms, receivables, released_not_invoiced
 from core.enums import ContractStatus, InvoiceStatus, MilestoneStatus, Stage
 from core.models import Contract, Invoice, Lead, PaymentTerm, Setting, User
 from core.queries.overview import chain_counts
 from core.services.billing import outstanding
-from core.services import bids, billing, closure, contracts, delivery, leads, opportunities, users
+from core.services import bids, billing, closure, contracts, daily, delivery, leads, opportunities, users
 
 DEMO_PASSWORD = "demo-pass-2026"   # demo only: listed in the README
 DEMO_USERS = [  # login, name, roles
@@ -409,7 +409,9 @@ def _finale(s: Story) -> None:
     session, today = s.ctx.session, s.today
     signed = session.exec(select(Contract).where(Contract.status == ContractStatus.SIGNED)
                           .order_by(Contract.signed_on, Contract.id)).all()
-    done = [c for c in signed if all(m.status == MilestoneStatus.ACCEPTED for m in delivery.milestones(s.ctx, c.id))]
+    closing_day = today - timedelta(days=7)   # _close's day: every milestone finally accepted by then
+    done = [c for c in signed if all(m.status == MilestoneStatus.ACCEPTED and m.accepted_on <= closing_day
+                                     for m in delivery.milestones(s.ctx, c.id))]
     if done:
         _close(s, done[0])
     open_work = [c for c in signed if c not in done[:1] and any(
@@ -432,25 +434,28 @@ def _finale(s: Story) -> None:
         billing.record_payment(s.as_("finance", today - timedelta(days=2)), account_id=inv.account_id,
                                amount=outstanding(inv) + Decimal("5000"), reference=f"BANK-{inv.number}-ALL",
                                received_on=today - timedelta(days=2))
+    daily.run_daily(s.as_("finance", today))   # as the nightly `ltc daily`: retention whose warranty ended is released
 
 
 def _close(s: Story, contract: Contract) -> None:
-    """Finish the oldest delivered project: bill and collect everything, final accounts, review, close."""
-    session, today = s.ctx.session, s.today
-    released_on = today - timedelta(days=20)   # the retention is released, and billed, on this day
-    if contract.warranty_ends_on and contract.warranty_ends_on <= released_on:
-        delivery.release_warranty_terms(s.as_("finance", released_on), contract.id)
-    _bill_released(s, contract.id, released_on)
+    """Finish the oldest delivered project a week ago: release the retention if its warranty had ended by then
+    (else it is held, the one thing a project closes with), invoice and collect everything else, final accounts,
+    review, close. All on one day, so every seed and every date tells it."""
+    session, day = s.ctx.session, s.today - timedelta(days=7)   # the closing_day _finale chose the project by
+    if contract.warranty_ends_on and contract.warranty_ends_on <= day:
+        delivery.release_warranty_terms(s.as_("finance", day), contract.id, as_of=day)
+    for term in active_terms(session, contract.id):
+        left = released_not_invoiced(session, term.id)
+        if left > 0:
+            billing.issue_invoice(s.as_("finance", day), term.id, amount=left, issued_on=day)
     for inv in receivables(session, contract.id):
-        billing.record_payment(s.as_("finance", today - timedelta(days=10)), account_id=inv.account_id,
-                               amount=outstanding(inv), received_on=today - timedelta(days=10),
-                               reference=f"BANK-{inv.number}-FINAL", allocate_to=[(inv.id, outstanding(inv))])
-    closure.record_final_accounts(s.as_("finance", today - timedelta(days=8)), contract.id,
-                                  note="决算 agreed with the customer")
-    closure.close_project(s.as_("leader", today - timedelta(days=7)), contract.id,
+        billing.record_payment(s.as_("finance", day), account_id=inv.account_id, amount=outstanding(inv),
+                               received_on=day, reference=f"BANK-{inv.number}-FINAL",
+                               allocate_to=[(inv.id, outstanding(inv))])
+    closure.record_final_accounts(s.as_("finance", day), contract.id, note="决算 agreed with the customer")
+    closure.close_project(s.as_("leader", day), contract.id,
                           went_well="Iron triangle met weekly; acceptance on time 铁三角周会,验收准时",
-                          went_badly="Hardware cost 12% over budget 硬件成本超预算12%",
-                          closed_on=today - timedelta(days=7))
+                          went_badly="Hardware cost 12% over budget 硬件成本超预算12%", closed_on=day)
 
 
 def _change_order(s: Story, contract: Contract) -> None:

@@ -11,7 +11,7 @@ SHEET_USERS = {"sync.view", "sync.run", "sync.resolve"}   # those who keep a dep
 MAY: dict[str, set[str]] = {
     # runs the system: people, imports on others' behalf, exports and the audit trail; no business decisions
     "admin": EVERYONE_READS | SHEET_USERS | {"user.manage", "audit.view", "data.export", "lead.capture",
-                                             "lead.import", "daily.run"},
+                                             "lead.import"},
     # finds and triages demand: leads only, from capture to qualification; hands over, never converts
     "marketing": EVERYONE_READS | SHEET_USERS | {"lead.view", "lead.capture", "lead.import", "lead.update",
                                                  "lead.assign", "lead.merge", "lead.qualify", "lead.disqualify"},
@@ -37,7 +37,7 @@ MAY: dict[str, set[str]] = {
     "finance": EVERYONE_READS | SHEET_USERS | {
         "opportunity.estimate", "contract.view", "contract.terms", "atc.review_finance", "change.review_finance",
         "delivery.view", "cost.record", "term.release", "billing.view", "invoice.issue", "invoice.update",
-        "payment.record", "payment.allocate", "payment.refund", "writeoff.request", "closure.final_accounts", "audit.view",
+        "payment.record", "payment.allocate", "payment.refund", "daily.run", "writeoff.request", "closure.final_accounts", "audit.view",
         "data.export", "metrics.cash"},
     # leadership decides the gates and write-offs, signs, sees everything; does no clerical data entry
     "leader": EVERYONE_READS | SHEET_USERS | {

@@ -11,6 +11,7 @@ from core.enums import GateKind
 from core.errors import LtcError
 from core.exports import ENTITIES, export_rows, to_json
 from core.models import GateDecision
+from core import clock
 from tests.conftest import SCALE
 
 TODAY = date(2026, 11, 27)
@@ -110,6 +111,9 @@ DATES = [date(2025, 12, 31), date(2027, 1, 1), date(2028, 2, 29), date(2026, 6, 
 STORIES = ([(seed, day, 1.0) for seed in range(1, 31) for day in DATES] if SCALE > 1 else
            [(seed, DATES[seed % len(DATES)], 0.3) for seed in range(1, 31)] + [(42, date(2028, 2, 29), 0.3),
                                                                               (1234, date(2026, 6, 30), 0.3)])
+# and today, at the README's scale, for the seeds that failed (seed 5 failed on 2026-12-04 while every fixed date
+# above passed): the story must hold on any day, so the day the suite runs is as good a witness as any
+STORIES += [(seed, clock.today(), 1.0) for seed in (5, 22, 42)] + [(5, date(2026, 12, 4), 1.0)]
 
 
 @pytest.mark.parametrize("seed,today,scale", STORIES)
