@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 
+from playwright.sync_api import expect
 from sqlalchemy import func
 from sqlmodel import select
 
@@ -38,7 +39,7 @@ def test_a_double_click_records_one_payment(page, server_db):
     _wait_idle(page)
     # the form came back empty: an impatient third click after choosing the customer again records nothing
     _choose(page, "Customer", customer)
-    assert page.get_by_label("Amount received").input_value() == ""
+    expect(page.get_by_label("Amount received")).to_have_value("", timeout=30_000)
     page.get_by_role("button", name="Record payment").click()
     _wait_idle(page)
     page.wait_for_timeout(1000)
@@ -121,7 +122,9 @@ def test_two_people_edit_one_opportunity_and_nothing_is_overwritten(browser, ser
         # Reload shows A's amount; B's next save (the name only) applies on it and undoes nothing
         b.get_by_role("button", name="Reload").first.click()
         _wait_idle(b)
-        assert _edit_form(b).get_by_label("Amount").input_value() == "1111000.00"
+        # the form is drawn again after the status widget goes: wait for the value rather than read it at once
+        # (read too early on a busy machine, the field was still empty)
+        expect(_edit_form(b).get_by_label("Amount")).to_have_value("1111000.00", timeout=30_000)
         _edit_form(b).get_by_label("Name").fill(f"{name} (renamed)")
         _edit_form(b).get_by_role("button", name="Save changes").click()
         b.get_by_text("Saved.").first.wait_for()
