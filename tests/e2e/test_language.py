@@ -20,12 +20,15 @@ def test_filters_relabel_when_the_language_changes(page):
     page.get_by_text("Inbox", exact=True).wait_for()
     page.get_by_text("中文", exact=True).click()
     page.get_by_text("线索收件箱").wait_for()
-    page.wait_for_timeout(1000)
     boxes = page.locator('[data-testid="stMain"] [data-testid="stSelectbox"], '
                          '[data-testid="stMain"] [data-testid="stMultiSelect"]')
-    # what each filter shows: its chips' text and its input's value (a chosen option sits in the input)
-    joined = " ".join(boxes.all_text_contents() + [i.input_value() for i in boxes.locator("input").all()]
-                      + [i.get_attribute("value") or "" for i in boxes.locator("input").all()])
+    for _ in range(60):   # until every filter is drawn (on a busy machine the status filter came last)
+        page.wait_for_timeout(500)
+        # what each filter shows: its chips' text and its input's value (a chosen option sits in the input)
+        joined = " ".join(boxes.all_text_contents() + [i.input_value() for i in boxes.locator("input").all()]
+                          + [i.get_attribute("value") or "" for i in boxes.locator("input").all()])
+        if "全部" in joined and "新建" in joined:
+            break
     assert "全部" in joined and "新建" in joined, joined
     assert "All" not in joined and "New" not in joined, joined
     assert "/leads" in page.url
