@@ -26,11 +26,10 @@ from sqlmodel import or_, select
 
 from core import clock
 from core.context import Context
-from core.enums import (BidStatus, ChangeStatus, ContractStatus, Decision, GateKind, InvoiceStatus, MilestoneStatus,
-                        Trigger)
+from core.enums import BidStatus, ChangeStatus, ContractStatus, Decision, GateKind, InvoiceStatus, MilestoneStatus
 from core.models import (Account, Bid, ChangeOrder, Contract, GateDecision, Invoice, Milestone, Opportunity,
                          PaymentTerm, User)
-from core.services import action, bids, contracts, opportunities
+from core.services import action, bids, contracts, daily, opportunities
 from core.services.billing import outstanding
 
 LEADER, FINANCE = "leader", "finance"
@@ -195,20 +194,14 @@ def _milestones(ctx: Context, me: int | None, sees_all: bool, today: date) -> li
 
 
 def _retention_due(ctx: Context, me: int | None, sees_all: bool, today: date) -> list[dict]:
-    q = (select(PaymentTerm, Contract, Opportunity, Account.name)
-         .join(Contract, Contract.id == PaymentTerm.contract_id)
+    q = (daily.unreleased_retention(today + timedelta(days=RETENTION_DAYS)).add_columns(Account.name)
          .join(Opportunity, Opportunity.id == Contract.opportunity_id)
-         .join(Account, Account.id == Contract.account_id)
-         .where(PaymentTerm.active == True, PaymentTerm.trigger == Trigger.WARRANTY,  # noqa: E712
-                PaymentTerm.released_on == None,  # noqa: E711
-                Contract.status.in_([ContractStatus.SIGNED, ContractStatus.CLOSED]),   # closed: retention held
-                Contract.warranty_ends_on <= today + timedelta(days=RETENTION_DAYS))
-         .order_by(Contract.warranty_ends_on, PaymentTerm.id))
+         .join(Account, Account.id == Contract.account_id))
     if not sees_all:
         q = q.where(Opportunity.fr_id == me)
     return [{"contract_id": c.id, "contract": c.number, "account": account, "term": t.name, "amount": t.amount,
              "ends_on": c.warranty_ends_on, "days_left": (c.warranty_ends_on - today).days}
-            for t, c, o, account in ctx.session.exec(q).all()]
+            for t, c, account in ctx.session.exec(q).all()]
 
 
 def _terms_to_invoice(ctx: Context) -> list[dict]:

@@ -338,6 +338,13 @@ def _invoice_paid_for(ctx: Context, account: Account, invoice_id) -> Invoice:
     return invoice
 
 
+def _not_before_received(payment: Payment, field: str, on: date) -> None:
+    """Cash is applied or paid back only from the day it came in."""
+    if on < payment.received_on:
+        raise ValidationError("{field}: {got} is before the payment was received ({received})", field=field,
+                              got=on.isoformat(), received=payment.received_on.isoformat())
+
+
 def _most(left: Decimal, invoice: Invoice) -> Decimal:
     """An allocation left empty: what the invoice owes, up to what the payment has left (never nothing)."""
     part = min(left, outstanding(invoice))
@@ -420,9 +427,7 @@ def refund_unapplied(ctx: Context, payment_id: int, *, amount=None, refunded_on=
     if amount <= 0 or amount > payment.unapplied:
         raise AmountError("refund of {amount} from {payment}: it has {left} unapplied", amount=fmt_money(amount),
                           payment=_payment_label(payment), left=fmt_money(payment.unapplied), field="amount")
-    if on < payment.received_on:
-        raise ValidationError("{field}: {got} is before the payment was received ({received})", field="refunded_on",
-                              got=on.isoformat(), received=payment.received_on.isoformat())
+    _not_before_received(payment, "refunded_on", on)
     before = snapshot(payment)
     payment.unapplied -= amount
     ctx.audit("payment.refund", payment, before=before)
@@ -442,9 +447,7 @@ def allocate_payment(ctx: Context, payment_id: int, invoice_id: int, amount=None
     amount = _most(payment.unapplied, invoice) if share is None else share
     on = not_future(ctx, "allocated_on", allocated_on)
     # nothing unapplied (PAYMENT_LIFECYCLE's guard) is refused by _allocate naming the figures, as an AmountError
-    if on < payment.received_on:
-        raise ValidationError("{field}: {got} is before the payment was received ({received})", field="allocated_on",
-                              got=on.isoformat(), received=payment.received_on.isoformat())
+    _not_before_received(payment, "allocated_on", on)
     _allocate(ctx, payment, invoice, amount, on)
     return ctx.session.exec(select(Allocation.id).where(Allocation.payment_id == payment.id)
                             .order_by(Allocation.id.desc())).first()

@@ -9,9 +9,8 @@ collected after closure (see `held_retention`).
 """
 from __future__ import annotations
 
-from sqlmodel import select
-
 from sqlalchemy import func
+from sqlmodel import select
 
 from core import calculations, gates, validate
 from core.context import Context, snapshot
@@ -73,13 +72,11 @@ def close_project(ctx: Context, contract_id: int, *, went_well: str, went_badly:
     return review.id
 
 
-def held_retention(ctx: Context, contract: Contract, on) -> list[PaymentTerm]:
-    """Retention terms held until a warranty end after `on`: not released yet, and rightly so. The one thing a
+def held_retention(contract: Contract, term: PaymentTerm, on) -> bool:
+    """A retention term held until a warranty end after `on`: not released yet, and rightly so. The one thing a
     project may close with (a receivable falling due on the warranty's end, collected after closure)."""
-    if contract.warranty_ends_on is None or contract.warranty_ends_on <= on:
-        return []
-    return [t for t in calculations.active_terms(ctx.session, contract.id)
-            if t.trigger == Trigger.WARRANTY and t.released_on is None]
+    return (term.trigger == Trigger.WARRANTY and term.released_on is None and contract.warranty_ends_on is not None
+            and contract.warranty_ends_on > on)
 
 
 def blockers(ctx: Context, contract: Contract, on) -> list[Text]:
@@ -94,10 +91,9 @@ def blockers(ctx: Context, contract: Contract, on) -> list[Text]:
     pending_wo = list(_pending_write_offs(ctx, contract.id))
     if pending_wo:
         out.append(Text("{count} write-off request(s) awaiting a leader's decision", count=len(pending_wo)))
-    held = {t.id for t in held_retention(ctx, contract, on)}
     for term in calculations.active_terms(session, contract.id):
         left = term.amount - calculations.invoiced_on_term(session, term.id)
-        if left > 0 and term.id not in held:
+        if left > 0 and not held_retention(contract, term, on):
             out.append(Text("term '{name}' has {left} not invoiced{why}", name=term.name, left=fmt_money(left),
                             why=Text(" (released on {on})", on=term.released_on.isoformat()) if term.released_on
                             else Text(" (not released yet)")))
@@ -108,7 +104,7 @@ def blockers(ctx: Context, contract: Contract, on) -> list[Text]:
                         status=code(ms.status)))
     unapplied = session.exec(select(func.coalesce(func.sum(Payment.unapplied), 0)).where(
         Payment.account_id == contract.account_id, Payment.unapplied > 0)).one()
-    if unapplied and unapplied > 0:
+    if unapplied > 0:
         customer = session.get(Account, contract.account_id)
         out.append(Text("{customer} has {amount} of unapplied cash (apply it to an invoice or refund it)",
                         customer=customer.name if customer else contract.account_id, amount=fmt_money(unapplied)))

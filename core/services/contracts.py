@@ -169,14 +169,10 @@ def below_floor(ctx: Context, contract: Contract) -> tuple[Bid, Decimal] | None:
     return bid, bid.price_floor
 
 
-def atc_reviewers(ctx: Context, contract: Contract) -> tuple[str, ...]:
-    """The reviews a contract's ATC needs: legal and finance, and a leader's below the won bid's floor."""
-    return ATC_REVIEWS if below_floor(ctx, contract) else REVIEWERS
-
-
 def _request_atc_reviews(ctx: Context, contract: Contract, rationale: str = "") -> None:
+    """Ask for the reviews the contract's ATC needs: legal and finance, and a leader's below the won bid's floor."""
     under = below_floor(ctx, contract)
-    for role in atc_reviewers(ctx, contract):
+    for role in ATC_REVIEWS if under else REVIEWERS:
         # a review left pending (by a rejected round, or before an edit) simply carries on
         if gates.pending(ctx, GateKind.ATC, "contract", contract.id, role) is not None:
             continue

@@ -18,10 +18,9 @@ from datetime import date
 
 from sqlmodel import select
 
-from core.calculations import active_terms
 from core.context import Context
 from core.enums import ContractStatus, Trigger
-from core.models import Contract
+from core.models import Contract, PaymentTerm
 from core.services import action
 from core.services.contracts import not_future
 from core.services.delivery import release_warranty_terms
@@ -41,14 +40,20 @@ class DailyReport:
         return "\n".join(lines)
 
 
+def unreleased_retention(until: date):
+    """(PaymentTerm, Contract) of every active warranty term not yet released on a signed contract, or a closed
+    one (its retention was held), whose warranty ends by `until`: ltc daily's work, and My work's list ahead."""
+    return (select(PaymentTerm, Contract).join(Contract, Contract.id == PaymentTerm.contract_id)
+            .where(PaymentTerm.active == True, PaymentTerm.trigger == Trigger.WARRANTY,  # noqa: E712
+                   PaymentTerm.released_on == None,  # noqa: E711
+                   Contract.status.in_([ContractStatus.SIGNED, ContractStatus.CLOSED]),
+                   Contract.warranty_ends_on <= until)
+            .order_by(Contract.warranty_ends_on, Contract.id, PaymentTerm.id))
+
+
 def retention_due(ctx: Context, as_of: date) -> list[Contract]:
-    """Signed contracts whose warranty ended by `as_of` and that still hold an unreleased warranty term."""
-    contracts = ctx.session.exec(select(Contract).where(
-        Contract.status.in_([ContractStatus.SIGNED, ContractStatus.CLOSED]),   # a closed one's retention was held
-        Contract.warranty_ends_on != None,  # noqa: E711
-        Contract.warranty_ends_on <= as_of).order_by(Contract.warranty_ends_on, Contract.id)).all()
-    return [c for c in contracts if any(t.trigger == Trigger.WARRANTY and t.released_on is None
-                                        for t in active_terms(ctx.session, c.id))]
+    """The contracts whose warranty ended by `as_of` and that still hold an unreleased warranty term."""
+    return list({c.id: c for _, c in ctx.session.exec(unreleased_retention(as_of)).all()}.values())
 
 
 @action("daily.run")
