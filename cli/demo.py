@@ -453,9 +453,12 @@ def _close(s: Story, contract: Contract) -> None:
                                received_on=day, reference=f"BANK-{inv.number}-FINAL",
                                allocate_to=[(inv.id, outstanding(inv))])
     closure.record_final_accounts(s.as_("finance", day), contract.id, note="决算 agreed with the customer")
-    closure.close_project(s.as_("leader", day), contract.id,
-                          went_well="Iron triangle met weekly; acceptance on time 铁三角周会,验收准时",
-                          went_badly="Hardware cost 12% over budget 硬件成本超预算12%", closed_on=day)
+    closure.request_closure(s.as_("fr", day), contract.id,
+                            went_well="Iron triangle met weekly; acceptance on time 铁三角周会,验收准时",
+                            went_badly="Hardware cost 12% over budget 硬件成本超预算12%",
+                            lessons="Fix hardware prices with the supplier at ATB 投标时锁定硬件价格", closed_on=day)
+    closure.decide_closure(s.as_("leader", day), contract.id, "approve",
+                           rationale="决算 and 复盘 reviewed; nothing left to bill but the retention")
 
 
 def _change_order(s: Story, contract: Contract) -> None:

@@ -63,6 +63,26 @@ def _parser() -> argparse.ArgumentParser:
                                       "twice or late: cron it once a day")
     dy.add_argument("--as-of", dest="as_of", type=_iso_date, default=None, help="YYYY-MM-DD (default: today)")
 
+    c = sub.add_parser("close", help="a project's closure (项目决算与复盘): show what blocks it, record the final "
+                                     "accounts, ask to close, or decide as a leader")
+    c.add_argument("contract", metavar="CONTRACT", help="the contract's number")
+    c.add_argument("--as", dest="as_login", required=True,
+                   help="act as this user (their roles decide what they may do)")
+    step = c.add_mutually_exclusive_group()
+    step.add_argument("--final-accounts", action="store_true", help="record the final accounts (finance)")
+    step.add_argument("--request", action="store_true", help="write the review and ask a leader to close (FR)")
+    step.add_argument("--approve", action="store_true", help="approve the closure asked for (a leader)")
+    step.add_argument("--reject", action="store_true", help="reject the closure asked for (a leader)")
+    c.add_argument("--revenue", default=None, help="final revenue (default: what was invoiced)")
+    c.add_argument("--cost", default=None, help="final cost (default: the sum of the cost entries)")
+    c.add_argument("--note", default="", help="a note on the final accounts")
+    c.add_argument("--went-well", dest="went_well", default="", help="the review: what went well")
+    c.add_argument("--went-badly", dest="went_badly", default="", help="the review: what went badly")
+    c.add_argument("--lessons", default="", help="the review: lessons to keep")
+    c.add_argument("--on", dest="closed_on", type=_iso_date, default=None,
+                   help="closing day YYYY-MM-DD (default: today)")
+    c.add_argument("--rationale", default="", help="the leader's reason for the decision")
+
     b = sub.add_parser("backup", help="copy the SQLite database to PATH (safe while the app runs)")
     b.add_argument("path", type=Path, metavar="PATH")
     b.add_argument("--force", action="store_true", help="overwrite PATH if it exists")
@@ -337,6 +357,43 @@ def cmd_daily(args) -> int:
     return 0
 
 
+def cmd_close(args) -> int:
+    from core.context import SYSTEM, unit_of_work
+    from core.queries import delivery as q
+    from core.services import closure, contracts, users
+
+    with unit_of_work(SYSTEM, "cli") as ctx:
+        actor = users.actor(ctx, args.as_login)
+    with unit_of_work(actor, "cli") as ctx:
+        cid = contracts.id_by_number(ctx, args.contract)
+        if args.final_accounts:
+            closure.record_final_accounts(ctx, cid, revenue=args.revenue, cost=args.cost, note=args.note)
+            done = "final accounts recorded"
+        elif args.request:
+            closure.request_closure(ctx, cid, went_well=args.went_well, went_badly=args.went_badly,
+                                    lessons=args.lessons, closed_on=args.closed_on)
+            done = "closure requested: a leader decides"
+        elif args.approve or args.reject:
+            closure.decide_closure(ctx, cid, "approve" if args.approve else "reject", rationale=args.rationale)
+            done = "closed" if args.approve else "closure rejected"
+        else:
+            done = ""
+    with unit_of_work(actor, "cli") as ctx:
+        state = q.closure(ctx, cid)
+    if done:
+        print(f"{args.contract}: {done}")
+    if state["closed_on"]:
+        print(f"{args.contract}: closed on {state['closed_on'].isoformat()}")
+    for name in state["held"]:
+        print(f"held until the warranty ends on {state['warranty_ends_on']}: {name}")
+    for text in state["blockers"]:
+        print(f"blocks closing: {text}")
+    if state["decision"]:
+        d = state["decision"]
+        print(f"closure decision: {d['decision']} ({d['by'] or 'pending'}) {d['rationale']}".rstrip())
+    return 0
+
+
 def cmd_backup(args) -> int:
     from core.backup import backup
 
@@ -376,7 +433,8 @@ def _safe_url(url: str) -> str:
 
 COMMANDS = {"init": cmd_init, "demo": cmd_demo, "import": cmd_import, "export": cmd_export,
             "users": cmd_users, "sheets": cmd_sheets, "sync": cmd_sync, "app": cmd_app,
-            "metrics": cmd_metrics, "daily": cmd_daily, "backup": cmd_backup, "restore": cmd_restore}
+            "metrics": cmd_metrics, "daily": cmd_daily, "close": cmd_close, "backup": cmd_backup,
+            "restore": cmd_restore}
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -38,10 +38,7 @@ def _logins(ctx: Context) -> dict[int, str]:
 
 
 def _contract_id(ctx: Context, number: str) -> int:
-    cid = ctx.session.exec(select(Contract.id).where(Contract.number == number)).first()
-    if cid is None:
-        raise ValidationError(f"Contract: no contract numbered {number!r}", field="contract")
-    return cid
+    return contracts.id_by_number(ctx, number)
 
 
 def _rows(ctx: Context, model, fields: tuple[str, ...]) -> dict[int, Row]:

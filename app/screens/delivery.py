@@ -1,13 +1,14 @@
 """Delivery acceptance (交付验收): a signed contract's milestones (planned and forecast dates), acceptance
-certificates (初验/终验; a final acceptance releases the milestone's payment terms), cost entries and the
-four calculations (四算). Reads through core.queries.delivery, writes through core.services.delivery.
+certificates (初验/终验; a final acceptance releases the milestone's payment terms), cost entries, the
+four calculations (四算) and the closure (final accounts, review, a leader's decision). Reads through
+core.queries.delivery, writes through core.services.delivery and core.services.closure.
 
 A contract opens by address (`?contract=<id>`), a milestone too (`?milestone=<id>`: its contract, the
 Acceptance tab and the milestone chosen), even when the filters would hide its contract."""
 import streamlit as st
 
 from app import fmt, records, tables, ui
-from app.views import delivery_acceptance, delivery_milestones, delivery_money
+from app.views import delivery_acceptance, delivery_closure, delivery_milestones, delivery_money
 from core.queries import delivery as q
 
 who = ui.guard("delivery.view")
@@ -15,7 +16,8 @@ ui.flash()
 st.title(ui.t("page.delivery"))
 
 TABS = [("delivery.tab.milestones", delivery_milestones.draw), ("delivery.tab.acceptance", delivery_acceptance.draw),
-        ("delivery.tab.costs", delivery_money.costs), ("delivery.tab.calculations", delivery_money.calculations)]
+        ("delivery.tab.costs", delivery_money.costs), ("delivery.tab.calculations", delivery_money.calculations),
+        ("delivery.tab.closure", delivery_closure.draw)]
 
 # -- the address: a milestone or a contract, opened once per new address ---------------------------
 st.session_state.setdefault("delivery-mine", q.mine_by_default(who.roles))

@@ -52,14 +52,19 @@ def _ratio(v):
     return None if v is None or v != v else v / 100
 
 
-def calculations(cid: int, info, contracts) -> None:
-    st.subheader(ui.t("delivery.calculations"))
-    calc = ui.read(q.four_calculations, cid)
+def calculation_table(calc, *, key: str, download: str) -> None:
+    """Estimate, budget, actuals, final accounts and the variance (core.queries.delivery.four_calculations)."""
     shown = calc.assign(Calculation=[ui.t(f"delivery.calc.{k}") for k in calc["Calculation"]],
                         **{"Margin %": [_ratio(v) for v in calc["Margin %"]]})
-    tables.table(shown, "delivery", key=f"delivery-calc-{cid}", money=("Revenue", "Cost", "Margin"),
-                 pct=("Margin %",), download=f"four-calculations-{info['Contract']}")
+    tables.table(shown, "delivery", key=key, money=("Revenue", "Cost", "Margin"), pct=("Margin %",),
+                 download=download)
     st.caption(ui.t("delivery.calc.note"))
+
+
+def calculations(cid: int, info, contracts) -> None:
+    st.subheader(ui.t("delivery.calculations"))
+    calculation_table(ui.read(q.four_calculations, cid), key=f"delivery-calc-{cid}",
+                      download=f"four-calculations-{info['Contract']}")
     st.subheader(ui.t("delivery.portfolio"))
     port = ui.read(q.portfolio, [int(i) for i in contracts["ID"]])
     port = port.assign(**{"Actual margin %": [_ratio(v) for v in port["Actual margin %"]]})

@@ -34,5 +34,6 @@ class ClosureReview(SQLModel, table=True):
     closed_on: date
     went_well: str = Field(default="", max_length=4000)
     went_badly: str = Field(default="", max_length=4000)
-    closed_by_id: Optional[int] = Field(default=None, foreign_key="user.id")
+    lessons: str = Field(default="", max_length=4000)
+    closed_by_id: Optional[int] = Field(default=None, foreign_key="user.id")   # who asked to close
     created_at: datetime = Field(default_factory=utcnow)

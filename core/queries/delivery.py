@@ -286,3 +286,38 @@ def contract_offers(ctx: Context, contract_id: int) -> dict:
         else:
             out[action_] = Offer(action_, True)
     return out
+
+
+@action("delivery.view")
+def closure(ctx: Context, contract_id: int) -> dict:
+    """The Closure tab (项目决算与复盘): final accounts against estimate, budget and actuals; what still blocks
+    closing today (each with its figures); the review written; the leader's pending or last decision; and what
+    this person may do now (record final accounts, ask to close, decide), each refused one with its reason."""
+    from core import gates
+    from core.enums import GateKind
+    from core.lifecycle import offers_for
+    from core.models import ClosureReview
+    from core.services import closure as svc   # registers closure's steps in the contract's lifecycle
+
+    contract = _contract(ctx, contract_id)
+    review = ctx.session.exec(select(ClosureReview).where(ClosureReview.contract_id == contract.id)).first()
+    gate = gates.latest(ctx, GateKind.CLOSURE, "contract", contract.id, "leader")
+    offers = offers_for(ctx, "contract", contract)
+    open_ = contract.status == ContractStatus.SIGNED
+    return {"calculations": four_calculations(ctx, contract_id),
+            "blockers": svc.blockers(ctx, contract, ctx.today()) if open_ else [],
+            "held": [t.name for t in calculations.active_terms(ctx.session, contract.id)
+                     if svc.held_retention(contract, t, contract.closed_on or ctx.today())],
+            "warranty_ends_on": contract.warranty_ends_on, "closed_on": contract.closed_on,
+            "review": None if review is None else {
+                "closed_on": review.closed_on, "went_well": review.went_well, "went_badly": review.went_badly,
+                "lessons": review.lessons, "by": _login_of(ctx, review.closed_by_id)},
+            "decision": None if gate is None else {
+                "decision": gate.decision.value, "rationale": gate.rationale,
+                "by": _login_of(ctx, gate.decided_by_id), "requested_by": _login_of(ctx, gate.requested_by_id)},
+            "offers": {k: offers[k] for k in ("closure.final_accounts", "closure.request", "closure.decide")}}
+
+
+def _login_of(ctx: Context, user_id: int | None) -> str:
+    user = ctx.session.get(User, user_id) if user_id else None
+    return (user.name or user.login) if user else ""

@@ -1,5 +1,8 @@
 """Final accounts and review (项目决算与复盘): the last step of the chain.
 
+Finance records the final accounts; the project's FR writes the review and asks for closure; a leader (never
+the one who asked) approves or rejects it.
+
 A project closes only with final accounts (决算), a written review, and nothing of the contract left to bill
 or collect: every term invoiced, every milestone finally accepted, every invoice paid (or the rest written
 off with a leader's approval), no write-off awaiting its decision and no unapplied cash of the customer. The
@@ -18,8 +21,9 @@ from core.enums import Calculation, ContractStatus, Decision, GateKind, Mileston
 from core.errors import GateError
 from core.messages import Joined, Text, code
 from core.models import Account, Baseline, ClosureReview, Contract, Invoice, Milestone, Payment, PaymentTerm
+from core.lifecycle import Step
 from core.services import action
-from core.services.contracts import label, not_future, require_status
+from core.services.contracts import LIFECYCLE, label, only_while, not_future
 from core.types import fmt_money
 
 
@@ -31,7 +35,7 @@ def record_final_accounts(ctx: Context, contract_id: int, *, revenue=None, cost=
     cost = validate.amount("cost", cost, required=False, allow_zero=True)
     note = validate.text("note", note, max_len=500)
     contract = ctx.get(Contract, contract_id)
-    require_status(contract, (ContractStatus.SIGNED,), Text("final accounts are recorded"))
+    LIFECYCLE.require(ctx, "closure.final_accounts", contract)
     row = Baseline(opportunity_id=contract.opportunity_id, contract_id=contract.id, kind=Calculation.FINAL,
                    revenue=calculations.invoiced_total(ctx.session, contract.id) if revenue is None else revenue,
                    cost=calculations.cost_total(ctx.session, contract.id) if cost is None else cost,
@@ -40,36 +44,77 @@ def record_final_accounts(ctx: Context, contract_id: int, *, revenue=None, cost=
     return row.id
 
 
-@action("closure.close")
-def close_project(ctx: Context, contract_id: int, *, went_well: str, went_badly: str, closed_on=None) -> int:
+@action("closure.request")
+def request_closure(ctx: Context, contract_id: int, *, went_well: str, went_badly: str, lessons: str = "",
+                    closed_on=None) -> int:
+    """The closer (the project's FR) writes the review (复盘) and asks a leader to close the project on
+    `closed_on`; refused while the project has no final accounts or anything of it can still be billed or
+    collected (every blocker listed with its figures). A request rejected before may be made again."""
     went_well = validate.text("went_well", went_well, max_len=4000, required=True)
     went_badly = validate.text("went_badly", went_badly, max_len=4000, required=True)
+    lessons = validate.text("lessons", lessons, max_len=4000)
     closed_on = not_future(ctx, "closed_on", closed_on)
     contract = ctx.get(Contract, contract_id)
-    require_status(contract, (ContractStatus.SIGNED,), Text("a project is closed"))
-    if closed_on < contract.signed_on:
-        raise GateError("closure: {on} is before {label} was signed ({signed})", on=closed_on.isoformat(),
+    LIFECYCLE.require(ctx, "closure.request", contract)
+    _may_close(ctx, contract, closed_on)
+    review = ctx.session.exec(select(ClosureReview).where(ClosureReview.contract_id == contract.id)).first()
+    before = snapshot(review) if review else None
+    if review is None:
+        review = ClosureReview(contract_id=contract.id, closed_on=closed_on)
+    review.closed_on, review.went_well, review.went_badly, review.lessons = closed_on, went_well, went_badly, lessons
+    review.closed_by_id = ctx.actor.id
+    ctx.audit("closure.request", review, before=before)
+    gates.request(ctx, GateKind.CLOSURE, "contract", contract.id, reviewer_role="leader",
+                  rationale=f"close on {closed_on.isoformat()}")
+    return review.id
+
+
+@action("closure.decide")
+def decide_closure(ctx: Context, contract_id: int, decision, *, rationale: str) -> int:
+    """A leader approves the closure (the contract is closed on the requested day, checked again: nothing may
+    have become billable since) or rejects it with a reason; never the person who asked (separation of duties)."""
+    decision = gates.parse_decision(GateKind.CLOSURE, decision)
+    contract = ctx.get(Contract, contract_id)
+    LIFECYCLE.require(ctx, "closure.decide", contract)
+    row = gates.pending(ctx, GateKind.CLOSURE, "contract", contract.id, "leader")
+    gates.decide(ctx, row, decision, rationale=rationale)
+    if decision == Decision.APPROVE:
+        review = ctx.session.exec(select(ClosureReview).where(ClosureReview.contract_id == contract.id)).one()
+        _may_close(ctx, contract, review.closed_on)
+        before = snapshot(contract)
+        contract.closed_on = review.closed_on
+        ctx.move(contract, "status", ContractStatus.CLOSED)
+        ctx.audit("closure.close", contract, before=before)
+    return row.id
+
+
+def _may_close(ctx: Context, contract: Contract, on) -> None:
+    if on < contract.signed_on:
+        raise GateError("closure: {on} is before {label} was signed ({signed})", on=on.isoformat(),
                         label=label(contract), signed=contract.signed_on.isoformat())
-    if calculations.latest_baseline(ctx.session, Calculation.FINAL, contract_id=contract.id) is None:
-        raise GateError("closure: {label} has no final accounts (决算) yet; finance records them first",
-                        label=label(contract))
-    found = blockers(ctx, contract, closed_on)
+    found = blockers(ctx, contract, on)
     if found:
         raise GateError("closure: {label} cannot close while something of it can still be billed or collected: "
                         "{blockers}", label=label(contract), blockers=Joined("; ", found))
 
-    review = ClosureReview(contract_id=contract.id, closed_on=closed_on, went_well=went_well,
-                           went_badly=went_badly, closed_by_id=ctx.actor.id)
-    ctx.audit("closure.close", review)
-    role = "leader" if "leader" in ctx.actor.roles else "fr"
-    gate = gates.request(ctx, GateKind.CLOSURE, "contract", contract.id, reviewer_role=role)
-    gates.decide(ctx, gate, Decision.APPROVE,
-                 rationale="final accounts recorded, review written, no receivable outstanding")
-    before = snapshot(contract)
-    contract.closed_on = closed_on
-    ctx.move(contract, "status", ContractStatus.CLOSED)
-    ctx.audit("closure.close", contract, before=before)
-    return review.id
+
+def _has_final_accounts(ctx: Context, contract: Contract) -> Text | None:
+    if calculations.latest_baseline(ctx.session, Calculation.FINAL, contract_id=contract.id) is None:
+        return Text("closure: {label} has no final accounts (决算) yet; finance records them first",
+                    label=label(contract))
+    return None
+
+
+def _no_closure_pending(ctx: Context, contract: Contract) -> Text | None:
+    if gates.pending(ctx, GateKind.CLOSURE, "contract", contract.id, "leader") is not None:
+        return Text("closure: {label} already awaits a leader's decision", label=label(contract))
+    return None
+
+
+def _closure_pending(ctx: Context, contract: Contract) -> Text | None:
+    if gates.pending(ctx, GateKind.CLOSURE, "contract", contract.id, "leader") is None:
+        return Text("closure: nobody has asked to close {label}", label=label(contract))
+    return None
 
 
 def held_retention(contract: Contract, term: PaymentTerm, on) -> bool:
@@ -116,3 +161,13 @@ def _pending_write_offs(ctx: Context, contract_id: int):
         row = gates.pending(ctx, GateKind.WRITE_OFF, "invoice", inv_id)
         if row is not None:
             yield row
+
+
+_SIGNED = (ContractStatus.SIGNED,)
+# closure's steps belong to the contract's lifecycle (core.services.contracts); registered here, beside the rules
+LIFECYCLE.steps.update({
+    "closure.final_accounts": Step(_SIGNED, (), only_while(Text("final accounts are recorded"))),
+    "closure.request": Step(_SIGNED, (_has_final_accounts, _no_closure_pending),
+                            only_while(Text("a project is closed"))),
+    "closure.decide": Step(_SIGNED, (_closure_pending,), only_while(Text("a project is closed"))),
+})

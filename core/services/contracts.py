@@ -50,6 +50,14 @@ def wrong_status(contract: Contract, allowed, doing: Text) -> Text:
                 status=code(contract.status), doing=doing, names=Joined(" or ", (code(s) for s in allowed)))
 
 
+def id_by_number(ctx: Context, number: str, *, field: str = "contract") -> int:
+    """The id of the contract with this number (sheets and commands name contracts by number)."""
+    cid = ctx.session.exec(select(Contract.id).where(Contract.number == str(number).strip())).first()
+    if cid is None:
+        raise ValidationError("{field}: no contract numbered {number!r}", field=field, number=str(number)[:64])
+    return cid
+
+
 def require_status(contract: Contract, allowed, doing: Text) -> None:
     if contract.status not in allowed:
         reason = wrong_status(contract, allowed, doing)
@@ -195,7 +203,7 @@ def _reset_atc(ctx: Context, contract: Contract) -> None:
 
 # -- the contract's and the change order's lifecycles: which action starts from which status, and its guards --
 
-def _only_while(doing: Text):
+def only_while(doing: Text):
     """The wrong-status message require_status gives: "contract 'X' is signed; <doing> only while it is ..."."""
     def wrong(contract: Contract, allowed) -> Text:
         return wrong_status(contract, allowed, doing)
@@ -205,14 +213,14 @@ def _only_while(doing: Text):
 def _atc_request_wrong(contract: Contract, allowed) -> Text:
     if contract.status == ContractStatus.ATC_PENDING:
         return Text("ATC: {label} already awaits its legal and finance review", label=label(contract))
-    return _only_while(Text("ATC is requested"))(contract, allowed)
+    return only_while(Text("ATC is requested"))(contract, allowed)
 
 
 def _sign_wrong(contract: Contract, allowed) -> Text:
     if contract.status == ContractStatus.DRAFT:
         return Text("ATC: {label} cannot be signed before ATC is requested and approved by legal and finance",
                     label=label(contract))
-    return _only_while(Text("it may be signed"))(contract, allowed)
+    return only_while(Text("it may be signed"))(contract, allowed)
 
 
 def _terms_add_up(ctx: Context, contract: Contract) -> Text | None:
@@ -279,21 +287,21 @@ def _retention_not_released(ctx: Context, contract: Contract) -> Text | None:
 MILESTONES_PLANNED = Text("milestones are planned")
 CHANGE_REASON_MAX = 2000   # a change order's reason (its form is limited to it too)
 LIFECYCLE = register(Lifecycle("contract", "status", label, {
-    "contract.draft": Step(EDITABLE, (), _only_while(Text("its draft may be edited"))),     # edit the draft
-    "contract.terms": Step(EDITABLE, (), _only_while(Text("payment terms are set"))),
-    "milestone.plan": Step(PLANNABLE, (_retention_not_released,), _only_while(MILESTONES_PLANNED)),
+    "contract.draft": Step(EDITABLE, (), only_while(Text("its draft may be edited"))),     # edit the draft
+    "contract.terms": Step(EDITABLE, (), only_while(Text("payment terms are set"))),
+    "milestone.plan": Step(PLANNABLE, (_retention_not_released,), only_while(MILESTONES_PLANNED)),
     "atc.request": Step((ContractStatus.DRAFT,), (_terms_add_up,), _atc_request_wrong),
     "atc.review_legal": Step((ContractStatus.ATC_PENDING,), (_atc_review_open("legal"),),
-                             _only_while(Text("ATC is reviewed by legal"))),
+                             only_while(Text("ATC is reviewed by legal"))),
     "atc.review_finance": Step((ContractStatus.ATC_PENDING,), (_atc_review_open("finance"),),
-                               _only_while(Text("ATC is reviewed by finance"))),
+                               only_while(Text("ATC is reviewed by finance"))),
     "atc.review_leader": Step((ContractStatus.ATC_PENDING,), (_atc_review_open("leader"),),
-                              _only_while(Text("ATC is reviewed by a leader")),
+                              only_while(Text("ATC is reviewed by a leader")),
                               applies_if=lambda ctx, c: below_floor(ctx, c) is not None),
     "contract.sign": Step((ContractStatus.ATC_PENDING,), (_atc_approved, _terms_add_up, _opp_can_win), _sign_wrong,
                           applies_in=EDITABLE),   # shown ahead of signing (disabled, saying why), not after it
     "change.request": Step((ContractStatus.SIGNED,), (_no_pending_change,),
-                           _only_while(Text("a change order may be requested"))),
+                           only_while(Text("a change order may be requested"))),
 }))
 
 AMOUNT_GUARDS = (_terms_add_up,)   # a plan that does not add up is an amount error, not a gate

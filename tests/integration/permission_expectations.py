@@ -28,7 +28,7 @@ MAY: dict[str, set[str]] = {
     # the fulfilment responsible delivers: milestones, acceptance, costs, releases, change requests, closure
     "fr": EVERYONE_READS | SHEET_USERS | {"opportunity.view", "delivery.view", "milestone.plan",
                                           "milestone.forecast", "milestone.accept", "cost.record", "term.release",
-                                          "change.request", "closure.close"},
+                                          "change.request", "closure.request"},
     # reviews contracts and changes for ATC, and reads the audit trail
     "legal": EVERYONE_READS | SHEET_USERS | {"contract.view", "contract.draft", "contract.terms",
                                              "atc.review_legal", "change.review_legal", "audit.view"},
@@ -43,7 +43,7 @@ MAY: dict[str, set[str]] = {
     "leader": EVERYONE_READS | SHEET_USERS | {
         "lead.view", "lead.assign", "lead.convert", "opportunity.view", "opportunity.update", "opportunity.team",
         "ati.decide", "atb.decide", "atc.review_leader", "contract.view", "contract.sign", "delivery.view", "billing.view",
-        "writeoff.decide", "closure.close", "audit.view", "metrics.view", "metrics.cash", "data.export"},
+        "writeoff.decide", "closure.decide", "audit.view", "metrics.view", "metrics.cash", "data.export"},
 }
 
 

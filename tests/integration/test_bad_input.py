@@ -593,8 +593,10 @@ CLOSURE = [
     Svc(closure.record_final_accounts, "finance", lambda s: (s.signed["contract"],), lambda s: {}, get(Baseline),
         [money("revenue", zero=True, required=False), money("cost", zero=True, required=False),
          text("note", 500, empty=ANY)]),
-    Svc(closure.close_project, "fr", lambda s: (s.closable["contract"],), lambda s: dict(went_well="w", went_badly="b"),
+    Svc(closure.request_closure, "fr", lambda s: (s.closable["contract"],),
+        lambda s: dict(went_well="w", went_badly="b"),
         get(ClosureReview), [text("went_well", 4000, required=True), text("went_badly", 4000, required=True),
+                             text("lessons", 4000, empty=ANY),
                              day("closed_on", -200, 0, refuse=(1,), required=False)]),
 ]
 

@@ -146,3 +146,42 @@ def test_daily_runs_twice_with_the_same_books_and_refuses_a_future_day(env, tmp_
         assert ctx.session.get(PaymentTerm, ids["retention"]).released_on == ends
         last = ctx.session.exec(select(AuditEvent).order_by(AuditEvent.id.desc())).first()
         assert (last.action, last.source, last.user_login) == ("term.release", "cli", "system")
+
+
+def test_close_shows_the_blockers_then_finance_fr_and_a_leader_close_the_project(env):
+    """`ltc close CONTRACT --as LOGIN` (issue 12): scripts reach the closure as the people who do it."""
+    from core.context import SYSTEM, unit_of_work
+    from core.models import Contract, PaymentTerm
+    from core.services import billing, delivery
+    from tests.conftest import make_world
+    from tests.integration.money_fixtures import days, signed_contract
+
+    assert run(["init"], env).returncode == 0
+    world = make_world(env["LTC_DATABASE_URL"])
+    ids = signed_contract(world, signed_on=days(-800))
+    number = world.get(Contract, ids["contract"]).number
+    world.do("fr", delivery.accept_milestone, ids["m1"], kind="final", accepted_on=days(-500))
+    world.do("finance", delivery.release_warranty_terms, ids["contract"])
+    for term in ("advance", "final"):
+        world.do("finance", billing.issue_invoice, ids[term], amount=world.get(PaymentTerm, ids[term]).amount)
+    shown = run(["close", number, "--as", "fr"], env)
+    assert shown.returncode == 0, shown.stderr
+    assert "blocks closing: 900,000.00 outstanding on invoice(s)" in shown.stdout
+    assert "blocks closing: term 'Retention 10%' has 100,000.00 not invoiced (released on" in shown.stdout
+    world.do("finance", billing.issue_invoice, ids["retention"], amount="100000")
+    world.do("finance", billing.record_payment, account_id=ids["account"], amount="1000000", reference="B-ALL")
+
+    early = run(["close", number, "--as", "fr", "--request", "--went-well", "a", "--went-badly", "b"], env)
+    assert early.returncode == 1 and "has no final accounts" in early.stderr
+    assert run(["close", number, "--as", "finance", "--final-accounts"], env).returncode == 0
+    asked = run(["close", number, "--as", "fr", "--request", "--went-well", "on-site team", "--went-badly",
+                 "late acceptance", "--lessons", "accept site by site"], env)
+    assert asked.returncode == 0 and "closure requested: a leader decides" in asked.stdout, asked.stderr
+    mine = run(["close", number, "--as", "fr", "--approve", "--rationale", "mine"], env)
+    assert mine.returncode == 1 and "may not perform 'closure.decide'" in mine.stderr
+    done = run(["close", number, "--as", "leader", "--approve", "--rationale", "books agree"], env)
+    assert done.returncode == 0 and f"{number}: closed on {days(0).isoformat()}" in done.stdout, done.stderr
+    with unit_of_work(SYSTEM, "test", url=env["LTC_DATABASE_URL"]) as ctx:
+        assert ctx.session.get(Contract, ids["contract"]).status.value == "closed"
+    missing = run(["close", "HT-NONE", "--as", "leader"], env)
+    assert missing.returncode == 1 and "contract: no contract numbered 'HT-NONE'" in missing.stderr

@@ -27,10 +27,13 @@ def delivered(world):
     return ids
 
 
-def close(world, who, cid, **kw):
+def close(world, cid, *, by="fr", approver="leader", **kw):
+    """The FR asks to close, a leader approves: the review's id."""
     kw.setdefault("went_well", "on-site team")
     kw.setdefault("went_badly", "acceptance slipped two months")
-    return world.do(who, closure.close_project, cid, **kw)
+    review = world.do(by, closure.request_closure, cid, **kw)
+    world.do(approver, closure.decide_closure, cid, "approve", rationale="books agree")
+    return review
 
 
 def test_final_accounts_default_to_invoiced_and_costs(world, delivered):
@@ -52,13 +55,13 @@ def test_final_accounts_default_to_invoiced_and_costs(world, delivered):
 def test_closure_refused_without_final_accounts_or_review(world, delivered):
     cid = delivered["contract"]
     world.do("finance", billing.record_payment, account_id=delivered["account"], amount="1000000")
-    refused(world, GateError, "leader", closure.close_project, cid, went_well="a", went_badly="b",
+    refused(world, GateError, "fr", closure.request_closure, cid, went_well="a", went_badly="b",
             match="no final accounts")
     world.do("finance", closure.record_final_accounts, cid)
-    err = refused(world, ValidationError, "leader", closure.close_project, cid, went_well="a", went_badly="  ")
+    err = refused(world, ValidationError, "fr", closure.request_closure, cid, went_well="a", went_badly="  ")
     assert err.field == "went_badly"
-    refused(world, PermissionDenied, "finance", closure.close_project, cid, went_well="a", went_badly="b")
-    refused(world, ValidationError, "leader", closure.close_project, cid, went_well="a", went_badly="b",
+    refused(world, PermissionDenied, "finance", closure.request_closure, cid, went_well="a", went_badly="b")
+    refused(world, ValidationError, "fr", closure.request_closure, cid, went_well="a", went_badly="b",
             closed_on=days(1), match="in the future")
 
 
@@ -67,24 +70,25 @@ def test_closure_refused_while_money_is_outstanding_then_allowed_after_payment(w
     inv_numbers = [world.get(billing.Invoice, i).number for i in delivered["invoices"]]
     world.do("finance", billing.record_payment, account_id=delivered["account"], amount="850000")
     world.do("finance", closure.record_final_accounts, cid)
-    err = refused(world, GateError, "leader", closure.close_project, cid, went_well="a", went_badly="b")
+    err = refused(world, GateError, "fr", closure.request_closure, cid, went_well="a", went_badly="b")
     # 300,000 + 600,000 paid first would leave 50,000 on the final invoice and 100,000 on the retention
     assert "150,000.00 outstanding" in str(err)
     assert f"{inv_numbers[1]} (50,000.00)" in str(err) and f"{inv_numbers[2]} (100,000.00)" in str(err)
     assert inv_numbers[0] not in str(err)
     world.do("finance", billing.record_payment, account_id=delivered["account"], amount="150000")
-    review = close(world, "fr", cid, closed_on=days(-1))
+    review = close(world, cid, closed_on=days(-1))
     c = world.get(Contract, cid)
     assert (c.status, c.closed_on) == (ContractStatus.CLOSED, days(-1))
     r = world.get(ClosureReview, review)
     assert (r.went_well, r.went_badly, r.closed_by_id) == ("on-site team", "acceptance slipped two months",
                                                            world.users["fr"].id)
     rows = gate_rows(world, GateKind.CLOSURE, "contract", cid)
-    assert [(g.decision, g.reviewer_role, g.decided_by_id) for g in rows] == [
-        (Decision.APPROVE, "fr", world.users["fr"].id)]
+    assert [(g.decision, g.reviewer_role, g.requested_by_id, g.decided_by_id) for g in rows] == [
+        (Decision.APPROVE, "leader", world.users["fr"].id, world.users["leader"].id)]
     # closed means closed
-    refused(world, GateError, "leader", closure.close_project, cid, went_well="a", went_badly="b",
+    refused(world, GateError, "fr", closure.request_closure, cid, went_well="a", went_badly="b",
             match="is closed")
+    refused(world, GateError, "leader", closure.decide_closure, cid, "approve", rationale="x", match="is closed")
     refused(world, GateError, "fr", delivery.record_cost, cid, spent_on=days(-1), category="travel", amount="1")
     refused(world, GateError, "ar", contracts.request_change, cid, number="CO-9", reason="x", new_amount="1")
 
@@ -95,11 +99,11 @@ def test_approved_write_off_lets_the_project_close(world, delivered):
     world.do("finance", closure.record_final_accounts, cid)
     retention = delivered["invoices"][2]
     wo = world.do("finance", billing.request_write_off, retention, amount="20000", reason="penalty for delay")
-    refused(world, GateError, "leader", closure.close_project, cid, went_well="a", went_badly="b",
+    refused(world, GateError, "fr", closure.request_closure, cid, went_well="a", went_badly="b",
             match="20,000.00 outstanding")
     world.do("leader", billing.decide_write_off, retention, "approve", rationale="contractual penalty")
     assert wo
-    close(world, "leader", cid)
+    close(world, cid)
     assert world.get(Contract, cid).status == ContractStatus.CLOSED
     finals = world.read(lambda ctx: ctx.session.exec(select(Baseline).where(
         Baseline.contract_id == cid, Baseline.kind == Calculation.FINAL)).all())
@@ -115,7 +119,7 @@ def test_closure_lists_every_blocker_with_its_figures(world):
     world.do("finance", billing.issue_invoice, ids["advance"], amount="300000", issued_on=days(-250))
     pay = world.do("finance", billing.record_payment, account_id=ids["account"], amount="370000", reference="B-1")
     world.do("finance", closure.record_final_accounts, cid)
-    err = refused(world, GateError, "leader", closure.close_project, cid, went_well="a", went_badly="b")
+    err = refused(world, GateError, "fr", closure.request_closure, cid, went_well="a", went_badly="b")
     text = str(err)
     assert "cannot close while something of it can still be billed or collected" in text
     assert "term 'Final acceptance 60%' has 600,000.00 not invoiced (not released yet)" in text
@@ -144,7 +148,7 @@ def test_a_retention_held_until_its_warranty_end_is_collected_after_closure(worl
              received_on=days(-380))
     world.do("finance", closure.record_final_accounts, cid)
     before_end = ends - timedelta(days=5)
-    close(world, "leader", cid, closed_on=before_end)     # the retention was held on that day: not a blocker
+    close(world, cid, closed_on=before_end)     # the retention was held on that day: not a blocker
     assert world.get(Contract, cid).status == ContractStatus.CLOSED
     with unit_of_work(SYSTEM, "cli", url=world.url) as ctx:
         assert [n for n, *_ in run_daily(ctx).released] == [world.get(Contract, cid).number]

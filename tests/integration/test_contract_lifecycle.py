@@ -3,12 +3,12 @@ core offers each person on a contract now, and that every refused offer gives th
 refuses with (one check, defined once)."""
 from core.errors import AmountError, GateError
 from core.queries.offers import offers
-from core.services import contracts
+from core.services import closure, contracts
 from tests.integration.money_fixtures import draft_with_terms, make_opportunity, refused, signed_contract
 
 ALL = {"contract.draft", "contract.terms", "milestone.plan", "atc.request", "atc.review_legal", "atc.review_finance",
        "atc.review_leader",
-       "contract.sign", "change.request"}
+       "contract.sign", "change.request", "closure.final_accounts", "closure.request", "closure.decide"}
 
 
 def offered(world, login, kind, record_id) -> dict:
@@ -56,6 +56,13 @@ def test_a_signed_contract_offers_a_change_request_and_its_reviews(world):
     ids = signed_contract(world)
     cid = ids["contract"]
     assert allowed(world, "ar", "contract", cid) == {"milestone.plan", "change.request"}
+    # closure: asked before the final accounts, the offer's reason is the service's refusal
+    err = refused(world, GateError, "fr", closure.request_closure, cid, went_well="a", went_badly="b")
+    assert offered(world, "fr", "contract", cid)["closure.request"].reason == str(err)
+    assert "has no final accounts" in str(err)
+    err = refused(world, GateError, "leader", closure.decide_closure, cid, "approve", rationale="x")
+    assert offered(world, "leader", "contract", cid)["closure.decide"].reason == str(err)
+    assert allowed(world, "finance", "contract", cid) >= {"closure.final_accounts"}
     err = refused(world, GateError, "ar", contracts.update_contract, cid, amount=5)
     assert offered(world, "ar", "contract", cid)["contract.draft"].reason == str(err)
 

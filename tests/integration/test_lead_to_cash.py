@@ -7,7 +7,7 @@ from sqlmodel import select
 
 from core import clock
 from core.enums import ContractStatus, Decision, GateKind, InvoiceStatus, LeadStatus, Stage, Stance
-from core.errors import AmountError, GateError
+from core.errors import AmountError, GateError, PermissionDenied
 from core.models import (AuditEvent, Baseline, Contract, GateDecision, Invoice, Lead, Opportunity, Payment,
                          PaymentTerm, StageChange)
 from core.services import bids, billing, closure, contracts, delivery, leads, opportunities
@@ -102,15 +102,20 @@ def test_lead_to_closed_project(world):
     assert w.get(Invoice, inv2).status == InvoiceStatus.PARTLY_PAID
     w.do("finance", closure.record_final_accounts, cid)
     with pytest.raises(GateError, match="500,000.00"):
-        w.do("leader", closure.close_project, cid, went_well="fast go-live", went_badly="late acceptance")
+        w.do("fr", closure.request_closure, cid, went_well="fast go-live", went_badly="late acceptance")
     pay2 = w.do("finance", billing.record_payment, account_id=account_id, amount=Decimal("520000"),
                 reference="BANK-2")
     assert w.get(Payment, pay2).unapplied == Decimal("20000.00")   # overpayment kept, not lost
     with pytest.raises(GateError, match="has 20,000.00 of unapplied cash"):   # issue 12: not closed over it
-        w.do("leader", closure.close_project, cid, went_well="fast go-live", went_badly="late acceptance")
+        w.do("fr", closure.request_closure, cid, went_well="fast go-live", went_badly="late acceptance")
     w.do("finance", billing.refund_unapplied, pay2, reference="REFUND-BANK-2")
     assert w.get(Payment, pay2).unapplied == Decimal("0.00")
-    w.do("leader", closure.close_project, cid, went_well="fast go-live", went_badly="late acceptance")
+    w.do("fr", closure.request_closure, cid, went_well="fast go-live", went_badly="late acceptance",
+         lessons="accept site by site")
+    with pytest.raises(PermissionDenied):   # a leader decides
+        w.do("fr", closure.decide_closure, cid, "approve", rationale="mine")
+    assert w.get(Contract, cid).status == ContractStatus.SIGNED
+    w.do("leader", closure.decide_closure, cid, "approve", rationale="books agree")
     assert w.get(Contract, cid).status == ContractStatus.CLOSED
 
     # every step left its trace

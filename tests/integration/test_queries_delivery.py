@@ -55,7 +55,8 @@ def test_closed_contracts_only_when_asked(world):
         world.do("finance", billing.issue_invoice, ids[term], amount=amount)
         world.do("finance", billing.record_payment, account_id=ids["account"], amount=amount)
     world.do("finance", closure.record_final_accounts, cid)
-    world.do("leader", closure.close_project, cid, went_well="ok", went_badly="none")
+    world.do("fr", closure.request_closure, cid, went_well="ok", went_badly="none")
+    world.do("leader", closure.decide_closure, cid, "approve", rationale="ok")
     assert world.do("leader", q.contracts).empty
     closed = world.do("leader", q.contracts, include_closed=True)
     assert list(closed["Status"]) == ["closed"]

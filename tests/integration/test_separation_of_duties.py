@@ -6,9 +6,10 @@ from decimal import Decimal
 import pytest
 
 from core import gates
-from core.enums import Decision, GateKind
+from core.enums import ContractStatus, Decision, GateKind
 from core.errors import PermissionDenied
-from core.services import billing, bids, contracts, users
+from core.models import Contract, PaymentTerm
+from core.services import billing, bids, closure, contracts, delivery, users
 from core.services import opportunities as opps
 from tests.integration.money_fixtures import days, draft_with_terms, make_opportunity, signed_contract
 
@@ -98,8 +99,30 @@ def test_write_off_the_requester_does_not_decide(world):
     world.do("leader", billing.decide_write_off, inv, Decision.APPROVE, rationale="keeps the account")
 
 
+def test_closure_the_closer_is_not_the_approver(world):
+    """Issue 12: the closure gate was approved by the person who closed."""
+    both = person(world, "fr_leader", ["fr", "leader"])
+    ids = signed_contract(world, signed_on=days(-800))
+    cid = ids["contract"]
+    world.do("fr", delivery.accept_milestone, ids["m1"], kind="final", accepted_on=days(-500))
+    world.do("finance", delivery.release_warranty_terms, cid)
+    for term in ("advance", "final", "retention"):
+        inv = world.do("finance", billing.issue_invoice, ids[term], amount=world.get(PaymentTerm, ids[term]).amount)
+        world.do("finance", billing.record_payment, account_id=ids["account"],
+                 amount=world.get(billing.Invoice, inv).amount)
+    world.do("finance", closure.record_final_accounts, cid)
+    world.do(both, closure.request_closure, cid, went_well="a", went_badly="b")
+    msg = refused_and_untouched(world, GateKind.CLOSURE, "contract", cid, "leader", both, closure.decide_closure,
+                                cid, "approve", rationale="mine")
+    assert "asked for this CLOSURE decision" in msg
+    assert world.get(Contract, cid).status == ContractStatus.SIGNED
+    world.do("leader", closure.decide_closure, cid, "approve", rationale="books agree")
+    assert world.get(Contract, cid).status == ContractStatus.CLOSED
+
+
 def test_the_rules_are_data_in_config():
     from config.settings import load
     rules = load("permissions")["separation_of_duties"]
-    assert set(rules["requester_never_decides"]) >= {"ati", "atb", "atc", "change_order", "write_off"}
+    assert set(rules["requester_never_decides"]) >= {"ati", "atb", "atc", "change_order", "write_off",
+                                                     "closure"}
     assert set(rules["one_review_per_person"]) == {"atc", "change_order"}

@@ -1,0 +1,112 @@
+"""The Closure tab of the delivery page (项目决算与复盘) in AppTest: finance records the final accounts, the FR
+writes the review and asks to close, a leader decides; what still blocks closing is listed with its figures,
+and a retention held until its warranty end is the one thing a project closes with (issue 12)."""
+from __future__ import annotations
+
+import pytest
+from sqlmodel import select
+
+from core.context import SYSTEM, unit_of_work
+from core.enums import Calculation, ContractStatus, Decision, GateKind
+from core.models import Baseline, Contract, Invoice, PaymentTerm
+from core.services import billing, delivery, users
+from tests.app.conftest import texts
+from tests.app.test_delivery import PAGE, field, open_contract, show
+from tests.conftest import World
+from tests.integration.money_fixtures import days, gate_rows, make_opportunity, signed_contract
+
+TAB = "Closure"
+
+
+@pytest.fixture
+def delivered(demo_url):
+    """A 1,000,000 contract signed 400 days ago, finally accepted 100 days ago (its 12-month warranty runs on),
+    advance and final invoiced; nothing paid yet."""
+    w = World(url=demo_url)
+    with unit_of_work(SYSTEM, "test", url=demo_url) as ctx:
+        for login in ("ar", "sr", "fr", "legal", "finance", "leader"):
+            w.users[login] = users.actor(ctx, login)
+    ids = signed_contract(w, number="HT-CLOSE-0001", signed_on=days(-400),
+                          opp_id=make_opportunity(w, name="Closing deal", account="Closing Customer 结项客户"))
+    w.do("fr", delivery.accept_milestone, ids["m1"], kind="final", accepted_on=days(-100))
+    ids["invoices"] = [w.do("finance", billing.issue_invoice, ids[t], amount=w.get(PaymentTerm, ids[t]).amount,
+                            issued_on=days(-90)) for t in ("advance", "final")]
+    return {"world": w, **ids}
+
+
+def submit(at, form: str):
+    """Press the submit button of a once-form (keyed `<form>-submit-<one-time key>`)."""
+    next(b for b in at.button if (b.key or "").startswith(f"{form}-submit-")).click().run()
+    assert not at.exception
+    return at
+
+
+def has_form(at, form: str) -> bool:
+    return any((b.key or "").startswith(f"{form}-submit-") for b in at.button)
+
+
+def closure_tab(page, login: str, cid: int, *, closed: bool = False):
+    at = page(login, PAGE)
+    if closed:
+        at.toggle(key="delivery-closed").set_value(True).run()
+    return show(open_contract(at, cid), TAB)
+
+
+def test_a_project_goes_to_closure_on_the_page_with_its_retention_held(page, delivered):
+    w, cid = delivered["world"], delivered["contract"]
+    # finance: the final accounts, defaulting to the invoiced revenue and the cost entries
+    at = closure_tab(page, "finance", cid)
+    assert "Final accounts, review and closure" in texts(at)
+    submit(at, f"delivery-final-{cid}")
+    assert "Final accounts recorded." in texts(at)
+    final = w.read(lambda ctx: ctx.session.exec(select(Baseline).where(
+        Baseline.kind == Calculation.FINAL, Baseline.contract_id == cid)).all())
+    assert [b.revenue for b in final] == [900000]
+
+    # the FR asks while 900,000 is still outstanding: refused with the figures, nothing requested
+    at = closure_tab(page, "fr", cid)
+    shown = texts(at)
+    assert "The project cannot close yet" in shown and "900,000.00 outstanding" in shown
+    field(at.text_area, f"delivery-closure-request-{cid}-went_well").input("weekly iron-triangle meetings")
+    field(at.text_area, f"delivery-closure-request-{cid}-went_badly").input("acceptance slipped")
+    submit(at, f"delivery-closure-request-{cid}")
+    assert any("900,000.00 outstanding" in e.value for e in at.error)
+    assert gate_rows(w, GateKind.CLOSURE, "contract", cid) == []
+
+    # paid: the retention, held until the warranty's end, is the only thing left and does not block
+    w.do("finance", billing.record_payment, account_id=delivered["account"], amount="900000", reference="B-900")
+    at = closure_tab(page, "fr", cid)
+    shown = texts(at)
+    assert "cannot close yet" not in shown and "Retention held until the warranty ends" in shown
+    field(at.text_area, f"delivery-closure-request-{cid}-went_well").input("weekly iron-triangle meetings")
+    field(at.text_area, f"delivery-closure-request-{cid}-went_badly").input("acceptance slipped")
+    field(at.text_area, f"delivery-closure-request-{cid}-lessons").input("accept site by site")
+    submit(at, f"delivery-closure-request-{cid}")
+    assert "Closure requested: a leader decides." in texts(at)
+    assert not has_form(at, f"delivery-closure-request-{cid}")   # asked once: the form gives way
+    assert w.get(Contract, cid).status == ContractStatus.SIGNED
+
+    # the FR cannot decide; the leader approves, and the page says closed
+    assert not has_form(at, f"delivery-closure-decide-{cid}")
+    at = closure_tab(page, "leader", cid)
+    assert "accept site by site" in texts(at)
+    at.text_area(key=next(t.key for t in at.text_area if t.key.startswith(f"delivery-closure-decide-{cid}-rationale"))
+                 ).input("books agree; retention due at warranty end")
+    submit(at, f"delivery-closure-decide-{cid}")
+    assert not at.error, [e.value for e in at.error]
+    c = w.get(Contract, cid)
+    assert (c.status, c.closed_on) == (ContractStatus.CLOSED, days(0))
+    rows = gate_rows(w, GateKind.CLOSURE, "contract", cid)
+    assert [(g.decision, g.requested_by_id, g.decided_by_id) for g in rows] == [
+        (Decision.APPROVE, w.users["fr"].id, w.users["leader"].id)]
+    at = closure_tab(page, "leader", cid, closed=True)
+    assert "Closed on" in texts(at) and "Retention held" in texts(at)
+    # the retention stays a receivable: released at the warranty's end it is invoiced after closure
+    assert w.read(lambda ctx: ctx.session.get(Invoice, delivered["invoices"][1]).status.value) == "paid"
+
+
+def test_the_closure_tab_in_chinese(page, delivered):
+    at = show(open_contract(page("fr", PAGE, lang="zh"), delivered["contract"]), "决算与关闭")
+    shown = texts(at)
+    assert "项目决算与复盘" in shown and "项目暂不能关闭" in shown
+    assert "outstanding on invoice" not in shown     # core's blockers in Chinese too
