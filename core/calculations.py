@@ -11,7 +11,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from sqlalchemy import func
 from sqlmodel import Session, select
 
-from core.enums import Calculation
+from core.enums import Calculation, InvoiceKind
 from core.models import Baseline, Contract, CostEntry, Invoice, PaymentTerm
 from core.types import CENT
 
@@ -64,8 +64,12 @@ def released_not_invoiced(session: Session, term_id: int) -> Decimal:
 
 
 def outstanding(invoice: Invoice) -> Decimal:
-    """What the customer still owes on an invoice."""
-    return invoice.amount - invoice.paid_amount - invoice.written_off
+    """What the customer still owes on an invoice: amount − paid − written off − credited. A credit note owes
+    nothing itself: its negative amount is the `credited` of the invoice it credits, so sums of amounts over
+    all rows and sums of outstanding agree."""
+    if invoice.kind == InvoiceKind.CREDIT_NOTE:
+        return ZERO
+    return invoice.amount - invoice.paid_amount - invoice.written_off - invoice.credited
 
 
 def receivables(session: Session, contract_id: int) -> list[Invoice]:
@@ -76,7 +80,8 @@ def receivables(session: Session, contract_id: int) -> list[Invoice]:
 
 
 def contract_receivable(session: Session, contract_id: int) -> Decimal:
-    """Sum over the contract's invoices of amount − paid − written off."""
+    """Sum over the contract's invoices of amount − paid − written off (credit notes' negative amounts
+    included: the same as the sum of their outstanding)."""
     return (_sum(session, Invoice.amount, Invoice.contract_id == contract_id)
             - _sum(session, Invoice.paid_amount, Invoice.contract_id == contract_id)
             - _sum(session, Invoice.written_off, Invoice.contract_id == contract_id))

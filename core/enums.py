@@ -126,6 +126,15 @@ class InvoiceStatus(StrEnum):
     PARTLY_PAID = "partly_paid"
     PAID = "paid"
     WRITTEN_OFF = "written_off"
+    CREDITED = "credited"     # credited in full by credit notes (红字发票)
+    VOID = "void"             # voided unpaid (作废): counts nothing, its term's amount invoiceable again
+
+
+class InvoiceKind(StrEnum):
+    """An invoice, or a credit note (红字发票) against one: a row of its own, in its own number series, whose
+    negative amount nets it off every sum of invoices."""
+    INVOICE = "invoice"
+    CREDIT_NOTE = "credit_note"
 
 
 class Calculation(StrEnum):

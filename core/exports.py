@@ -61,7 +61,13 @@ def export_rows(ctx: Context, entity: str) -> tuple[list[str], list[dict]]:
                               allowed=", ".join(ENTITIES))
     columns = [c for c in model.__table__.columns.keys() if c not in _SKIP]
     rows = ctx.session.exec(select(model).order_by(model.id)).all()
-    return columns, [{c: plain(getattr(r, c)) for c in columns} for r in rows]
+    out = [{c: plain(getattr(r, c)) for c in columns} for r in rows]
+    if model is Invoice:   # a credit note names the invoice it credits by number, beside its id
+        numbers = dict(ctx.session.exec(select(Invoice.id, Invoice.number)).all())
+        columns.insert(columns.index("credits_id") + 1, "credits")
+        for row in out:
+            row["credits"] = numbers.get(row["credits_id"], "") if row["credits_id"] != "" else ""
+    return columns, out
 
 
 def to_csv(columns: list[str], rows: list[dict]) -> str:

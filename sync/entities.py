@@ -210,9 +210,12 @@ class InvoiceAdapter(Adapter):
 
     def rows(self, ctx):
         q = select(Invoice, Contract.number).join(Contract, Contract.id == Invoice.contract_id).order_by(Invoice.id)
-        return {i.id: {"number": i.number, "contract": number, "term": i.term_id, "amount": i.amount,
-                       "issued_on": i.issued_on, "due_on": i.due_on, "outstanding": billing.outstanding(i),
-                       "status": i.status} for i, number in ctx.session.exec(q).all()}
+        rows = ctx.session.exec(q).all()
+        numbers = {i.id: i.number for i, _ in rows}   # a credit note names the invoice it credits
+        return {i.id: {"number": i.number, "kind": i.kind, "credits": numbers.get(i.credits_id, ""),
+                       "contract": number, "term": i.term_id, "amount": i.amount, "issued_on": i.issued_on,
+                       "due_on": i.due_on, "outstanding": billing.outstanding(i), "status": i.status}
+                for i, number in rows}
 
     def create(self, ctx, values):
         if not values.get("term"):

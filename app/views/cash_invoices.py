@@ -131,13 +131,21 @@ def invoice_view(iid: int) -> None:
     st.markdown(f"#### {d['Invoice']} · {d['Customer']}")
     ui.tiles(((ui.t(key), fmt.money(d[field])) for key, field in (
         ("cash.col.amount", "Amount"), ("cash.col.paid", "Paid"), ("cash.col.written_off", "Written off"),
-        ("cash.col.outstanding", "Outstanding"))), per_row=2)
+        ("cash.col.credited", "Credited"), ("cash.col.outstanding", "Outstanding"))), per_row=3)
+    if d["Kind"] == "credit_note":
+        st.info(ui.t("cash.credit.is_note", invoice=d["Credits"], reason=fmt.text(d["Reason"])))
+    if d["Status"] == "void":
+        st.info(ui.t("cash.void.is_void", on=fmt.day(d["Voided on"]), amount=fmt.money(d["Voided amount"]),
+                     reason=fmt.text(d["Reason"])))
     st.caption(ui.t("cash.invoice.facts", contract=d["Contract"], term=d["Term"], issued=fmt.day(d["Issued on"]),
                     due=fmt.day(d["Due on"]), status=tables.value(d["Status"]), ar=fmt.text(d["AR"]),
                     overdue=ui.t("cash.invoice.overdue", days=fmt.number(d["Days overdue"]))
                     if d["Days overdue"] > 0 else ""))   # an invoice not yet due is not "0 days overdue"
     st.markdown(f"**{ui.t('cash.invoice.payments')}**")
     tables.table(d["allocations"], "cash", key=f"cash-invoice-alloc-{iid}", opens="payment", id_col="Payment ID")
+    if not d["credit_notes"].empty:
+        st.markdown(f"**{ui.t('cash.invoice.credit_notes')}**")
+        tables.table(d["credit_notes"], "cash", key=f"cash-invoice-cn-{iid}", opens="invoice")
     if not d["write_offs"].empty:
         st.markdown(f"**{ui.t('cash.invoice.write_offs')}**")
         tables.table(d["write_offs"], "cash", key=f"cash-invoice-wo-{iid}")
@@ -147,6 +155,7 @@ def invoice_view(iid: int) -> None:
                   args=(int(d["Customer ID"]), iid), icon=":material/payments:")
     records.history("invoices", iid, key=f"cash-invoice-history-{iid}")
     offered = offers("invoice", iid)
+    _corrections(iid, offered)
     if ui.can("writeoff.request"):
         _request_write_off(iid, offered)
     if ui.can("writeoff.decide"):
@@ -172,3 +181,35 @@ def _request_write_off(iid: int, offered: dict) -> None:
                         success=ui.t("cash.writeoff.requested")):
                 forget()
                 st.rerun()
+
+
+def _corrections(iid: int, offered: dict) -> None:
+    """Void an unpaid invoice, or credit part or all of it (a credit note), when core offers it now."""
+    from app.views.bids_common import offered as drawn
+
+    if drawn(offered, "invoice.void", f"cash-void-{iid}", ui.t("cash.void")):
+        labels = {"reason": ui.t("cash.void.reason")}
+        with forms.once_form(f"cash-void-{iid}", ui.t("cash.void")) as f:
+            st.caption(ui.t("cash.void.note"))
+            reason = st.text_input(labels["reason"], key=f.key("reason"), max_chars=ui.limit("note"))
+            if st.form_submit_button(ui.t("cash.void.submit"), key=f.key("submit")):
+                if f.submit(billing.void_invoice, iid, reason=reason, labels=labels, success=ui.t("cash.void.done")):
+                    done(True)
+    if drawn(offered, "invoice.credit", f"cash-credit-{iid}", ui.t("cash.credit")):
+        labels = {"amount": ui.t("cash.credit.amount"), "reason": ui.t("cash.credit.reason"),
+                  "issued_on": ui.t("cash.credit.issued_on")}
+        with forms.once_form(f"cash-credit-{iid}", ui.t("cash.credit")) as f:
+            st.caption(ui.t("cash.credit.note"))
+            c1, c2 = st.columns(2)
+            amount = c1.text_input(labels["amount"], key=f.key("amount"), max_chars=ui.limit("amount"),
+                                   placeholder=ui.t("cash.credit.all"))
+            issued = c2.date_input(labels["issued_on"], value=fmt.today(), min_value=EARLIEST, key=f.key("on"))
+            reason = st.text_input(labels["reason"], key=f.key("reason"), max_chars=ui.limit("note"))
+            if st.form_submit_button(ui.t("cash.credit.submit"), key=f.key("submit")):
+                def said(note_id: int) -> str:
+                    number = ui.read(q.invoice_detail, note_id)["Invoice"]
+                    return ui.t("cash.credit.done", number=number)
+
+                if f.submit(billing.issue_credit_note, iid, amount=amount or None, issued_on=issued, reason=reason,
+                            labels=labels, success=said):
+                    done(True)

@@ -1,9 +1,10 @@
 """Cash metrics: per month bookings, accepted, invoiced, collected; AR ageing as of a day with DSO, CEI,
 unbilled and the acceptance-to-invoice lag; the overdue customers and their invoices.
 
-Receivables are rebuilt as of the day: invoices issued by then, less allocations made by then and write-offs
-approved by then, so a payment the day after as_of does not count. Sums are GROUP BY queries; Python only
-adds up the grouped rows.
+Receivables are rebuilt as of the day: invoices issued by then, less allocations made by then, write-offs
+approved by then and credit notes issued by then (rows of negative amount, due when the invoice they credit is
+due), so a payment the day after as_of does not count. A voided invoice counts nothing, as if never issued.
+Sums are GROUP BY queries; Python only adds up the grouped rows.
 """
 from __future__ import annotations
 
@@ -11,11 +12,12 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from sqlalchemy import case, func, literal
+from sqlalchemy.orm import aliased
 from sqlmodel import select
 
 from core.ageing import ageing_buckets
 from core.context import Context
-from core.enums import ContractStatus, Decision, GateKind, Trigger
+from core.enums import ContractStatus, Decision, GateKind, InvoiceKind, InvoiceStatus, Trigger
 from core.metrics.filters import (ZERO, Filters, account_ids, contract_ids, end_of, in_scope, money, ratio)
 from core.models import Account, Allocation, Contract, GateDecision, Invoice, Payment, PaymentTerm
 from core.services import action
@@ -154,7 +156,8 @@ def ageing(ctx: Context, f: Filters) -> dict:
     for issued_on, released_on, n in ctx.session.exec(in_scope(
             select(Invoice.issued_on, PaymentTerm.released_on, func.count(Invoice.id))
             .join(PaymentTerm, PaymentTerm.id == Invoice.term_id)
-            .where(PaymentTerm.trigger == Trigger.ACCEPTANCE, Invoice.issued_on >= f.start,
+            .where(PaymentTerm.trigger == Trigger.ACCEPTANCE, Invoice.kind == InvoiceKind.INVOICE,
+                   Invoice.status != InvoiceStatus.VOID, Invoice.issued_on >= f.start,
                    Invoice.issued_on <= f.end), Invoice.contract_id, cids)
             .group_by(Invoice.issued_on, PaymentTerm.released_on)).all():
         lag_days += (issued_on - released_on).days * n
@@ -186,16 +189,20 @@ def customer_invoices(ctx: Context, f: Filters, account_id: int) -> list[dict]:
         GateDecision.subject_id == Invoice.id, GateDecision.kind == GateKind.WRITE_OFF,
         GateDecision.subject_type == "invoice", GateDecision.decision == Decision.APPROVE,
         GateDecision.decided_at < end_of(on)).correlate(Invoice).scalar_subquery())
+    note = aliased(Invoice)    # credit notes issued by then against the invoice (negative amounts)
+    credited = (select(func.sum(note.amount)).where(note.credits_id == Invoice.id, note.issued_on <= on)
+                .correlate(Invoice).scalar_subquery())
     q = in_scope(select(Invoice.id, Invoice.number, Contract.number, Invoice.issued_on, Invoice.due_on,
-                        Invoice.amount, paid, written).join(Contract, Contract.id == Invoice.contract_id)
-                 .where(Invoice.account_id == account_id, Invoice.issued_on <= on),
+                        Invoice.amount, paid, written, credited).join(Contract, Contract.id == Invoice.contract_id)
+                 .where(Invoice.account_id == account_id, Invoice.issued_on <= on,
+                        Invoice.kind == InvoiceKind.INVOICE),
                  Invoice.contract_id, contract_ids(f)).order_by(Invoice.due_on, Invoice.id)
     out = []
-    for iid, number, contract, issued_on, due_on, amount, p, w in ctx.session.exec(q).all():
-        p, w = money(p), money(w)   # SUM keeps the Money type: a Decimal, or None when nothing
-        left = amount - p - w
+    for iid, number, contract, issued_on, due_on, amount, p, w, c in ctx.session.exec(q).all():
+        p, w, c = money(p), money(w), -money(c)   # SUM keeps the Money type: a Decimal, or None when nothing
+        left = amount - p - w - c
         out.append({"invoice_id": iid, "invoice": number, "contract": contract, "issued_on": issued_on,
-                    "due_on": due_on, "amount": amount, "paid": p, "written_off": w, "outstanding": left,
-                    "days_overdue": max((on - due_on).days, 0) if left > 0 else 0})
+                    "due_on": due_on, "amount": amount, "paid": p, "written_off": w, "credited": c,
+                    "outstanding": left, "days_overdue": max((on - due_on).days, 0) if left > 0 else 0})
     return out
 

@@ -29,14 +29,14 @@ MONTHS = 12
 def payment_delays(ctx: Context, f: Filters) -> dict[int, int]:
     """{account_id: average days paid after the due date}, from invoices fully paid by as_of."""
     rows = ctx.session.exec(in_scope(
-        select(Invoice.account_id, Invoice.due_on, Invoice.amount, func.sum(Allocation.amount),
+        select(Invoice.account_id, Invoice.due_on, Invoice.amount, Invoice.credited, func.sum(Allocation.amount),
                func.max(Allocation.allocated_on))
         .join(Allocation, Allocation.invoice_id == Invoice.id).where(Allocation.allocated_on <= f.as_of)
-        .group_by(Invoice.id, Invoice.account_id, Invoice.due_on, Invoice.amount),
+        .group_by(Invoice.id, Invoice.account_id, Invoice.due_on, Invoice.amount, Invoice.credited),
         Invoice.contract_id, contract_ids(f))).all()
     days: dict[int, list[int]] = {}
-    for acc, due_on, amount, paid, last in rows:
-        if money(paid) >= amount:
+    for acc, due_on, amount, credited, paid, last in rows:
+        if money(paid) >= amount - credited:
             days.setdefault(acc, []).append((last - due_on).days)
     return {acc: int((Decimal(sum(d)) / len(d)).quantize(Decimal(1), ROUND_HALF_UP)) for acc, d in days.items()}
 

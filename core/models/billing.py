@@ -7,7 +7,7 @@ from typing import Optional
 
 from sqlmodel import Field, SQLModel
 
-from core.enums import InvoiceStatus
+from core.enums import InvoiceKind, InvoiceStatus
 from core.models.base import Versioned, enum_field, money_field, ratio_field, utcnow
 
 
@@ -25,6 +25,14 @@ class Invoice(Versioned, SQLModel, table=True):
     paid_amount: Decimal = money_field()     # sum of allocations, kept with them in one transaction
     written_off: Decimal = money_field()
     status: InvoiceStatus = enum_field(InvoiceStatus, InvoiceStatus.ISSUED, index=True)
+    # corrections: a credit note is a row of kind credit_note with a negative amount, crediting `credits_id`;
+    # the credited invoice keeps the sum in `credited`. A void keeps the number and what it was in voided_amount.
+    kind: InvoiceKind = enum_field(InvoiceKind, InvoiceKind.INVOICE, index=True)
+    credits_id: Optional[int] = Field(default=None, foreign_key="invoice.id", index=True)
+    credited: Decimal = money_field()
+    voided_on: Optional[date] = None
+    voided_amount: Decimal = money_field()
+    reason: str = Field(default="", max_length=500)
     created_at: datetime = Field(default_factory=utcnow)
     version: int = 1
 

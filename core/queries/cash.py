@@ -2,7 +2,7 @@
 allocations, AR ageing (账龄), dunning (催款) levels, customer statements and write-off requests.
 
 Finance and leaders see every customer; anyone else with billing.view (the ar role) sees only the
-accounts where they are AR of an opportunity. Outstanding = amount − paid − written off (core.calculations);
+accounts where they are AR of an opportunity. Outstanding = amount − paid − written off − credited (core.calculations);
 ages are counted in days past the due date as of a day (today by default, from the unit of work's clock).
 Each function loads with a few queries keyed by id, never one query per row.
 """
@@ -19,7 +19,7 @@ from core import clock
 from core.ageing import ageing_buckets, dunning_levels
 from core.calculations import ZERO, outstanding
 from core.context import Context
-from core.enums import ContractStatus, Decision, GateKind, InvoiceStatus
+from core.enums import ContractStatus, Decision, GateKind, InvoiceKind, InvoiceStatus
 from core.errors import NotFound
 from core.models import (Account, Allocation, Contact, Contract, GateDecision, Invoice, Opportunity, Payment,
                          PaymentTerm, User)
@@ -30,8 +30,9 @@ OPEN = (InvoiceStatus.ISSUED, InvoiceStatus.PARTLY_PAID)
 
 TO_INVOICE_COLUMNS = ["ID", "Contract", "Customer", "Term", "Released on", "Amount", "Invoiced", "Remaining",
                       "Due days", "AR"]
-INVOICE_COLUMNS = ["ID", "Invoice", "Customer", "Contract", "Term", "Issued on", "Due on", "Amount", "Paid",
-                   "Written off", "Outstanding", "Status", "Days overdue", "AR", "Version"]
+INVOICE_COLUMNS = ["ID", "Invoice", "Kind", "Credits", "Customer", "Contract", "Term", "Issued on", "Due on",
+                   "Amount", "Paid", "Written off", "Credited", "Outstanding", "Status", "Days overdue", "AR",
+                   "Version"]
 PAYMENT_COLUMNS = ["ID", "Customer", "Received on", "Amount", "Reference", "Allocated", "Unapplied", "Version"]
 ALLOCATION_COLUMNS = ["ID", "Payment ID", "Payment", "Invoice ID", "Invoice", "Amount", "Allocated on"]
 DUNNING_COLUMNS = ["Level", "Days overdue", "Customer", "Contact", "Phone", "Email", "Invoice", "Due on",
@@ -153,12 +154,17 @@ def invoices(ctx: Context, *, as_of=None, open_only: bool = False, account_id: i
     as_of = _as_of(ctx, as_of)
     rows = _invoice_rows(ctx, open_only=open_only, account_id=account_id, limit=limit)
     ars = _ar_names(ctx, [inv.account_id for inv, *_ in rows])
+    credited_ids = {inv.credits_id for inv, *_ in rows if inv.credits_id}
+    credits = dict(ctx.session.exec(select(Invoice.id, Invoice.number).where(
+        Invoice.id.in_(credited_ids))).all()) if credited_ids else {}
     out = []
     for inv, number, term, customer in rows:
         owed = outstanding(inv)
-        out.append({"ID": inv.id, "Invoice": inv.number, "Customer": customer, "Contract": number, "Term": term,
-                    "Issued on": inv.issued_on, "Due on": inv.due_on, "Amount": inv.amount,
-                    "Paid": inv.paid_amount, "Written off": inv.written_off, "Outstanding": owed,
+        out.append({"ID": inv.id, "Invoice": inv.number, "Kind": inv.kind.value,
+                    "Credits": credits.get(inv.credits_id, "") if inv.credits_id else "", "Customer": customer,
+                    "Contract": number, "Term": term, "Issued on": inv.issued_on, "Due on": inv.due_on,
+                    "Amount": inv.amount, "Paid": inv.paid_amount, "Written off": inv.written_off,
+                    "Credited": inv.credited, "Outstanding": owed,
                     "Status": inv.status.value,
                     "Days overdue": max(days_past_due(inv.due_on, as_of), 0) if owed > 0 else 0,
                     "AR": ars.get(inv.account_id, ""), "Version": inv.version})
@@ -261,10 +267,11 @@ def dunning(ctx: Context, *, as_of=None) -> pd.DataFrame:
 
 @action("billing.view")
 def statement(ctx: Context, account_id: int, *, as_of=None) -> dict:
-    """A customer's statement: invoices, payments, allocations and write-offs, with a running balance
-    (invoiced − received − written off) and the totals:
-    {customer, invoiced, received, allocated, written_off, outstanding, unapplied, balance, lines, invoices,
-     payments, allocations}. balance = outstanding − unapplied (cash received but not yet applied)."""
+    """A customer's statement: invoices, credit notes, payments, allocations and write-offs, with a running
+    balance (invoiced − credited − received − written off; a voided invoice shows in the invoices, not as a line)
+    and the totals:
+    {customer, invoiced, credited, received, allocated, written_off, outstanding, unapplied, balance, lines,
+     invoices, payments, allocations}. balance = outstanding − unapplied (cash received but not yet applied)."""
     as_of = _as_of(ctx, as_of)
     account = _check_account(ctx, account_id)
     inv_df = invoices(ctx, as_of=as_of, account_id=account.id, limit=0)
@@ -279,7 +286,11 @@ def statement(ctx: Context, account_id: int, *, as_of=None) -> dict:
 
     events = []   # (date, order, type, reference, debit, credit)
     for _, r in inv_df.iterrows():
-        events.append((r["Issued on"], 0, "invoice", r["Invoice"], r["Amount"], ZERO))
+        if r["Kind"] == InvoiceKind.CREDIT_NOTE:   # a credit note credits the customer what it takes off
+            events.append((r["Issued on"], 0, "credit note", f"{r['Invoice']} ({r['Credits']})", ZERO,
+                           -r["Amount"]))
+        elif r["Status"] != InvoiceStatus.VOID:
+            events.append((r["Issued on"], 0, "invoice", r["Invoice"], r["Amount"], ZERO))
     for _, r in pay_df.iterrows():
         events.append((r["Received on"], 1, "payment", r["Reference"] or f"payment {r['ID']}", ZERO, r["Amount"]))
     for w in write_offs:
@@ -296,8 +307,10 @@ def statement(ctx: Context, account_id: int, *, as_of=None) -> dict:
         return sum((Decimal(v) for v in df[col]), ZERO) if not df.empty else ZERO
 
     owed, unapplied = total(inv_df, "Outstanding"), total(pay_df, "Unapplied")
+    notes = inv_df[inv_df["Kind"] == InvoiceKind.CREDIT_NOTE]
     return {"customer": account.name, "account_id": account.id, "as_of": as_of,
-            "invoiced": total(inv_df, "Amount"), "received": total(pay_df, "Amount"),
+            "invoiced": total(inv_df[inv_df["Kind"] == InvoiceKind.INVOICE], "Amount"),
+            "credited": -total(notes, "Amount"), "received": total(pay_df, "Amount"),
             "allocated": total(alloc_df, "Amount"), "written_off": total(inv_df, "Written off"),
             "outstanding": owed, "unapplied": unapplied, "balance": owed - unapplied,
             "lines": pd.DataFrame(lines, columns=LINE_COLUMNS), "invoices": inv_df, "payments": pay_df,
@@ -325,13 +338,15 @@ def pending_write_offs(ctx: Context) -> pd.DataFrame:
 # -- one record ------------------------------------------------------------------------------------
 
 INVOICE_ALLOCATION_COLUMNS = ["ID", "Payment ID", "Payment", "Received on", "Amount", "Allocated on"]
+CREDIT_NOTE_COLUMNS = ["ID", "Credit note", "Issued on", "Amount", "Reason"]
 REQUEST_COLUMNS = ["ID", "Amount", "Decision", "Reason", "Requested by", "Requested at", "Decided by", "Decided at"]
 
 
 @action("billing.view")
 def invoice_detail(ctx: Context, invoice_id: int) -> dict:
     """One invoice as the invoice list shows it ({ID, Invoice, Customer, ..., Status, Days overdue, AR}) with
-    `allocations` (the payments applied to it) and `write_offs` (its write-off requests and decisions). An
+    `allocations` (the payments applied to it; a credit note's take-back negative), `credit_notes` (those
+    crediting it), `write_offs` (its write-off requests and decisions), and a void's or a credit note's Reason. An
     invoice of a customer the person may not see is NotFound, like a missing one."""
     invoice = ctx.get(Invoice, invoice_id, what="invoice")
     scope = _scope(ctx)
@@ -340,6 +355,11 @@ def invoice_detail(ctx: Context, invoice_id: int) -> dict:
     row = invoices(ctx, account_id=invoice.account_id, limit=0)
     row = row[row["ID"] == invoice.id].iloc[0].to_dict()
     row["Customer ID"] = invoice.account_id
+    row["Reason"], row["Voided on"], row["Voided amount"] = invoice.reason, invoice.voided_on, invoice.voided_amount
+    notes = ctx.session.exec(select(Invoice).where(Invoice.credits_id == invoice.id).order_by(Invoice.id)).all()
+    row["credit_notes"] = pd.DataFrame([{"ID": n.id, "Credit note": n.number, "Issued on": n.issued_on,
+                                         "Amount": -n.amount, "Reason": n.reason} for n in notes],
+                                       columns=CREDIT_NOTE_COLUMNS)
     allocs = ctx.session.exec(select(Allocation, Payment).join(Payment, Payment.id == Allocation.payment_id)
                               .where(Allocation.invoice_id == invoice.id)
                               .order_by(Allocation.allocated_on, Allocation.id)).all()

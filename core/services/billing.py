@@ -18,7 +18,7 @@ from sqlmodel import select
 from config.settings import load
 from core import calculations, gates, validate
 from core.context import Context, snapshot
-from core.enums import ContractStatus, Decision, GateKind, InvoiceStatus, Trigger
+from core.enums import ContractStatus, Decision, GateKind, InvoiceKind, InvoiceStatus, Trigger
 from core.errors import AmountError, DuplicateError, GateError, ValidationError
 from core.lifecycle import Lifecycle, Step, register
 from core.messages import Text, code, kind
@@ -36,8 +36,12 @@ def outstanding(invoice: Invoice) -> Decimal:
 
 
 def status_for(invoice: Invoice) -> InvoiceStatus:
+    if invoice.status == InvoiceStatus.VOID or invoice.kind == InvoiceKind.CREDIT_NOTE:
+        return invoice.status
     if outstanding(invoice) <= 0:
-        return InvoiceStatus.WRITTEN_OFF if invoice.written_off > 0 else InvoiceStatus.PAID
+        if invoice.written_off > 0:
+            return InvoiceStatus.WRITTEN_OFF
+        return InvoiceStatus.CREDITED if invoice.credited >= invoice.amount else InvoiceStatus.PAID
     return InvoiceStatus.PARTLY_PAID if invoice.paid_amount > 0 or invoice.written_off > 0 else InvoiceStatus.ISSUED
 
 
@@ -139,6 +143,41 @@ def _request_pending(ctx: Context, invoice: Invoice) -> Text | None:
     return None
 
 
+def _an_invoice(ctx: Context, invoice: Invoice) -> Text | None:
+    if invoice.kind == InvoiceKind.CREDIT_NOTE:
+        return Text("{label} is a credit note; correct the invoice it credits instead", label=_invoice_label(invoice))
+    if invoice.status == InvoiceStatus.VOID:
+        return Text("{label} is void", label=_invoice_label(invoice))
+    return None
+
+
+def _unpaid(ctx: Context, invoice: Invoice) -> Text | None:
+    if invoice.paid_amount > 0 or invoice.written_off > 0 or invoice.credited > 0:
+        return Text("{label} has {paid} paid, {written_off} written off and {credited} credited; only an invoice "
+                    "with none of these is voided: issue a credit note instead", label=_invoice_label(invoice),
+                    paid=fmt_money(invoice.paid_amount), written_off=fmt_money(invoice.written_off),
+                    credited=fmt_money(invoice.credited))
+    return _no_request(ctx, invoice)
+
+
+def _creditable(ctx: Context, invoice: Invoice) -> Text | None:
+    if creditable(invoice) <= 0:
+        return Text("{label} has nothing left to credit ({amount} invoiced, {credited} credited, {written_off} "
+                    "written off)", label=_invoice_label(invoice), amount=fmt_money(invoice.amount),
+                    credited=fmt_money(invoice.credited), written_off=fmt_money(invoice.written_off))
+    return _no_request(ctx, invoice)
+
+
+def _not_voidable(invoice: Invoice, allowed) -> Text:
+    return Text("{label} is {status}; only an unpaid invoice is voided: issue a credit note instead",
+                label=_invoice_label(invoice), status=code(invoice.status))
+
+
+def creditable(invoice: Invoice) -> Decimal:
+    """What a credit note may still take off an invoice: its amount less what was credited or written off."""
+    return invoice.amount - invoice.credited - invoice.written_off
+
+
 def _payment_label(payment: Payment) -> Text:
     return Text("payment {ref}", ref=payment.reference or payment.id)
 
@@ -152,8 +191,12 @@ def _unapplied(ctx: Context, payment: Payment) -> Text | None:
 TERM_LIFECYCLE = register(Lifecycle("term", "released_on", _term_label, {
     "invoice.issue": Step((), (_term_signed, _term_released)),
 }))
+CORRECTABLE = (InvoiceStatus.ISSUED, InvoiceStatus.PARTLY_PAID, InvoiceStatus.PAID)
 LIFECYCLE = register(Lifecycle("invoice", "status", _invoice_label, {
-    "invoice.update": Step((), (_invoice_signed,)),
+    "invoice.update": Step((), (_an_invoice, _invoice_signed)),
+    "invoice.void": Step((InvoiceStatus.ISSUED,), (_an_invoice, _invoice_signed, _unpaid), _not_voidable,
+                         applies_in=CORRECTABLE),
+    "invoice.credit": Step(CORRECTABLE, (_an_invoice, _invoice_signed, _creditable)),
     "writeoff.request": Step((), (_owed, _no_request)),
     "writeoff.decide": Step((), (_request_pending,)),
 }))
@@ -164,8 +207,9 @@ PAYMENT_LIFECYCLE = register(Lifecycle("payment", "unapplied", _payment_label, {
 
 # -- numbering -------------------------------------------------------------------------------------
 
-def next_number(ctx: Context, year: int) -> str:
-    prefix = f"INV-{year}-"
+def next_number(ctx: Context, year: int, series: str = "INV") -> str:
+    """The next number of a series in a year: INV-2026-0001 for invoices, CN-2026-0001 for credit notes."""
+    prefix = f"{series}-{year}-"
     taken = ctx.session.exec(select(Invoice.number).where(Invoice.number.like(prefix + "%"))).all()
     seqs = [int(n[len(prefix):]) for n in taken if n[len(prefix):].isdigit()]
     return f"{prefix}{max(seqs, default=0) + 1:04d}"
@@ -259,6 +303,9 @@ def update_invoice(ctx: Context, invoice_id: int, *, version: int | None = None,
     if amount is not None:
         new = validate.amount("amount", amount)
         if new != invoice.amount:
+            if invoice.credited > 0:
+                raise GateError("invoice '{number}' has {credited} credited; its amount no longer changes",
+                                number=invoice.number, credited=fmt_money(invoice.credited))
             if invoice.paid_amount > 0 or invoice.written_off > 0:
                 raise GateError("invoice '{number}' has {paid} paid and {written_off} written off; its amount no "
                                 "longer changes", number=invoice.number, paid=fmt_money(invoice.paid_amount),
@@ -273,6 +320,100 @@ def update_invoice(ctx: Context, invoice_id: int, *, version: int | None = None,
             _claim(ctx, term)
     invoice.tax_amount = tax_in(invoice.amount, invoice.tax_rate)
     ctx.audit("invoice.update", invoice, before=before)
+
+
+# -- corrections: void (作废) and credit notes (红字发票) --------------------------------------------
+
+@action("invoice.void")
+def void_invoice(ctx: Context, invoice_id: int, *, reason: str, version: int | None = None) -> None:
+    """Void an unpaid invoice issued by mistake: it keeps its number (and what it was, in voided_amount) but
+    counts nothing any more, as if never issued, so its term's amount can be invoiced again."""
+    reason = validate.text("reason", reason, max_len=500, required=True)
+    invoice = ctx.get(Invoice, invoice_id, what="invoice", version=version)
+    LIFECYCLE.require(ctx, "invoice.void", invoice)
+    before = snapshot(invoice)
+    invoice.voided_amount, invoice.voided_on, invoice.reason = invoice.amount, ctx.today(), reason
+    invoice.amount, invoice.tax_amount = Decimal("0.00"), Decimal("0.00")
+    ctx.move(invoice, "status", InvoiceStatus.VOID)
+    ctx.audit("invoice.void", invoice, before=before)
+    _claim(ctx, ctx.get(PaymentTerm, invoice.term_id, what="payment term"))
+
+
+@action("invoice.credit")
+def issue_credit_note(ctx: Context, invoice_id: int, *, reason: str, amount=None, issued_on=None,
+                      number: str | None = None) -> int:
+    """A credit note (红字发票) for part or all of an invoice (all that is left when no amount is given),
+    numbered in its own series (CN-YYYY-NNNN). It reduces what the invoice owes and gives its term that much
+    to invoice again; what the credit takes off an amount already paid becomes unapplied cash of the customer
+    (taken back from the invoice's newest allocations, dated the credit's day), to apply or refund."""
+    with validate.Collect() as check:
+        reason = check(validate.text, "reason", reason, max_len=500, required=True)
+        amount = check(_share, amount, "amount")
+        issued_on = check(not_future, ctx, "issued_on", issued_on)
+        number = check(validate.text, "number", number, max_len=64) or None
+    invoice = ctx.get(Invoice, invoice_id, what="invoice")
+    LIFECYCLE.require(ctx, "invoice.credit", invoice)
+    left = creditable(invoice)
+    amount = left if amount is None else amount
+    if amount > left:
+        raise AmountError("credit note of {amount} on invoice '{number}' exceeds what can still be credited on it "
+                          "({left}: {invoiced} invoiced, {credited} credited, {written_off} written off)",
+                          field="amount", amount=fmt_money(amount), number=invoice.number, left=fmt_money(left),
+                          invoiced=fmt_money(invoice.amount), credited=fmt_money(invoice.credited),
+                          written_off=fmt_money(invoice.written_off))
+    if issued_on < invoice.issued_on:
+        raise ValidationError("{field}: {got} is before invoice '{number}' was issued ({issued})", field="issued_on",
+                              got=issued_on.isoformat(), number=invoice.number, issued=invoice.issued_on.isoformat())
+    if number is not None and ctx.session.exec(select(Invoice.id).where(Invoice.number == number)).first():
+        raise DuplicateError("{field}: invoice number '{number}' is already used", field="number", number=number)
+    refund_part = max(amount - outstanding(invoice), Decimal("0.00"))   # the part already paid
+    shown = number or next_number(ctx, issued_on.year, "CN")
+    for _ in range(NUMBER_RETRIES if number is None else 1):
+        note = Invoice(number=shown, kind=InvoiceKind.CREDIT_NOTE, credits_id=invoice.id,
+                       contract_id=invoice.contract_id, term_id=invoice.term_id, account_id=invoice.account_id,
+                       amount=-amount, tax_rate=invoice.tax_rate, tax_amount=-tax_in(amount, invoice.tax_rate),
+                       issued_on=issued_on, due_on=invoice.due_on, reason=reason, status=InvoiceStatus.ISSUED)
+        if _insert(ctx, note):
+            break
+        if ctx.session.get_bind().dialect.name == "sqlite":
+            raise DuplicateError("{field}: invoice number '{number}' was taken at the same time; issue it again",
+                                 field="number", number=shown)
+        shown = next_number(ctx, issued_on.year, "CN")
+    else:
+        raise DuplicateError("{field}: invoice number '{number}' was taken at the same time; issue it again",
+                             field="number", number=shown)
+    ctx.audit("invoice.credit", note)
+    before = snapshot(invoice)
+    if refund_part > 0:
+        _unallocate(ctx, invoice, refund_part, issued_on)
+    invoice.credited += amount
+    _restatus(ctx, invoice)
+    ctx.audit("invoice.credit", invoice, before=before)
+    _claim(ctx, ctx.get(PaymentTerm, invoice.term_id, what="payment term"))
+    return note.id
+
+
+def _unallocate(ctx: Context, invoice: Invoice, amount: Decimal, on: date) -> None:
+    """Take `amount` of the cash applied to an invoice back to its payments' unapplied cash, newest allocation
+    first, as negative allocations dated `on` (the books as of an earlier day stay as they were)."""
+    net: dict[int, Decimal] = {}
+    for pay_id, part in ctx.session.exec(select(Allocation.payment_id, Allocation.amount).where(
+            Allocation.invoice_id == invoice.id).order_by(Allocation.allocated_on, Allocation.id)).all():
+        net[pay_id] = net.get(pay_id, Decimal("0.00")) + part
+    for pay_id in reversed(list(net)):
+        part = min(net[pay_id], amount)
+        if part <= 0:
+            continue
+        payment = ctx.session.get(Payment, pay_id)
+        pay_before = snapshot(payment)
+        ctx.audit("invoice.credit", Allocation(payment_id=pay_id, invoice_id=invoice.id, amount=-part,
+                                                allocated_on=max(on, payment.received_on)))
+        payment.unapplied += part
+        ctx.audit("invoice.credit", payment, before=pay_before)
+        invoice.paid_amount -= part
+        amount -= part
+        if amount <= 0:
+            return
 
 
 # -- payments --------------------------------------------------------------------------------------

@@ -553,7 +553,7 @@ def test_timeline_of_a_contract_in_date_order(page, demo_url):
     assert any("ATC (Legal): Approve" in e for e in timeline["Event"])   # stored codes said as words
     assert any(e.startswith("ATI: Go") for e in timeline["Event"])
     assert list(timeline["Date"]) == sorted(timeline["Date"])
-    assert {"invoice", "gate decision", "stage / status"} <= set(timeline["Kind"])
+    assert {"Invoice", "gate decision", "stage / status"} <= set(timeline["Kind"])
 
 
 def test_a_signed_contracts_heading_says_where_its_reviews_stand_without_repeating_names(page, demo_url):

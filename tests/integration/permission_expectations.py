@@ -37,7 +37,7 @@ MAY: dict[str, set[str]] = {
     "finance": EVERYONE_READS | SHEET_USERS | {
         "opportunity.estimate", "contract.view", "contract.terms", "atc.review_finance", "change.review_finance",
         "delivery.view", "cost.record", "term.release", "billing.view", "invoice.issue", "invoice.update",
-        "payment.record", "payment.allocate", "payment.refund", "daily.run", "writeoff.request", "closure.final_accounts", "audit.view",
+        "payment.record", "payment.allocate", "payment.refund", "invoice.void", "invoice.credit", "daily.run", "writeoff.request", "closure.final_accounts", "audit.view",
         "data.export", "metrics.cash"},
     # leadership decides the gates and write-offs, signs, sees everything; does no clerical data entry
     "leader": EVERYONE_READS | SHEET_USERS | {

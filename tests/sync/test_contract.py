@@ -294,3 +294,19 @@ def test_a_mapping_whose_list_disagrees_with_core_refuses_to_start_naming_the_co
     columns[2] = {"header": "Stage", "field": "stage", "type": "enum"}
     with pytest.raises(ValueError, match="column 'Stage': type enum, but core keeps no list of values for cost.stage"):
         _tab("costs", {"title": "Costs", "entity": "cost", "columns": columns})
+
+
+def test_the_finance_sheet_shows_a_credit_note_with_its_kind_and_the_invoice_it_credits(world, sheets, chain):
+    """Issue 12: credit notes (红字发票) are rows of the Invoices tab, netting what the invoice owes."""
+    from core.services import billing
+
+    factory, person = sheets
+    number = world.get(Invoice, chain["invoice"]).number
+    note = world.do("finance", billing.issue_credit_note, chain["invoice"], amount="30000", reason="price agreed")
+    cycle(world, factory, "finance")
+    row = person.row("finance", "Invoices", note)
+    assert (row["Kind"], row["Credits"], row["Amount"], row["Outstanding"]) == ("credit_note", number, -30000, 0)
+    assert row["Number"].startswith("CN-")
+    credited = person.row("finance", "Invoices", chain["invoice"])
+    assert (credited["Kind"], credited["Credits"] or "", credited["Outstanding"]) == ("invoice", "", 270000)
+    assert cycle(world, factory, "finance").as_dict()["totals"]["written"] == 0
