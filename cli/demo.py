@@ -20,8 +20,8 @@ from core.context import SYSTEM, Actor, Context, unit_of_work
 from core.enums import Decision, Stance
 from core.errors import LtcError
 from core.calculations import active_terms, receivables, released_not_invoiced
-from core.enums import ContractStatus, InvoiceStatus, MilestoneStatus, Stage
-from core.models import Contract, Invoice, Lead, PaymentTerm, Setting, User
+from core.enums import ContractStatus, InvoiceKind, InvoiceStatus, MilestoneStatus, Stage
+from core.models import Allocation, Contract, Invoice, Lead, Payment, PaymentTerm, Setting, User
 from core.queries.overview import chain_counts
 from core.services.billing import outstanding
 from core.services import bids, billing, closure, contracts, daily, delivery, leads, opportunities, users
@@ -429,12 +429,51 @@ def _finale(s: Story) -> None:
         billing.decide_write_off(s.as_("leader", today - timedelta(days=1)), inv.id, Decision.APPROVE,
                                  rationale="Keeps the account; penalty is in the contract 合同约定")
     _work_waiting(s, signed)
+    _corrections(s)
     if len(overdue) > 1:   # a customer pays more than it owes: kept as unapplied cash
         inv = overdue[-1]
         billing.record_payment(s.as_("finance", today - timedelta(days=2)), account_id=inv.account_id,
                                amount=outstanding(inv) + Decimal("5000"), reference=f"BANK-{inv.number}-ALL",
                                received_on=today - timedelta(days=2))
     daily.run_daily(s.as_("finance", today))   # as the nightly `ltc daily`: retention whose warranty ended is released
+
+
+def _corrections(s: Story) -> None:
+    """An invoice issued to the wrong entity, voided and issued again; a concession credited on a paid invoice
+    (红字发票), its cash refunded to the customer. Both on signed contracts, in the last week."""
+    session, today = s.ctx.session, s.today
+    signed = select(Contract.id).where(Contract.status == ContractStatus.SIGNED)
+    unpaid = session.exec(select(Invoice).where(Invoice.status == InvoiceStatus.ISSUED, Invoice.paid_amount == 0,
+                                                Invoice.kind == InvoiceKind.INVOICE, Invoice.contract_id.in_(signed))
+                          .order_by(Invoice.issued_on.desc(), Invoice.id.desc())).first()
+    if unpaid is None:   # every invoice paid: the mistake is made on a released term still to invoice
+        day = today - timedelta(days=6)
+        term = next((t for t in session.exec(select(PaymentTerm).where(
+            PaymentTerm.contract_id.in_(signed), PaymentTerm.active == True,  # noqa: E712
+            PaymentTerm.released_on <= day).order_by(PaymentTerm.released_on.desc(), PaymentTerm.id)).all()
+            if released_not_invoiced(session, t.id) > 0), None)
+        if term is not None:
+            unpaid = session.get(Invoice, billing.issue_invoice(
+                s.as_("finance", day), term.id, amount=released_not_invoiced(session, term.id), issued_on=day))
+    if unpaid is not None:
+        day = max(unpaid.issued_on, today - timedelta(days=6))
+        amount, term_id = unpaid.amount, unpaid.term_id
+        billing.void_invoice(s.as_("finance", day), unpaid.id, reason="Issued to the wrong legal entity 开票抬头错误")
+        billing.issue_invoice(s.as_("finance", day), term_id, amount=amount, issued_on=day)
+    paid = session.exec(select(Invoice).where(Invoice.status == InvoiceStatus.PAID, Invoice.contract_id.in_(signed))
+                        .order_by(Invoice.issued_on.desc(), Invoice.id.desc())).first()
+    if paid is not None:
+        day = max(paid.issued_on, today - timedelta(days=4))
+        part = (paid.amount * Decimal("0.02")).quantize(Decimal("0.01"))
+        note = billing.issue_credit_note(s.as_("finance", day), paid.id, amount=part, issued_on=day,
+                                         reason="Service-level penalty agreed 服务水平扣款")
+        number = session.get(Invoice, note).number
+        for back in session.exec(select(Allocation).where(Allocation.invoice_id == paid.id,
+                                                          Allocation.amount < 0)).all():
+            payment = session.get(Payment, back.payment_id)
+            on = max(day, payment.received_on)
+            billing.refund_unapplied(s.as_("finance", on), payment.id, amount=-back.amount, refunded_on=on,
+                                     reference=f"REFUND-{number}-{payment.id}")
 
 
 def _close(s: Story, contract: Contract) -> None:

@@ -52,7 +52,9 @@ def cost_total(session: Session, contract_id: int) -> Decimal:
 
 
 def invoiced_on_term(session: Session, term_id: int) -> Decimal:
-    return _sum(session, Invoice.amount, Invoice.term_id == term_id)
+    """What counts as invoiced against a term (Invoice.billed: a void and an error's credit note give it back,
+    a concession's credit note does not: the customer owes that much less, nothing is to bill again)."""
+    return _sum(session, Invoice.billed, Invoice.term_id == term_id)
 
 
 def released_not_invoiced(session: Session, term_id: int) -> Decimal:

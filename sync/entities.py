@@ -154,7 +154,7 @@ class PaymentTermAdapter(Adapter):
     label = "Payment Terms"
 
     def rows(self, ctx):
-        invoiced = dict(ctx.session.exec(select(Invoice.term_id, func.sum(Invoice.amount))
+        invoiced = dict(ctx.session.exec(select(Invoice.term_id, func.sum(Invoice.billed))
                                          .group_by(Invoice.term_id)).all())
         q = (select(PaymentTerm, Contract.number).join(Contract, Contract.id == PaymentTerm.contract_id)
              .where(PaymentTerm.active == True).order_by(PaymentTerm.id))  # noqa: E712

@@ -205,11 +205,12 @@ def _corrections(iid: int, offered: dict) -> None:
                                    placeholder=ui.t("cash.credit.all"))
             issued = c2.date_input(labels["issued_on"], value=fmt.today(), min_value=EARLIEST, key=f.key("on"))
             reason = st.text_input(labels["reason"], key=f.key("reason"), max_chars=ui.limit("note"))
+            reinvoice = st.checkbox(ui.t("cash.credit.reinvoice"), key=f.key("reinvoice"))
             if st.form_submit_button(ui.t("cash.credit.submit"), key=f.key("submit")):
                 def said(note_id: int) -> str:
                     number = ui.read(q.invoice_detail, note_id)["Invoice"]
                     return ui.t("cash.credit.done", number=number)
 
                 if f.submit(billing.issue_credit_note, iid, amount=amount or None, issued_on=issued, reason=reason,
-                            labels=labels, success=said):
+                            reinvoice=reinvoice, labels=labels, success=said):
                     done(True)

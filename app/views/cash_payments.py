@@ -98,12 +98,35 @@ def payment_view(pid: int) -> None:
     else:
         st.caption(ui.t("cash.payment.fully_applied"))
     records.history("payments", pid, key=f"cash-payment-history-{pid}")
+    offered = offers("payment", pid)
     if ui.can("payment.allocate"):
-        enabled, _ = forms.offered(offers("payment", pid), "payment.allocate")
+        enabled, _ = forms.offered(offered, "payment.allocate")
         if enabled:
             apply_form(pid, res)
         else:
             ui.flash("cash-apply")
+    if ui.can("payment.refund"):
+        enabled, _ = forms.offered(offered, "payment.refund")
+        if enabled:
+            refund_form(pid)
+        else:
+            ui.flash("cash-refund")
+
+
+def refund_form(pid: int) -> None:
+    """Pay unapplied cash back to the customer (all of it when no amount is given)."""
+    labels = {"amount": ui.t("cash.refund.amount"), "refunded_on": ui.t("cash.refund.on"),
+              "reference": ui.t("cash.refund.reference")}
+    with forms.once_form("cash-refund", ui.t("cash.refund")) as f:
+        r1, r2, r3 = st.columns(3)
+        amount = r1.text_input(labels["amount"], key=f.key("amount"), max_chars=ui.limit("amount"),
+                               placeholder=ui.t("cash.refund.all"))
+        on = r2.date_input(labels["refunded_on"], value=fmt.today(), min_value=EARLIEST, key=f.key("on"))
+        reference = r3.text_input(labels["reference"], key=f.key("reference"), max_chars=ui.limit("reference"))
+        if st.form_submit_button(ui.t("cash.refund.submit"), key=f.key("submit")):
+            if f.submit(billing.refund_unapplied, pid, amount=amount or None, refunded_on=on, reference=reference,
+                        labels=labels, success=ui.t("cash.refund.done")):
+                done(True)
 
 
 def apply_form(pid: int, res: dict) -> None:

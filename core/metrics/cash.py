@@ -146,7 +146,7 @@ def ageing(ctx: Context, f: Filters) -> dict:
     released = _sum(ctx, in_scope(select(func.sum(PaymentTerm.amount)).where(
         PaymentTerm.released_on != None, PaymentTerm.released_on <= f.as_of),  # noqa: E711
         PaymentTerm.contract_id, cids))
-    billed_on_released = _sum(ctx, in_scope(select(func.sum(Invoice.amount)).join(
+    billed_on_released = _sum(ctx, in_scope(select(func.sum(Invoice.billed)).join(
         PaymentTerm, PaymentTerm.id == Invoice.term_id).where(
         PaymentTerm.released_on <= f.as_of, Invoice.issued_on <= f.as_of), Invoice.contract_id, cids))
 

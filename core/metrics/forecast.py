@@ -81,7 +81,7 @@ def forecast(ctx: Context, f: Filters) -> list[dict]:
     ms_day = func.coalesce(Milestone.forecast_on, Milestone.planned_on)
     last_ms = (select(func.max(func.coalesce(Milestone.forecast_on, Milestone.planned_on)))
                .where(Milestone.contract_id == Contract.id).correlate(Contract).scalar_subquery())
-    invoiced = (select(func.sum(Invoice.amount)).where(Invoice.term_id == PaymentTerm.id,
+    invoiced = (select(func.sum(Invoice.billed)).where(Invoice.term_id == PaymentTerm.id,
                                                       Invoice.issued_on <= f.as_of)
                 .correlate(PaymentTerm).scalar_subquery())
     q = (select(PaymentTerm.amount, invoiced, PaymentTerm.trigger, PaymentTerm.released_on, ms_day,

@@ -17,7 +17,8 @@ class Invoice(Versioned, SQLModel, table=True):
     contract_id: int = Field(foreign_key="contract.id", index=True)
     term_id: int = Field(foreign_key="paymentterm.id", index=True)
     account_id: int = Field(foreign_key="account.id", index=True)
-    amount: Decimal = money_field()          # gross billed, counted against the term
+    amount: Decimal = money_field()          # gross billed (a credit note: negative)
+    billed: Decimal = money_field()          # what counts against the term (see core.calculations.invoiced_on_term)
     tax_rate: Decimal = ratio_field(Decimal("0.06"))
     tax_amount: Decimal = money_field()
     issued_on: date

@@ -114,7 +114,7 @@ def to_invoice(ctx: Context) -> pd.DataFrame:
          .order_by(PaymentTerm.released_on, PaymentTerm.id))
     rows = ctx.session.exec(_in_scope(q, Contract.account_id, _scope(ctx))).all()
     ids = [t.id for t, *_ in rows]
-    invoiced = dict(ctx.session.exec(select(Invoice.term_id, func.sum(Invoice.amount))
+    invoiced = dict(ctx.session.exec(select(Invoice.term_id, func.sum(Invoice.billed))
                                      .where(Invoice.term_id.in_(ids)).group_by(Invoice.term_id)).all()) if ids else {}
     ars = _ar_names(ctx, [acc for _, _, acc, _ in rows])
     out = []

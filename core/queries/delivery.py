@@ -117,7 +117,7 @@ def milestones(ctx: Context, contract_id: int) -> pd.DataFrame:
 def _invoiced_by_term(ctx: Context, term_ids: list[int]) -> dict[int, Decimal]:
     if not term_ids:
         return {}
-    rows = ctx.session.exec(select(Invoice.term_id, func.sum(Invoice.amount))
+    rows = ctx.session.exec(select(Invoice.term_id, func.sum(Invoice.billed))
                             .where(Invoice.term_id.in_(term_ids)).group_by(Invoice.term_id)).all()
     return {tid: Decimal(total).quantize(Decimal("0.01")) for tid, total in rows}
 

@@ -205,7 +205,7 @@ def _retention_due(ctx: Context, me: int | None, sees_all: bool, today: date) ->
 
 
 def _terms_to_invoice(ctx: Context) -> list[dict]:
-    billed = (select(Invoice.term_id, func.sum(Invoice.amount).label("billed"))
+    billed = (select(Invoice.term_id, func.sum(Invoice.billed).label("billed"))
               .group_by(Invoice.term_id).subquery())
     rows = ctx.session.exec(
         select(PaymentTerm, Contract, Account.name, billed.c.billed)

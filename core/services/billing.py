@@ -200,8 +200,15 @@ LIFECYCLE = register(Lifecycle("invoice", "status", _invoice_label, {
     "writeoff.request": Step((), (_owed, _no_request)),
     "writeoff.decide": Step((), (_request_pending,)),
 }))
+def _refundable(ctx: Context, payment: Payment) -> Text | None:
+    if payment.unapplied <= 0:
+        return Text("{label} is applied in full; nothing is left to refund", label=_payment_label(payment))
+    return None
+
+
 PAYMENT_LIFECYCLE = register(Lifecycle("payment", "unapplied", _payment_label, {
     "payment.allocate": Step((), (_unapplied,)),
+    "payment.refund": Step((), (_refundable,)),
 }))
 
 
@@ -270,7 +277,8 @@ def issue_invoice(ctx: Context, term_id: int, *, amount, number: str | None = No
 
     for _ in range(NUMBER_RETRIES if number is None else 1):
         invoice = Invoice(number=shown, contract_id=contract.id, term_id=term.id, account_id=contract.account_id,
-                          amount=amount, tax_rate=rate, tax_amount=tax_in(amount, rate), issued_on=issued_on,
+                          amount=amount, billed=amount, tax_rate=rate, tax_amount=tax_in(amount, rate),
+                          issued_on=issued_on,
                           due_on=issued_on + timedelta(days=term.due_days), status=InvoiceStatus.ISSUED)
         if _insert(ctx, invoice):
             ctx.audit("invoice.issue", invoice)
@@ -316,7 +324,7 @@ def update_invoice(ctx: Context, invoice_id: int, *, version: int | None = None,
                 raise AmountError("invoice '{number}' of {amount} exceeds what term '{name}' has released and not yet "
                                   "invoiced ({available})", number=invoice.number, amount=fmt_money(new),
                                   name=term.name, available=fmt_money(available))
-            invoice.amount = new
+            invoice.amount = invoice.billed = new
             _claim(ctx, term)
     invoice.tax_amount = tax_in(invoice.amount, invoice.tax_rate)
     ctx.audit("invoice.update", invoice, before=before)
@@ -333,7 +341,7 @@ def void_invoice(ctx: Context, invoice_id: int, *, reason: str, version: int | N
     LIFECYCLE.require(ctx, "invoice.void", invoice)
     before = snapshot(invoice)
     invoice.voided_amount, invoice.voided_on, invoice.reason = invoice.amount, ctx.today(), reason
-    invoice.amount, invoice.tax_amount = Decimal("0.00"), Decimal("0.00")
+    invoice.amount = invoice.billed = invoice.tax_amount = Decimal("0.00")
     ctx.move(invoice, "status", InvoiceStatus.VOID)
     ctx.audit("invoice.void", invoice, before=before)
     _claim(ctx, ctx.get(PaymentTerm, invoice.term_id, what="payment term"))
@@ -341,11 +349,14 @@ def void_invoice(ctx: Context, invoice_id: int, *, reason: str, version: int | N
 
 @action("invoice.credit")
 def issue_credit_note(ctx: Context, invoice_id: int, *, reason: str, amount=None, issued_on=None,
-                      number: str | None = None) -> int:
+                      number: str | None = None, reinvoice: bool = False) -> int:
     """A credit note (红字发票) for part or all of an invoice (all that is left when no amount is given),
-    numbered in its own series (CN-YYYY-NNNN). It reduces what the invoice owes and gives its term that much
-    to invoice again; what the credit takes off an amount already paid becomes unapplied cash of the customer
-    (taken back from the invoice's newest allocations, dated the credit's day), to apply or refund."""
+    numbered in its own series (CN-YYYY-NNNN). It reduces what the invoice owes. A concession (the default)
+    lowers what the customer owes for good; `reinvoice` corrects an invoice that was wrong, giving its term that
+    much to invoice again. What the credit takes off an amount already paid becomes unapplied cash of the
+    customer (taken back from the invoice's newest allocations, dated the credit's day), to apply or refund."""
+    if not isinstance(reinvoice, bool):
+        raise ValidationError("{field}: must be true or false", field="reinvoice")
     with validate.Collect() as check:
         reason = check(validate.text, "reason", reason, max_len=500, required=True)
         amount = check(_share, amount, "amount")
@@ -371,7 +382,8 @@ def issue_credit_note(ctx: Context, invoice_id: int, *, reason: str, amount=None
     for _ in range(NUMBER_RETRIES if number is None else 1):
         note = Invoice(number=shown, kind=InvoiceKind.CREDIT_NOTE, credits_id=invoice.id,
                        contract_id=invoice.contract_id, term_id=invoice.term_id, account_id=invoice.account_id,
-                       amount=-amount, tax_rate=invoice.tax_rate, tax_amount=-tax_in(amount, invoice.tax_rate),
+                       amount=-amount, billed=-amount if reinvoice else Decimal("0.00"),
+                       tax_rate=invoice.tax_rate, tax_amount=-tax_in(amount, invoice.tax_rate),
                        issued_on=issued_on, due_on=invoice.due_on, reason=reason, status=InvoiceStatus.ISSUED)
         if _insert(ctx, note):
             break
@@ -564,6 +576,7 @@ def refund_unapplied(ctx: Context, payment_id: int, *, amount=None, refunded_on=
         on = check(not_future, ctx, "refunded_on", refunded_on)
         reference = check(validate.text, "reference", reference, max_len=200)
     payment = ctx.get(Payment, payment_id, what="payment")
+    PAYMENT_LIFECYCLE.require(ctx, "payment.refund", payment)
     amount = payment.unapplied if share is None else share
     if amount <= 0 or amount > payment.unapplied:
         raise AmountError("refund of {amount} from {payment}: it has {left} unapplied", amount=fmt_money(amount),

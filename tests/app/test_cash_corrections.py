@@ -1,5 +1,6 @@
 """Invoice corrections on the cash page (issue 12): finance voids an unpaid invoice or issues a credit note
-(红字发票) from the invoice's own view; a paid invoice offers no void, saying why."""
+(红字发票) from the invoice's own view; a paid invoice offers no void, saying why; unapplied cash is refunded
+from the payment's view."""
 from decimal import Decimal as D
 
 from sqlmodel import select
@@ -36,6 +37,13 @@ def test_finance_credits_part_of_a_paid_invoice_and_the_rest_becomes_unapplied_c
     assert (note.kind, note.amount, note.reason) == (InvoiceKind.CREDIT_NOTE, D("-45000"), "one site dropped")
     assert f"Credit note {note.number} issued." in texts(at)
     assert db(demo_url, lambda ctx: ctx.session.get(Payment, pay).unapplied) == D("45000")
+    # the customer's 45,000 is refunded from the payment's own view
+    at = show(page("finance", PAGE), "Payments")
+    at.selectbox(key="cash-payment").select(pay).run()
+    field(at, "text_input", "cash-refund", "reference").input("REFUND-CN-1")
+    submit(at, "cash-refund")
+    assert not at.error and "Refund recorded." in texts(at)
+    assert db(demo_url, lambda ctx: ctx.session.get(Payment, pay).unapplied) == 0
     # the credit note opens as a record of its own, naming the invoice it credits
     original = db(demo_url, lambda ctx: ctx.session.get(Invoice, inv))
     at = open_invoice(page, "finance", note.id)

@@ -129,8 +129,8 @@ def test_closure_lists_every_blocker_with_its_figures(world):
     assert "Retention" in text                   # no warranty end yet: the retention is not held, it blocks
     assert world.get(Contract, cid).status == ContractStatus.SIGNED
     world.do("finance", billing.refund_unapplied, pay, amount="70000", reference="R-1")
-    from core.errors import AmountError
-    refused(world, AmountError, "finance", billing.refund_unapplied, pay, amount="1", match="it has 0.00 unapplied")
+    refused(world, GateError, "finance", billing.refund_unapplied, pay, amount="1",
+            match="is applied in full; nothing is left to refund")
 
 
 def test_a_retention_held_until_its_warranty_end_is_collected_after_closure(world):

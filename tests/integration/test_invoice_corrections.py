@@ -5,6 +5,7 @@ from decimal import Decimal as D
 
 from sqlmodel import select
 
+from core.calculations import four_calculations
 from core.enums import InvoiceKind, InvoiceStatus
 from core.errors import AmountError, GateError, ValidationError
 from core.exports import export_rows
@@ -54,14 +55,14 @@ def test_a_paid_invoice_is_not_voided_and_the_offer_says_why(world):
 def test_a_credit_note_reduces_what_is_owed_in_its_own_series(world):
     ids = signed_contract(world)
     inv = invoice(world, ids)
-    note = world.do("finance", billing.issue_credit_note, inv, amount="50000", reason="price agreed lower",
-                    issued_on=days(-10))
+    note = world.do("finance", billing.issue_credit_note, inv, amount="50000", reason="amount typed wrong",
+                    issued_on=days(-10), reinvoice=True)
     cn, orig = world.get(Invoice, note), world.get(Invoice, inv)
     assert cn.number == f"CN-{days(-10).year}-0001" and cn.kind == InvoiceKind.CREDIT_NOTE
     assert (cn.amount, cn.credits_id, cn.due_on, cn.tax_amount) == (D("-50000"), inv, orig.due_on,
                                                                     -billing.tax_in(D("50000"), orig.tax_rate))
     assert (orig.credited, billing.outstanding(orig), orig.status) == (D("50000"), D("250000"), InvoiceStatus.ISSUED)
-    # the term can be invoiced again for what was credited
+    # an error corrected: the term can be invoiced again for what was credited
     world.do("finance", billing.issue_invoice, ids["advance"], amount="50000")
     refused(world, AmountError, "finance", billing.issue_invoice, ids["advance"], amount="0.01")
     # as of before the credit the books were as they were; after it, 50,000 less
@@ -116,3 +117,25 @@ def test_a_credit_on_a_paid_invoice_becomes_unapplied_cash_to_refund(world):
     assert world.do("finance", ageing, Filters(as_of=TODAY))["total_outstanding"] == 0
     world.do("finance", billing.refund_unapplied, pay, reference="R-20000")
     assert world.get(Payment, pay).unapplied == 0
+
+
+def test_a_concession_lowers_what_is_owed_for_good_and_the_project_can_close(world):
+    """A concession's credit note (the default) leaves nothing to invoice again: the customer owes that much
+    less, and closure does not wait for it."""
+    from core.services import closure, delivery
+    from core.models import PaymentTerm
+
+    ids = signed_contract(world, signed_on=days(-800))
+    cid = ids["contract"]
+    world.do("fr", delivery.accept_milestone, ids["m1"], kind="final", accepted_on=days(-500))
+    world.do("finance", delivery.release_warranty_terms, cid)
+    invs = {t: world.do("finance", billing.issue_invoice, ids[t], amount=world.get(PaymentTerm, ids[t]).amount)
+            for t in ("advance", "final", "retention")}
+    world.do("finance", billing.issue_credit_note, invs["final"], amount="30000", reason="late go-live penalty")
+    refused(world, AmountError, "finance", billing.issue_invoice, ids["final"], amount="0.01")   # nothing to bill
+    world.do("finance", billing.record_payment, account_id=ids["account"], amount="970000", reference="B-ALL")
+    assert world.read(lambda ctx: closure.blockers(ctx, world.get(billing.Contract, cid), TODAY)) == []
+    calc = world.read(lambda ctx: four_calculations(ctx.session, cid))
+    assert calc["actual"]["revenue"] == D("970000.00")   # revenue net of the concession
+    refused(world, ValidationError, "finance", billing.issue_credit_note, invs["advance"], reason="x",
+            reinvoice="yes")

@@ -16,6 +16,7 @@ depends_on = None
 
 def upgrade() -> None:
     with op.batch_alter_table('invoice', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('billed', sa.BigInteger(), nullable=False, server_default='0'))
         batch_op.add_column(sa.Column('kind', sa.String(length=32), nullable=False, server_default='invoice'))
         batch_op.add_column(sa.Column('credits_id', sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column('credited', sa.BigInteger(), nullable=False, server_default='0'))
@@ -26,6 +27,7 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_invoice_kind'), ['kind'], unique=False)
         batch_op.create_index(batch_op.f('ix_invoice_credits_id'), ['credits_id'], unique=False)
         batch_op.create_foreign_key('fk_invoice_credits_id_invoice', 'invoice', ['credits_id'], ['id'])
+    op.execute("UPDATE invoice SET billed = amount")   # every invoice so far counts in full against its term
 
 
 def downgrade() -> None:
@@ -33,5 +35,5 @@ def downgrade() -> None:
         batch_op.drop_constraint('fk_invoice_credits_id_invoice', type_='foreignkey')
         batch_op.drop_index(batch_op.f('ix_invoice_credits_id'))
         batch_op.drop_index(batch_op.f('ix_invoice_kind'))
-        for column in ('reason', 'voided_amount', 'voided_on', 'credited', 'credits_id', 'kind'):
+        for column in ('reason', 'voided_amount', 'voided_on', 'credited', 'credits_id', 'kind', 'billed'):
             batch_op.drop_column(column)
