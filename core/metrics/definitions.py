@@ -38,15 +38,18 @@ DEFINITIONS: dict[str, dict[str, str]] = {
         "en": "Amount of payment terms triggered by final acceptance that were released in the month.",
         "zh": "当月因终验而释放的付款条款金额。"},
     "invoiced": {
-        "en": "Amount of invoices issued in the month (issued_on).",
-        "zh": "当月开具（开票日）的发票金额。"},
+        "en": "Amount of invoices issued in the month (issued_on), less the credit notes issued in it; a voided "
+              "invoice counts nothing.",
+        "zh": "当月开具（开票日）的发票金额，减去当月开具的红字发票；已作废的发票不计。"},
     "collected": {
         "en": "Amount of payments received in the month (received_on), including any part left unapplied.",
         "zh": "当月收到（到账日）的回款金额，含未核销部分。"},
     "outstanding": {
-        "en": "Per invoice issued by as_of: amount − allocations made by as_of − write-offs approved by as_of. "
-              "Unapplied cash (an overpayment) is not netted.",
-        "zh": "截止日前开具的每张发票：金额 − 截止日前核销的回款 − 截止日前批准的坏账。未核销的多付款不冲抵。"},
+        "en": "Per invoice issued by as_of: amount − allocations made by as_of − write-offs approved by as_of − "
+              "credit notes issued by as_of (a credit on a paid amount takes that cash back, as unapplied cash, on "
+              "its day). Unapplied cash (an overpayment) is not netted.",
+        "zh": "截止日前开具的每张发票：金额 − 截止日前核销的回款 − 截止日前批准的坏账 − 截止日前开具的红字发票"
+              "（冲减已回款部分时，该款项于当日转为未核销款）。未核销的多付款不冲抵。"},
     "ageing": {
         "en": "Outstanding by days past due (as_of − due_on) in the buckets of config/finance.toml "
               "ageing_buckets; not yet due is 'current'. The buckets add up to the total outstanding.",
