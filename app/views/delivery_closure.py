@@ -12,6 +12,7 @@ from app.views.delivery_common import MAX_DAY, MIN_DAY
 from app.views.delivery_money import calculation_table
 from core.queries import delivery as q
 from core.services import closure as svc
+from core.services import delivery
 
 
 def draw(cid: int, info, contracts) -> None:
@@ -27,6 +28,7 @@ def draw(cid: int, info, contracts) -> None:
         st.markdown("\n".join(f"- {ui.words(b)}" for b in state["blockers"]))
     _review(state)
     offers, done = state["offers"], st.rerun
+    _warranty(cid, state, offers, done)
     _final_accounts(cid, offers, done)
     _request(cid, offers, done)
     name, title = f"delivery-closure-decide-{cid}", ui.t("delivery.closure.decide")
@@ -46,6 +48,26 @@ def _review(state: dict) -> None:
     if decision is not None:
         st.caption(ui.t("delivery.closure.decision", decision=decision_label(decision["decision"]),
                         by=fmt.text(decision["by"]), rationale=fmt.text(decision["rationale"])))
+
+
+def _warranty(cid: int, state: dict, offers: dict, done) -> None:
+    """The warranty's end, set by hand with the reason (its retention is released on that day)."""
+    if state["warranty_note"]:
+        st.caption(ui.t("delivery.warranty.set_because", on=fmt.day(state["warranty_ends_on"]),
+                        reason=fmt.text(state["warranty_note"])))
+    name, title = f"delivery-warranty-{cid}", ui.t("delivery.warranty.title")
+    if not offered(offers, "warranty.set", name, title):
+        return
+    labels = {"ends_on": ui.t("delivery.warranty.ends_on"), "reason": ui.t("delivery.warranty.reason")}
+    with forms.once_form(name, title) as f:
+        c1, c2 = st.columns([1, 2])
+        ends = c1.date_input(labels["ends_on"], value=state["warranty_ends_on"], key=f.key("on"), min_value=MIN_DAY,
+                             max_value=MAX_DAY)
+        reason = c2.text_input(labels["reason"], key=f.key("reason"), max_chars=ui.limit("note"))
+        if st.form_submit_button(title, key=f.key("submit")):
+            if f.submit(delivery.set_warranty_end, cid, ends_on=ends, reason=reason, labels=labels,
+                        success=ui.t("delivery.warranty.done")):
+                done()
 
 
 def _final_accounts(cid: int, offers: dict, done) -> None:

@@ -23,6 +23,7 @@ class Contract(Versioned, SQLModel, table=True):
     signed_on: Optional[date] = None
     warranty_months: int = 12
     warranty_ends_on: Optional[date] = None
+    warranty_note: str = Field(default="", max_length=500)   # why the warranty end was set by hand, if it was
     closed_on: Optional[date] = None
     created_at: datetime = Field(default_factory=utcnow)
     version: int = 1

@@ -315,7 +315,9 @@ def closure(ctx: Context, contract_id: int) -> dict:
             "decision": None if gate is None else {
                 "decision": gate.decision.value, "rationale": gate.rationale,
                 "by": _login_of(ctx, gate.decided_by_id), "requested_by": _login_of(ctx, gate.requested_by_id)},
-            "offers": {k: offers[k] for k in ("closure.final_accounts", "closure.request", "closure.decide")}}
+            "warranty_note": contract.warranty_note,
+            "offers": {k: offers[k] for k in ("closure.final_accounts", "closure.request", "closure.decide",
+                                              "warranty.set")}}
 
 
 def _login_of(ctx: Context, user_id: int | None) -> str:

@@ -284,6 +284,13 @@ def _retention_not_released(ctx: Context, contract: Contract) -> Text | None:
     return None
 
 
+def _warranty_running(ctx: Context, contract: Contract) -> Text | None:
+    if contract.warranty_ends_on is None:
+        return Text("warranty: {label} has no warranty end yet; it starts when every milestone is finally accepted",
+                    label=label(contract))
+    return None
+
+
 MILESTONES_PLANNED = Text("milestones are planned")
 CHANGE_REASON_MAX = 2000   # a change order's reason (its form is limited to it too)
 LIFECYCLE = register(Lifecycle("contract", "status", label, {
@@ -302,6 +309,8 @@ LIFECYCLE = register(Lifecycle("contract", "status", label, {
                           applies_in=EDITABLE),   # shown ahead of signing (disabled, saying why), not after it
     "change.request": Step((ContractStatus.SIGNED,), (_no_pending_change,),
                            only_while(Text("a change order may be requested"))),
+    "warranty.set": Step((ContractStatus.SIGNED,), (_warranty_running, _retention_not_released),
+                         only_while(Text("the warranty end is set"))),
 }))
 
 AMOUNT_GUARDS = (_terms_add_up,)   # a plan that does not add up is an amount error, not a gate

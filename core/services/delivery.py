@@ -20,6 +20,7 @@ from core.lifecycle import Lifecycle, Offer, Step, only_from, register, roles_re
 from core.messages import Text
 from core.models import Acceptance, Contract, CostEntry, Milestone
 from core.services import action
+from core.services.contracts import LIFECYCLE as contracts_lifecycle
 from core.services.contracts import (MILESTONES_PLANNED, label, not_future, require_status, retention_released,
                                      wrong_status)
 
@@ -214,6 +215,23 @@ def accept_milestone(ctx: Context, milestone_id: int, *, kind, accepted_on=None,
         contract.warranty_ends_on = add_months(last, contract.warranty_months)
         ctx.audit("warranty.start", contract, before=before)
     return cert.id
+
+
+@action("warranty.set")
+def set_warranty_end(ctx: Context, contract_id: int, *, ends_on, reason: str, version: int | None = None) -> None:
+    """Set the warranty's end by hand (the customer agreed another start than the last final acceptance), with
+    the reason; its retention is released on that day. Only while the warranty runs and nothing is released."""
+    with validate.Collect() as check:
+        ends_on = check(validate.day, "ends_on", ends_on)
+        reason = check(validate.text, "reason", reason, max_len=500, required=True)
+    contract = ctx.get(Contract, contract_id, version=version)
+    contracts_lifecycle.require(ctx, "warranty.set", contract)
+    if ends_on < contract.signed_on:
+        raise ValidationError("{field}: {got} is before {label} was signed ({signed})", field="ends_on",
+                              got=ends_on.isoformat(), label=label(contract), signed=contract.signed_on.isoformat())
+    before = snapshot(contract)
+    contract.warranty_ends_on, contract.warranty_note = ends_on, reason
+    ctx.audit("warranty.set", contract, before=before)
 
 
 @action("term.release")

@@ -110,3 +110,17 @@ def test_the_closure_tab_in_chinese(page, delivered):
     shown = texts(at)
     assert "项目决算与复盘" in shown and "项目暂不能关闭" in shown
     assert "outstanding on invoice" not in shown     # core's blockers in Chinese too
+
+
+def test_the_fr_sets_the_warranty_end_agreed_with_the_customer(page, delivered):
+    w, cid = delivered["world"], delivered["contract"]
+    at = closure_tab(page, "fr", cid)
+    field(at.date_input, f"delivery-warranty-{cid}-on").set_value(days(-2))
+    field(at.text_input, f"delivery-warranty-{cid}-reason").input("warranty from the pilot")
+    submit(at, f"delivery-warranty-{cid}")
+    assert not at.error, [e.value for e in at.error]
+    c = w.get(Contract, cid)
+    assert (c.warranty_ends_on, c.warranty_note) == (days(-2), "warranty from the pilot")
+    at = closure_tab(page, "finance", cid)
+    assert "was set by hand: warranty from the pilot" in texts(at)
+    assert "Retention held" not in texts(at)          # ended: no longer held, ltc daily releases it

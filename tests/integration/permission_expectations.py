@@ -27,7 +27,7 @@ MAY: dict[str, set[str]] = {
                             "bid.update", "atb.request", "bid.submit", "bid.result", "contract.view"},
     # the fulfilment responsible delivers: milestones, acceptance, costs, releases, change requests, closure
     "fr": EVERYONE_READS | SHEET_USERS | {"opportunity.view", "delivery.view", "milestone.plan",
-                                          "milestone.forecast", "milestone.accept", "cost.record", "term.release",
+                                          "milestone.forecast", "milestone.accept", "cost.record", "term.release", "warranty.set",
                                           "change.request", "closure.request"},
     # reviews contracts and changes for ATC, and reads the audit trail
     "legal": EVERYONE_READS | SHEET_USERS | {"contract.view", "contract.draft", "contract.terms",
@@ -36,7 +36,7 @@ MAY: dict[str, set[str]] = {
     # accounts; never decides a gate or a write-off
     "finance": EVERYONE_READS | SHEET_USERS | {
         "opportunity.estimate", "contract.view", "contract.terms", "atc.review_finance", "change.review_finance",
-        "delivery.view", "cost.record", "term.release", "billing.view", "invoice.issue", "invoice.update",
+        "delivery.view", "cost.record", "term.release", "warranty.set", "billing.view", "invoice.issue", "invoice.update",
         "payment.record", "payment.allocate", "payment.refund", "invoice.void", "invoice.credit", "daily.run", "writeoff.request", "closure.final_accounts", "audit.view",
         "data.export", "metrics.cash"},
     # leadership decides the gates and write-offs, signs, sees everything; does no clerical data entry

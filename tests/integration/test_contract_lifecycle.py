@@ -8,7 +8,8 @@ from tests.integration.money_fixtures import draft_with_terms, make_opportunity,
 
 ALL = {"contract.draft", "contract.terms", "milestone.plan", "atc.request", "atc.review_legal", "atc.review_finance",
        "atc.review_leader",
-       "contract.sign", "change.request", "closure.final_accounts", "closure.request", "closure.decide"}
+       "contract.sign", "change.request", "closure.final_accounts", "closure.request", "closure.decide",
+       "warranty.set"}
 
 
 def offered(world, login, kind, record_id) -> dict:

@@ -103,3 +103,28 @@ def test_my_work_shows_retention_falling_due_within_30_days(world):
     daily(world)                                                   # released: now a term to invoice instead
     assert due("finance") == expected[1:]
     assert "Retention 10%" in [t["name"] for t in world.do("finance", my_work)["terms_to_invoice"]]
+
+
+def test_a_warranty_end_set_by_hand_moves_the_release_and_keeps_its_reason(world):
+    """Issue 12: a contract's warranty end comes from the last final acceptance plus its months, or is set."""
+    from core.errors import GateError
+    from core.queries.offers import offers
+    from tests.integration.money_fixtures import refused
+
+    ids = story(world)
+    cid = ids["running"]
+    draft = signed_contract(world, number="HT-NOT-ACCEPTED")["contract"]
+    err = refused(world, GateError, "fr", delivery.set_warranty_end, draft, ends_on=days(-1), reason="agreed")
+    assert "has no warranty end yet" in str(err)
+    assert world.do("fr", lambda ctx: offers(ctx, "contract", draft))["warranty.set"].reason == str(err)
+    refused(world, ValidationError, "fr", delivery.set_warranty_end, cid, ends_on=days(-1), reason=" ")
+    refused(world, ValidationError, "fr", delivery.set_warranty_end, cid, ends_on=days(-401), reason="x",
+            match="is before")
+    # the customer agreed the warranty ran from the pilot: it ended three days ago, and the day's run releases it
+    world.do("fr", delivery.set_warranty_end, cid, ends_on=days(-3), reason="warranty from the pilot, minutes 12")
+    c = world.get(Contract, cid)
+    assert (c.warranty_ends_on, c.warranty_note) == (days(-3), "warranty from the pilot, minutes 12")
+    assert [(n, e) for n, e, _ in daily(world).released] == [("HT-ENDED", world.get(Contract, ids["ended"])
+                                                              .warranty_ends_on), ("HT-RUNNING", days(-3))]
+    refused(world, GateError, "fr", delivery.set_warranty_end, cid, ends_on=days(-2), reason="again",
+            match="the retention is released")

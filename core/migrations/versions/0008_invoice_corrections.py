@@ -1,4 +1,5 @@
-"""invoice corrections: credit notes (红字发票, rows of kind credit_note crediting an invoice) and voids (作废)
+"""invoice corrections: credit notes (红字发票, rows of kind credit_note crediting an invoice) and voids (作废);
+a contract's warranty end set by hand keeps its reason
 
 Revision ID: 0008
 Revises: 0007
@@ -28,9 +29,14 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_invoice_credits_id'), ['credits_id'], unique=False)
         batch_op.create_foreign_key('fk_invoice_credits_id_invoice', 'invoice', ['credits_id'], ['id'])
     op.execute("UPDATE invoice SET billed = amount")   # every invoice so far counts in full against its term
+    with op.batch_alter_table('contract', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('warranty_note', sqlmodel.sql.sqltypes.AutoString(length=500), nullable=False,
+                                      server_default=''))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('contract', schema=None) as batch_op:
+        batch_op.drop_column('warranty_note')
     with op.batch_alter_table('invoice', schema=None) as batch_op:
         batch_op.drop_constraint('fk_invoice_credits_id_invoice', type_='foreignkey')
         batch_op.drop_index(batch_op.f('ix_invoice_credits_id'))
