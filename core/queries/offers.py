@@ -15,7 +15,7 @@ KINDS = {
     "bid": ("core.models:Bid", "core.services.bids"),
     "opportunity": ("core.models:Opportunity", "core.services.opportunities"),
     "milestone": ("core.models:Milestone", "core.services.delivery"),
-    "contract": ("core.models:Contract", "core.services.closure"),   # closure adds its steps
+    "contract": ("core.models:Contract", "core.services.contracts"),
     "change_order": ("core.models:ChangeOrder", "core.services.contracts"),
     "lead": ("core.models:Lead", "core.services.leads"),
     "term": ("core.models:PaymentTerm", "core.services.billing"),

@@ -644,3 +644,8 @@ def review_change_legal(ctx: Context, change_id: int, decision, *, rationale: st
 @action("change.review_finance")
 def review_change_finance(ctx: Context, change_id: int, decision, *, rationale: str) -> int:
     return _review_change(ctx, change_id, decision, rationale, "finance")
+
+
+# the closure's steps (final accounts, request, decision) join this lifecycle from their own module, which needs
+# the names above: imported last, so every reader of the contract's offers sees the whole lifecycle
+from core.services import closure as _closure  # noqa: E402,F401
