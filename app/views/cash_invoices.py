@@ -141,8 +141,9 @@ def invoice_view(iid: int) -> None:
                     due=fmt.day(d["Due on"]), status=tables.value(d["Status"]), ar=fmt.text(d["AR"]),
                     overdue=ui.t("cash.invoice.overdue", days=fmt.number(d["Days overdue"]))
                     if d["Days overdue"] > 0 else ""))   # an invoice not yet due is not "0 days overdue"
-    st.markdown(f"**{ui.t('cash.invoice.payments')}**")
-    tables.table(d["allocations"], "cash", key=f"cash-invoice-alloc-{iid}", opens="payment", id_col="Payment ID")
+    if d["Kind"] != "credit_note":
+        st.markdown(f"**{ui.t('cash.invoice.payments')}**")
+        tables.table(d["allocations"], "cash", key=f"cash-invoice-alloc-{iid}", opens="payment", id_col="Payment ID")
     if not d["credit_notes"].empty:
         st.markdown(f"**{ui.t('cash.invoice.credit_notes')}**")
         tables.table(d["credit_notes"], "cash", key=f"cash-invoice-cn-{iid}", opens="invoice")
@@ -156,9 +157,9 @@ def invoice_view(iid: int) -> None:
     records.history("invoices", iid, key=f"cash-invoice-history-{iid}")
     offered = offers("invoice", iid)
     _corrections(iid, offered)
-    if ui.can("writeoff.request"):
+    if ui.can("writeoff.request") and forms.applies(offered, "writeoff.request"):
         _request_write_off(iid, offered)
-    if ui.can("writeoff.decide"):
+    if ui.can("writeoff.decide") and forms.applies(offered, "writeoff.decide"):
         enabled, why = forms.offered(offered, "writeoff.decide")
         if enabled:
             forms.decision_form("cash-decide", billing.decide_write_off, iid, title=ui.t("cash.writeoff.decide"),

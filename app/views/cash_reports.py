@@ -56,9 +56,9 @@ def statement_tab(names: dict) -> None:
         return
     today = fmt.today()
     stmt = ui.read(q.statement, int(acc), as_of=today)
-    tiles = (("cash.metric.invoiced", "invoiced"), ("cash.metric.received", "received"),
-             ("cash.metric.written_off", "written_off"), ("cash.metric.outstanding", "outstanding"),
-             ("cash.metric.unapplied", "unapplied"))
+    tiles = (("cash.metric.invoiced", "invoiced"), ("cash.metric.credited", "credited"),
+             ("cash.metric.received", "received"), ("cash.metric.written_off", "written_off"),
+             ("cash.metric.outstanding", "outstanding"), ("cash.metric.unapplied", "unapplied"))
     ui.tiles((ui.t(key), fmt.money(stmt[field])) for key, field in tiles)
     st.markdown(ui.t("cash.statement.balance", amount=fmt.money(stmt["balance"]), as_of=fmt.day(stmt["as_of"])))
     lines = stmt["lines"].copy()

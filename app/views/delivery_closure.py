@@ -45,7 +45,9 @@ def _review(state: dict) -> None:
     for key in ("went_well", "went_badly", "lessons"):
         if review[key]:
             st.markdown(f"*{ui.t(f'delivery.closure.{key}')}*: {fmt.text(review[key])}")
-    if decision is not None:
+    if decision is not None and decision["decision"] == "pending":
+        st.caption(ui.t("delivery.closure.waiting", by=fmt.text(decision["requested_by"])))
+    elif decision is not None:
         st.caption(ui.t("delivery.closure.decision", decision=decision_label(decision["decision"]),
                         by=fmt.text(decision["by"]), rationale=fmt.text(decision["rationale"])))
 

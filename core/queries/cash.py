@@ -287,14 +287,14 @@ def statement(ctx: Context, account_id: int, *, as_of=None) -> dict:
     events = []   # (date, order, type, reference, debit, credit)
     for _, r in inv_df.iterrows():
         if r["Kind"] == InvoiceKind.CREDIT_NOTE:   # a credit note credits the customer what it takes off
-            events.append((r["Issued on"], 0, "credit note", f"{r['Invoice']} ({r['Credits']})", ZERO,
-                           -r["Amount"]))
+            events.append((r["Issued on"], 1, "credit-note", f"{r['Invoice']} ({r['Credits']})", ZERO,
+                           -r["Amount"]))   # after the invoices of its day: the balance never dips below
         elif r["Status"] != InvoiceStatus.VOID:
             events.append((r["Issued on"], 0, "invoice", r["Invoice"], r["Amount"], ZERO))
     for _, r in pay_df.iterrows():
-        events.append((r["Received on"], 1, "payment", r["Reference"] or f"payment {r['ID']}", ZERO, r["Amount"]))
+        events.append((r["Received on"], 2, "payment", r["Reference"] or f"payment {r['ID']}", ZERO, r["Amount"]))
     for w in write_offs:
-        events.append((clock.local_date(w.decided_at), 2, "write-off", numbers.get(w.subject_id, ""),
+        events.append((clock.local_date(w.decided_at), 3, "write-off", numbers.get(w.subject_id, ""),
                        ZERO, w.amount or ZERO))
     events.sort(key=lambda e: (e[0], e[1]))
     balance, lines = ZERO, []

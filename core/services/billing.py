@@ -168,6 +168,11 @@ def _creditable(ctx: Context, invoice: Invoice) -> Text | None:
     return _no_request(ctx, invoice)
 
 
+def _is_invoice(ctx: Context, invoice: Invoice) -> bool:
+    """A credit note is corrected through the invoice it credits: its own view offers none of these."""
+    return invoice.kind == InvoiceKind.INVOICE
+
+
 def _not_voidable(invoice: Invoice, allowed) -> Text:
     return Text("{label} is {status}; only an unpaid invoice is voided: issue a credit note instead",
                 label=_invoice_label(invoice), status=code(invoice.status))
@@ -195,10 +200,10 @@ CORRECTABLE = (InvoiceStatus.ISSUED, InvoiceStatus.PARTLY_PAID, InvoiceStatus.PA
 LIFECYCLE = register(Lifecycle("invoice", "status", _invoice_label, {
     "invoice.update": Step((), (_an_invoice, _invoice_signed)),
     "invoice.void": Step((InvoiceStatus.ISSUED,), (_an_invoice, _invoice_signed, _unpaid), _not_voidable,
-                         applies_in=CORRECTABLE),
-    "invoice.credit": Step(CORRECTABLE, (_an_invoice, _invoice_signed, _creditable)),
-    "writeoff.request": Step((), (_owed, _no_request)),
-    "writeoff.decide": Step((), (_request_pending,)),
+                         applies_in=CORRECTABLE, applies_if=_is_invoice),
+    "invoice.credit": Step(CORRECTABLE, (_an_invoice, _invoice_signed, _creditable), applies_if=_is_invoice),
+    "writeoff.request": Step((), (_owed, _no_request), applies_if=_is_invoice),
+    "writeoff.decide": Step((), (_request_pending,), applies_if=_is_invoice),
 }))
 def _refundable(ctx: Context, payment: Payment) -> Text | None:
     if payment.unapplied <= 0:

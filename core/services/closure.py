@@ -29,19 +29,28 @@ from core.types import fmt_money
 
 @action("closure.final_accounts")
 def record_final_accounts(ctx: Context, contract_id: int, *, revenue=None, cost=None, note: str = "") -> int:
-    """Record the final accounts (a FINAL baseline; the newest counts). Defaults: revenue = invoiced,
-    cost = the sum of the cost entries."""
+    """Record the final accounts (a FINAL baseline; the newest counts). Defaults: revenue = invoiced plus the
+    retention still to invoice (a project closes with it held), cost = the sum of the cost entries."""
     revenue = validate.amount("revenue", revenue, required=False, allow_zero=True)
     cost = validate.amount("cost", cost, required=False, allow_zero=True)
     note = validate.text("note", note, max_len=500)
     contract = ctx.get(Contract, contract_id)
     LIFECYCLE.require(ctx, "closure.final_accounts", contract)
     row = Baseline(opportunity_id=contract.opportunity_id, contract_id=contract.id, kind=Calculation.FINAL,
-                   revenue=calculations.invoiced_total(ctx.session, contract.id) if revenue is None else revenue,
+                   revenue=_final_revenue(ctx, contract) if revenue is None else revenue,
                    cost=calculations.cost_total(ctx.session, contract.id) if cost is None else cost,
                    note=note or f"final accounts of {contract.number}")
     ctx.audit("closure.final_accounts", row)
     return row.id
+
+
+def _final_revenue(ctx: Context, contract: Contract):
+    """What the project bills in the end: invoiced so far, and its retention terms' amounts still to invoice."""
+    session = ctx.session
+    return calculations.invoiced_total(session, contract.id) + sum(
+        (t.amount - calculations.invoiced_on_term(session, t.id)
+         for t in calculations.active_terms(session, contract.id) if t.trigger == Trigger.WARRANTY),
+        calculations.ZERO)
 
 
 @action("closure.request")

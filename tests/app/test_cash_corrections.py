@@ -37,6 +37,12 @@ def test_finance_credits_part_of_a_paid_invoice_and_the_rest_becomes_unapplied_c
     assert (note.kind, note.amount, note.reason) == (InvoiceKind.CREDIT_NOTE, D("-45000"), "one site dropped")
     assert f"Credit note {note.number} issued." in texts(at)
     assert db(demo_url, lambda ctx: ctx.session.get(Payment, pay).unapplied) == D("45000")
+    # the statement shows the credit note as a line of its own, and what was credited
+    at = show(page("finance", PAGE), "Statement")
+    at.selectbox(key="cash-statement-customer").select(deal["account"]).run()
+    lines = next(d.value for d in at.dataframe if "Balance" in d.value.columns)
+    assert list(lines["Type"]) == ["Invoice", "Payment", "Credit note"]
+    assert any(m.label == "Credited" and m.value == "45,000.00" for m in at.metric)
     # the customer's 45,000 is refunded from the payment's own view
     at = show(page("finance", PAGE), "Payments")
     at.selectbox(key="cash-payment").select(pay).run()

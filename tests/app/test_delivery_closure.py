@@ -54,14 +54,14 @@ def closure_tab(page, login: str, cid: int, *, closed: bool = False):
 
 def test_a_project_goes_to_closure_on_the_page_with_its_retention_held(page, delivered):
     w, cid = delivered["world"], delivered["contract"]
-    # finance: the final accounts, defaulting to the invoiced revenue and the cost entries
+    # finance: the final accounts, defaulting to the revenue invoiced and to come, and to the cost entries
     at = closure_tab(page, "finance", cid)
     assert "Final accounts, review and closure" in texts(at)
     submit(at, f"delivery-final-{cid}")
     assert "Final accounts recorded." in texts(at)
     final = w.read(lambda ctx: ctx.session.exec(select(Baseline).where(
         Baseline.kind == Calculation.FINAL, Baseline.contract_id == cid)).all())
-    assert [b.revenue for b in final] == [900000]
+    assert [b.revenue for b in final] == [1000000]    # 900,000 invoiced and the 100,000 retention to come
 
     # the FR asks while 900,000 is still outstanding: refused with the figures, nothing requested
     at = closure_tab(page, "fr", cid)

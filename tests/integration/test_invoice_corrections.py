@@ -75,7 +75,7 @@ def test_a_credit_note_reduces_what_is_owed_in_its_own_series(world):
     st = world.do("finance", q.statement, ids["account"])
     assert (st["invoiced"], st["credited"], st["outstanding"]) == (D("350000"), D("50000"), D("300000"))
     lines = st["lines"]
-    credit = lines[lines["Type"] == "credit note"].iloc[0]
+    credit = lines[lines["Type"] == "credit-note"].iloc[0]
     assert credit["Credit"] == D("50000") and credit["Reference"] == f"{cn.number} ({orig.number})"
     assert lines["Balance"].iloc[-1] == st["balance"]
     # the export lists it with its kind and the invoice it credits
