@@ -60,8 +60,9 @@ def decision_form(name: str, fn: Callable, subject_id: int, *, choices: dict[str
         values = extra(f) if extra else {}
         rationale = st.text_area(ui.t("rationale"), key=f.key("rationale"), max_chars=ui.limit("rationale"))
         if st.form_submit_button(ui.t("decision.submit"), key=f.key("submit")):
-            if f.submit(fn, subject_id, decision, rationale=rationale, success=success(decision), **values) \
-                    and after:
+            labels = {"rationale": ui.t("rationale"), "decision": ui.t("decision")}
+            if f.submit(fn, subject_id, decision, rationale=rationale, success=success(decision), labels=labels,
+                        **values) and after:
                 after()
 
 

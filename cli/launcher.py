@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 import tomllib
 from pathlib import Path
@@ -47,9 +46,14 @@ def prepare(demo_if_empty: bool) -> None:
 
 def run_app(*, demo_if_empty: bool = False, port: int | None = None) -> int:
     prepare(demo_if_empty)
-    cmd = [sys.executable, "-m", "streamlit", "run", str(SERVER), *streamlit_flags()]
+    flags = [f for f in streamlit_flags() if not (port and f.startswith("--server.port="))]
+    cmd = [sys.executable, "-m", "streamlit", "run", str(SERVER), *flags]
     if port:
         cmd.append(f"--server.port={port}")
     env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     print(f"starting the app at http://localhost:{port or 8501}", flush=True)
-    return subprocess.call(cmd, env=env, cwd=ROOT)
+    # this process becomes the server: stopping `ltc app` (a signal to its pid, as a service manager sends)
+    # stops Streamlit, instead of leaving it running on the port
+    os.chdir(ROOT)
+    os.execve(sys.executable, cmd, env)
+    return 0   # not reached

@@ -177,3 +177,18 @@ def demo_template(tmp_path_factory):
     load_demo(seed=1, url=url, today=clock.today())
     get_engine(url).dispose()
     return path
+
+
+def app_started(url: str, timeout: float = 60) -> bool:
+    """Wait until the Streamlit server at `url` answers its health check; False when it never does."""
+    import time
+    import urllib.request
+
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
+                return True
+        except OSError:
+            time.sleep(0.3)
+    return False

@@ -22,6 +22,8 @@ TABS = [("delivery.tab.milestones", delivery_milestones.draw), ("delivery.tab.ac
 # -- the address: a milestone or a contract, opened once per new address ---------------------------
 st.session_state.setdefault("delivery-mine", q.mine_by_default(who.roles))
 st.session_state.setdefault("delivery-closed", False)
+if st.session_state.pop("delivery-show-closed", False):   # a project just closed here: keep showing it
+    st.session_state["delivery-closed"] = True
 ms_addr, c_addr = records.opened("milestone"), records.opened("contract")
 seen_addr = st.session_state.get("delivery-addr")
 if ms_addr and c_addr and seen_addr and seen_addr[0] == ms_addr and seen_addr[1] != c_addr:

@@ -70,10 +70,11 @@ def _label(name: str, item: dict) -> str:
     if name == "terms_to_invoice":
         return t("work.item.term", name=_md(item["name"]), contract=_md(item["contract"]),
                  account=_md(item["account"]), amount=fmt.money(item["open_amount"]), released=day(item["released_on"]))
-    if name == "retention_due":
-        return t("work.item.retention", term=_md(item["term"]), contract=_md(item["contract"]),
+    if name == "retention_due":   # a warranty already ended: its retention awaits the nightly run's release
+        key = "work.item.retention" if item["days_left"] >= 0 else "work.item.retention_ended"
+        return t(key, term=_md(item["term"]), contract=_md(item["contract"]),
                  account=_md(item["account"]), amount=fmt.money(item["amount"]), ends=day(item["ends_on"]),
-                 days=n(item["days_left"]))
+                 days=n(abs(item["days_left"])))
     if name == "overdue_invoices":
         return t("work.item.invoice", number=_md(item["number"]), account=_md(item["account"]),
                  amount=fmt.money(item["outstanding"]), days=n(item["days_overdue"]))

@@ -173,11 +173,15 @@ def invoice_view(iid: int) -> None:
 
 def _request_write_off(iid: int, offered: dict) -> None:
     enabled, why = forms.offered(offered, "writeoff.request")
+    if not enabled:   # nothing to write off (paid), or a request waits: say why instead of a dead form
+        st.caption(f"{ui.t('cash.writeoff.request')}: {why}")
+        ui.flash("cash-writeoff")
+        return
     labels = {"amount": ui.t("cash.writeoff.amount"), "reason": ui.t("cash.writeoff.reason")}
     with forms.once_form("cash-writeoff", ui.t("cash.writeoff.request")) as f:
         amount = st.text_input(labels["amount"], key=f.key("amount"), max_chars=ui.limit("amount"))
         reason = st.text_area(labels["reason"], key=f.key("reason"), max_chars=ui.limit("rationale"))
-        if st.form_submit_button(ui.t("cash.writeoff.submit"), key=f.key("submit"), disabled=not enabled, help=why):
+        if st.form_submit_button(ui.t("cash.writeoff.submit"), key=f.key("submit")):
             if f.submit(billing.request_write_off, iid, amount=amount, reason=reason, labels=labels,
                         success=ui.t("cash.writeoff.requested")):
                 forget()

@@ -25,6 +25,7 @@ def draw(cid: int, info, contracts) -> None:
         st.info(ui.t("delivery.closure.held", terms=", ".join(state["held"]), on=fmt.day(state["warranty_ends_on"])))
     if state["blockers"]:
         st.warning(ui.t("delivery.closure.blockers"))
+        st.caption(ui.t("delivery.closure.blockers_today"))
         st.markdown("\n".join(f"- {ui.words(b)}" for b in state["blockers"]))
     _review(state)
     offers, done = state["offers"], st.rerun
@@ -33,7 +34,11 @@ def draw(cid: int, info, contracts) -> None:
     _request(cid, offers, done)
     name, title = f"delivery-closure-decide-{cid}", ui.t("delivery.closure.decide")
     if offered(offers, "closure.decide", name, title):
-        forms.decision_form(name, svc.decide_closure, cid, choices=approve_reject(), title=title, after=done,
+        def decided() -> None:
+            st.session_state["delivery-show-closed"] = True   # approved: the contract, closed, stays on the page
+            done()
+
+        forms.decision_form(name, svc.decide_closure, cid, choices=approve_reject(), title=title, after=decided,
                             success=lambda d: ui.t("delivery.closure.decided", decision=decision_label(d)))
 
 

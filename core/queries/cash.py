@@ -284,21 +284,22 @@ def statement(ctx: Context, account_id: int, *, as_of=None) -> dict:
         .order_by(GateDecision.decided_at, GateDecision.id)).all() if inv_ids else []
     numbers = dict(zip(inv_df["ID"], inv_df["Invoice"]))
 
-    events = []   # (date, order, type, reference, debit, credit)
+    events = []   # (date, order, id, type, reference, debit, credit)
     for _, r in inv_df.iterrows():
         if r["Kind"] == InvoiceKind.CREDIT_NOTE:   # a credit note credits the customer what it takes off
-            events.append((r["Issued on"], 1, "credit-note", f"{r['Invoice']} ({r['Credits']})", ZERO,
+            events.append((r["Issued on"], 1, r["ID"], "credit-note", f"{r['Invoice']} ({r['Credits']})", ZERO,
                            -r["Amount"]))   # after the invoices of its day: the balance never dips below
         elif r["Status"] != InvoiceStatus.VOID:
-            events.append((r["Issued on"], 0, "invoice", r["Invoice"], r["Amount"], ZERO))
+            events.append((r["Issued on"], 0, r["ID"], "invoice", r["Invoice"], r["Amount"], ZERO))
     for _, r in pay_df.iterrows():
-        events.append((r["Received on"], 2, "payment", r["Reference"] or f"payment {r['ID']}", ZERO, r["Amount"]))
+        events.append((r["Received on"], 2, r["ID"], "payment", r["Reference"] or f"payment {r['ID']}", ZERO,
+                       r["Amount"]))
     for w in write_offs:
-        events.append((clock.local_date(w.decided_at), 3, "write-off", numbers.get(w.subject_id, ""),
+        events.append((clock.local_date(w.decided_at), 3, w.id, "write-off", numbers.get(w.subject_id, ""),
                        ZERO, w.amount or ZERO))
-    events.sort(key=lambda e: (e[0], e[1]))
+    events.sort(key=lambda e: e[:3])   # by day, then kind, then as recorded
     balance, lines = ZERO, []
-    for day, _, kind, ref, debit, credit in events:
+    for day, _, _, kind, ref, debit, credit in events:
         balance += debit - credit
         lines.append({"Date": day, "Type": kind, "Reference": ref, "Debit": debit, "Credit": credit,
                       "Balance": balance})

@@ -149,8 +149,7 @@ def blockers(ctx: Context, contract: Contract, on) -> list[Text]:
         left = term.amount - calculations.invoiced_on_term(session, term.id)
         if left > 0 and not held_retention(contract, term, on):
             out.append(Text("term '{name}' has {left} not invoiced{why}", name=term.name, left=fmt_money(left),
-                            why=Text(" (released on {on})", on=term.released_on.isoformat()) if term.released_on
-                            else Text(" (not released yet)")))
+                            why=_why_not_invoiced(contract, term)))
     for ms in session.exec(select(Milestone).where(Milestone.contract_id == contract.id,
                                                    Milestone.status != MilestoneStatus.ACCEPTED)
                            .order_by(Milestone.seq, Milestone.id)).all():
@@ -163,6 +162,15 @@ def blockers(ctx: Context, contract: Contract, on) -> list[Text]:
         out.append(Text("{customer} has {amount} of unapplied cash (apply it to an invoice or refund it)",
                         customer=customer.name if customer else contract.account_id, amount=fmt_money(unapplied)))
     return out
+
+
+def _why_not_invoiced(contract: Contract, term: PaymentTerm) -> Text:
+    if term.released_on:
+        return Text(" (released on {on})", on=term.released_on.isoformat())
+    if term.trigger == Trigger.WARRANTY and contract.warranty_ends_on is not None:
+        return Text(" (its warranty ended on {ends}: the nightly run releases it)",
+                    ends=contract.warranty_ends_on.isoformat())
+    return Text(" (not released yet)")
 
 
 def _pending_write_offs(ctx: Context, contract_id: int):

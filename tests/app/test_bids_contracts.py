@@ -471,7 +471,7 @@ def test_a_legal_rejection_needs_a_rationale_and_sends_the_draft_back(page, demo
     legal = f"bc-atc-legal-{cid}"
     w(at, "radio", legal, "decision").set_value("reject")
     w(at, "button", legal, "submit").click().run()
-    assert "rationale: is required" in at.error[0].value
+    assert "Rationale: is required" in at.error[0].value
     assert atc_rows(demo_url, cid)["legal"] == Decision.PENDING
     w(at, "text_area", legal, "rationale").input("No liability cap")
     w(at, "button", legal, "submit").click().run()

@@ -94,6 +94,9 @@ def test_a_project_goes_to_closure_on_the_page_with_its_retention_held(page, del
                  ).input("books agree; retention due at warranty end")
     submit(at, f"delivery-closure-decide-{cid}")
     assert not at.error, [e.value for e in at.error]
+    # the page keeps the project, closed now, with the decision's message (a walk saw it vanish)
+    assert at.selectbox(key="delivery-contract").value == cid and at.toggle(key="delivery-closed").value
+    assert "Closure Approved." in texts(at)
     c = w.get(Contract, cid)
     assert (c.status, c.closed_on) == (ContractStatus.CLOSED, days(0))
     rows = gate_rows(w, GateKind.CLOSURE, "contract", cid)

@@ -10,13 +10,12 @@ import shutil
 import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
 from cli.launcher import ROOT, SERVER, streamlit_flags
+from tests.conftest import app_started
 
 CHROMIUM = os.environ.get("LTC_CHROMIUM", "/usr/bin/chromium")
 SHOTS = Path(__file__).resolve().parent / "screenshots"
@@ -49,14 +48,7 @@ def server(server_db, tmp_path):
     log = open(tmp_path / "server.log", "w")
     proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
-                break
-        except OSError:
-            time.sleep(0.3)
-    else:
+    if not app_started(url):
         proc.kill()
         raise RuntimeError(f"the app did not start: {(tmp_path / 'server.log').read_text()[-2000:]}")
     yield url

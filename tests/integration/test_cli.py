@@ -185,3 +185,32 @@ def test_close_shows_the_blockers_then_finance_fr_and_a_leader_close_the_project
         assert ctx.session.get(Contract, ids["contract"]).status.value == "closed"
     missing = run(["close", "HT-NONE", "--as", "leader"], env)
     assert missing.returncode == 1 and "contract: no contract numbered 'HT-NONE'" in missing.stderr
+
+
+def test_stopping_ltc_app_stops_the_server(env):
+    """`ltc app` becomes the Streamlit server (a browser walk found the server still on its port after the
+    `ltc app` process was stopped), started with one port flag: the one asked for."""
+    import signal
+    import socket
+    import urllib.request
+
+    from tests.conftest import app_started
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen(LTC + ["app", "--port", str(port)], env=env, cwd=ROOT, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    try:
+        assert app_started(f"http://127.0.0.1:{port}"), "the app did not start"
+        with open(f"/proc/{proc.pid}/cmdline", "rb") as f:
+            args = f.read().split(b"\0")
+        assert b"streamlit" in args and [a for a in args if a.startswith(b"--server.port=")] == [
+            f"--server.port={port}".encode()]
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=20)
+        with pytest.raises(OSError):
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
