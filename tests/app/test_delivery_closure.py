@@ -127,3 +127,28 @@ def test_the_fr_sets_the_warranty_end_agreed_with_the_customer(page, delivered):
     at = closure_tab(page, "finance", cid)
     assert "was set by hand: warranty from the pilot" in texts(at)
     assert "Retention held" not in texts(at)          # ended: no longer held, ltc daily releases it
+
+
+def test_the_closure_tab_lists_every_blocker_with_its_figures(page, demo_url):
+    """Each blocker closure checks, as the page shows it: an invoice outstanding with a write-off awaiting its
+    decision, terms not invoiced, a milestone not accepted, the customer's unapplied cash."""
+    w = World(url=demo_url)
+    with unit_of_work(SYSTEM, "test", url=demo_url) as ctx:
+        for login in ("ar", "sr", "fr", "legal", "finance", "leader"):
+            w.users[login] = users.actor(ctx, login)
+    ids = signed_contract(w, number="HT-BLOCKED-0001", signed_on=days(-300),
+                          opp_id=make_opportunity(w, name="Blocked deal", account="Blocked Customer 受阻客户"))
+    inv = w.do("finance", billing.issue_invoice, ids["advance"], amount="300000", issued_on=days(-200))
+    w.do("finance", billing.record_payment, account_id=ids["account"], amount="250000", reference="B-250")
+    w.do("finance", billing.request_write_off, inv, amount="10000", reason="bank charges")
+    w.do("finance", billing.record_payment, account_id=ids["account"], amount="7000", reference="B-7",
+         allocate_to=[])
+    shown = texts(closure_tab(page, "fr", ids["contract"]))
+    number = w.get(Invoice, inv).number
+    for blocker in (f"50,000.00 outstanding on invoice(s) {number} (50,000.00)",
+                    "1 write-off request(s) awaiting a leader's decision",
+                    "term 'Final acceptance 60%' has 600,000.00 not invoiced (not released yet)",
+                    "term 'Retention 10%' has 100,000.00 not invoiced (not released yet)",
+                    "milestone 'Go-live' is not finally accepted (Planned)",
+                    "Blocked Customer 受阻客户 has 7,000.00 of unapplied cash"):
+        assert blocker in shown, (blocker, shown[-1500:])
