@@ -56,8 +56,10 @@ def days_past_due(invoice_due: date, as_of: date) -> int:
 # -- scope -----------------------------------------------------------------------------------------
 
 def _scope(ctx: Context):
-    """None when the person sees every customer; else a subquery of the accounts where they are AR."""
-    if ctx.actor.roles & SEES_ALL:
+    """None when the person sees every customer; else a subquery of the accounts where they are AR. The roles
+    are the person's roles now, not those they signed in with (a finance role taken away narrows the view at
+    the next read)."""
+    if (ctx.current_roles() or frozenset()) & SEES_ALL:
         return None
     return select(Opportunity.account_id).where(Opportunity.ar_id == ctx.actor.id)
 

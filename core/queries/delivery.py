@@ -68,7 +68,7 @@ def contracts(ctx: Context, *, mine: bool = False, include_closed: bool = False)
          .outerjoin(ar, ar.id == Opportunity.ar_id)
          .where(Contract.status.in_(statuses)))
     if mine:
-        roles = ctx.actor.roles
+        roles = ctx.current_roles() or frozenset()
         conds = ([Opportunity.fr_id == ctx.actor.id] if "fr" in roles else []) + \
                 ([Opportunity.ar_id == ctx.actor.id] if "ar" in roles else [])
         if not conds:

@@ -42,7 +42,7 @@ LISTS = ("decisions", "to_sign", "bids_due", "milestones", "terms_to_invoice", "
 @action("work.view")
 def my_work(ctx: Context, as_of: date | None = None) -> dict[str, list[dict]]:
     """Everything waiting on ctx.actor, as {list name: [item, ...]} (names in LISTS), oldest first."""
-    me, roles = ctx.actor.id, ctx.actor.roles
+    me, roles = ctx.actor.id, ctx.current_roles() or frozenset()   # the roles now, not those of sign-in
     today = as_of or ctx.today()
     return {
         "decisions": _decisions(ctx, roles),

@@ -470,7 +470,7 @@ def review_atc_leader(ctx: Context, contract_id: int, decision, *, rationale: st
 def review_atc(ctx: Context, contract_id: int, decision, *, rationale: str) -> int:
     """The actor's role picks the review: legal or finance, each checked by its own action. Someone holding
     both roles reviews whichever is still pending, legal first."""
-    roles = ctx.actor.roles
+    roles = ctx.current_roles() or frozenset()
     if "finance" in roles and ("legal" not in roles
                                or gates.pending(ctx, GateKind.ATC, "contract", contract_id, "legal") is None):
         return review_atc_finance(ctx, contract_id, decision, rationale=rationale)

@@ -173,7 +173,7 @@ def create_opportunity(ctx: Context, *, name, account_name, amount, expected_clo
     if ar_login not in (None, ""):   # a wrong type is refused, not read as "no AR given"
         ar_id = _user_with_role(ctx, "ar_login", ar_login, Role.AR)
     else:
-        ar_id = ctx.actor.id if Role.AR.value in ctx.actor.roles else None
+        ar_id = ctx.actor.id if Role.AR.value in (ctx.current_roles() or ()) else None
     acc = _account(ctx, account_name, region, industry)
     opp = Opportunity(name=name, account_id=acc.id, amount=amount, expected_close=expected_close, region=region,
                       industry=industry, ar_id=ar_id, stage=Stage.INITIATION, stage_since=ctx.now(),

@@ -165,6 +165,26 @@ def test_an_ar_sees_only_the_accounts_where_they_are_ar(world, books):
     assert world.do("ar", q.statement, a_acc)["balance"] == D("720000.00")
 
 
+def test_a_role_taken_away_narrows_the_view_at_the_next_read(world, books):
+    """Issue 13: 'finance and leaders see all customers' was checked against the roles a person signed in with.
+    A person signed in as AR and finance sees every customer; once finance is taken from them, the same
+    sign-in sees only their own accounts, on the cash page and in My work."""
+    from core.queries.work import my_work
+    from core.services import users
+
+    world.do("admin", users.create_user, "ar_fin", email="ar_fin@example.com", roles=["ar", "finance"])
+    signed_in = world.read(lambda ctx: users.actor(ctx, "ar_fin"))      # the copy the session keeps
+    world.users["ar_fin"] = signed_in
+    hand_to(world, books["b"]["opp"], "ar_fin")
+    assert [c["name"] for c in world.do("ar_fin", q.customers)] == ["Alpha Grid", "Beta Metro"]
+    assert world.do("ar_fin", my_work)["terms_to_invoice"]        # finance's list: every term to invoice
+    uid = signed_in.id
+    world.do("admin", lambda ctx: users.update_user(ctx, uid, roles=["ar"]))
+    assert [c["name"] for c in world.do("ar_fin", q.customers)] == ["Beta Metro"]
+    assert set(world.do("ar_fin", q.invoices)["Customer"]) <= {"Beta Metro"}
+    assert world.do("ar_fin", my_work)["terms_to_invoice"] == []
+
+
 def test_pending_write_offs(world, books):
     assert world.do("leader", q.pending_write_offs).empty      # the one in the books was decided
     inv3 = books["inv"][2]
