@@ -7,6 +7,7 @@ unapplied cash, never silently lost. Invoice paid amounts move in the same trans
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -255,6 +256,27 @@ def _claim(ctx: Context, term: PaymentTerm) -> None:
     ctx.session.flush()
 
 
+def _number_unused(ctx: Context, number: str | None) -> None:
+    """A number typed by hand must be free (invoices and credit notes share one set of numbers)."""
+    if number is not None and ctx.session.exec(select(Invoice.id).where(Invoice.number == number)).first():
+        raise DuplicateError("{field}: invoice number '{number}' is already used", field="number", number=number)
+
+
+def _insert_numbered(ctx: Context, make: Callable[[str], Invoice], *, number: str | None, shown: str, year: int,
+                     series: str = "INV") -> Invoice:
+    """Insert the row `make(number)` under its number: a number typed by hand once; an automatic one taken by a
+    concurrent issue meanwhile (PostgreSQL) is replaced by the next of its series, a few times."""
+    for _ in range(NUMBER_RETRIES if number is None else 1):
+        row = make(shown)
+        if _insert(ctx, row):
+            return row
+        if ctx.session.get_bind().dialect.name == "sqlite":
+            break
+        shown = next_number(ctx, year, series)   # taken by a concurrent issue: take the next one
+    raise DuplicateError("{field}: invoice number '{number}' was taken by another invoice at the same time; issue it "
+                         "again", field="number", number=shown)
+
+
 # -- invoices --------------------------------------------------------------------------------------
 
 @action("invoice.issue")
@@ -271,8 +293,7 @@ def issue_invoice(ctx: Context, term_id: int, *, amount, number: str | None = No
     if issued_on < term.released_on:
         raise ValidationError("{field}: {got} is before term '{name}' was released ({released})", field="issued_on",
                               got=issued_on.isoformat(), name=term.name, released=term.released_on.isoformat())
-    if number is not None and ctx.session.exec(select(Invoice.id).where(Invoice.number == number)).first():
-        raise DuplicateError("{field}: invoice number '{number}' is already used", field="number", number=number)
+    _number_unused(ctx, number)
     shown = number or next_number(ctx, issued_on.year)
     available = calculations.released_not_invoiced(ctx.session, term.id)
     if amount > available:
@@ -280,20 +301,14 @@ def issue_invoice(ctx: Context, term_id: int, *, amount, number: str | None = No
                           "invoiced ({available})", number=shown, amount=fmt_money(amount), name=term.name,
                           available=fmt_money(available))
 
-    for _ in range(NUMBER_RETRIES if number is None else 1):
-        invoice = Invoice(number=shown, contract_id=contract.id, term_id=term.id, account_id=contract.account_id,
-                          amount=amount, billed=amount, tax_rate=rate, tax_amount=tax_in(amount, rate),
-                          issued_on=issued_on,
-                          due_on=issued_on + timedelta(days=term.due_days), status=InvoiceStatus.ISSUED)
-        if _insert(ctx, invoice):
-            ctx.audit("invoice.issue", invoice)
-            _claim(ctx, term)
-            return invoice.id
-        if ctx.session.get_bind().dialect.name == "sqlite":
-            break
-        shown = next_number(ctx, issued_on.year)   # taken by a concurrent issue: take the next one
-    raise DuplicateError("{field}: invoice number '{number}' was taken by another invoice at the same time; issue it "
-                         "again", field="number", number=shown)
+    invoice = _insert_numbered(ctx, lambda n: Invoice(
+        number=n, contract_id=contract.id, term_id=term.id, account_id=contract.account_id, amount=amount,
+        billed=amount, tax_rate=rate, tax_amount=tax_in(amount, rate), issued_on=issued_on,
+        due_on=issued_on + timedelta(days=term.due_days), status=InvoiceStatus.ISSUED),
+        number=number, shown=shown, year=issued_on.year)
+    ctx.audit("invoice.issue", invoice)
+    _claim(ctx, term)
+    return invoice.id
 
 
 @action("invoice.update")
@@ -380,25 +395,15 @@ def issue_credit_note(ctx: Context, invoice_id: int, *, reason: str, amount=None
     if issued_on < invoice.issued_on:
         raise ValidationError("{field}: {got} is before invoice '{number}' was issued ({issued})", field="issued_on",
                               got=issued_on.isoformat(), number=invoice.number, issued=invoice.issued_on.isoformat())
-    if number is not None and ctx.session.exec(select(Invoice.id).where(Invoice.number == number)).first():
-        raise DuplicateError("{field}: invoice number '{number}' is already used", field="number", number=number)
+    _number_unused(ctx, number)
     refund_part = max(amount - outstanding(invoice), Decimal("0.00"))   # the part already paid
-    shown = number or next_number(ctx, issued_on.year, "CN")
-    for _ in range(NUMBER_RETRIES if number is None else 1):
-        note = Invoice(number=shown, kind=InvoiceKind.CREDIT_NOTE, credits_id=invoice.id,
-                       contract_id=invoice.contract_id, term_id=invoice.term_id, account_id=invoice.account_id,
-                       amount=-amount, billed=-amount if reinvoice else Decimal("0.00"),
-                       tax_rate=invoice.tax_rate, tax_amount=-tax_in(amount, invoice.tax_rate),
-                       issued_on=issued_on, due_on=invoice.due_on, reason=reason, status=InvoiceStatus.ISSUED)
-        if _insert(ctx, note):
-            break
-        if ctx.session.get_bind().dialect.name == "sqlite":
-            raise DuplicateError("{field}: invoice number '{number}' was taken at the same time; issue it again",
-                                 field="number", number=shown)
-        shown = next_number(ctx, issued_on.year, "CN")
-    else:
-        raise DuplicateError("{field}: invoice number '{number}' was taken at the same time; issue it again",
-                             field="number", number=shown)
+    note = _insert_numbered(ctx, lambda n: Invoice(
+        number=n, kind=InvoiceKind.CREDIT_NOTE, credits_id=invoice.id, contract_id=invoice.contract_id,
+        term_id=invoice.term_id, account_id=invoice.account_id, amount=-amount,
+        billed=-amount if reinvoice else Decimal("0.00"), tax_rate=invoice.tax_rate,
+        tax_amount=-tax_in(amount, invoice.tax_rate), issued_on=issued_on, due_on=invoice.due_on, reason=reason,
+        status=InvoiceStatus.ISSUED),
+        number=number, shown=number or next_number(ctx, issued_on.year, "CN"), year=issued_on.year, series="CN")
     ctx.audit("invoice.credit", note)
     before = snapshot(invoice)
     if refund_part > 0:

@@ -31,6 +31,19 @@ def demo_url(demo_template, tmp_path, monkeypatch):
 
 
 @pytest.fixture
+def demo_world(demo_url):
+    """The demo's people as a World on the test's copy of the demo database, to set records up through the
+    services before a page shows them."""
+    from tests.conftest import World
+
+    w = World(url=demo_url)
+    with unit_of_work(SYSTEM, "test", url=demo_url) as ctx:
+        for login in ("ar", "ar2", "sr", "fr", "legal", "finance", "leader"):
+            w.users[login] = users.actor(ctx, login)
+    return w
+
+
+@pytest.fixture
 def page(demo_url):
     def open_page(login: str, path: str | None = None, lang: str = "en") -> AppTest:
         with unit_of_work(SYSTEM, "test", url=demo_url) as ctx:

@@ -18,7 +18,6 @@ from core.ageing import ageing_buckets
 from core.queries import cash as q
 from core.services import billing, users
 from tests.app.conftest import assert_unreachable, texts
-from tests.conftest import World
 from tests.integration.money_fixtures import TODAY, make_opportunity, signed_contract
 
 PAGE = "screens/cash.py"
@@ -28,15 +27,6 @@ EDITOR = "cash-inv-editor-1-0"      # open invoices, every customer
 def db(url, fn):
     with unit_of_work(SYSTEM, "test", url=url) as ctx:
         return fn(ctx)
-
-
-@pytest.fixture
-def demo_world(demo_url) -> World:
-    w = World(url=demo_url)
-    with unit_of_work(SYSTEM, "test", url=demo_url) as ctx:
-        for login in ("ar", "ar2", "sr", "fr", "legal", "finance", "leader"):
-            w.users[login] = users.actor(ctx, login)
-    return w
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from core.enums import InvoiceKind, InvoiceStatus
 from core.models import Invoice, Payment
 from core.services import billing
 from tests.app.conftest import texts
-from tests.app.test_cash import PAGE, db, deal, demo_world, field, show, submit  # noqa: F401 (fixtures)
+from tests.app.test_cash import PAGE, db, deal, field, show, submit  # noqa: F401 (deal: a fixture)
 from tests.integration.money_fixtures import days
 
 

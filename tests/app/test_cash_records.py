@@ -12,7 +12,7 @@ from core.calculations import outstanding
 from core.enums import InvoiceStatus
 from core.models import Invoice, Payment
 from tests.app.conftest import texts
-from tests.app.test_cash import (PAGE, db, deal, demo_world, field, open_invoices, ar_accounts,  # noqa: F401
+from tests.app.test_cash import (PAGE, db, deal, field, open_invoices, ar_accounts,  # noqa: F401
                                  show, shown_forms, submit)
 
 

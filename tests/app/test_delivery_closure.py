@@ -6,26 +6,21 @@ from __future__ import annotations
 import pytest
 from sqlmodel import select
 
-from core.context import SYSTEM, unit_of_work
 from core.enums import Calculation, ContractStatus, Decision, GateKind
 from core.models import Baseline, Contract, Invoice, PaymentTerm
-from core.services import billing, delivery, users
+from core.services import billing, delivery
 from tests.app.conftest import texts
 from tests.app.test_delivery import PAGE, field, open_contract, show
-from tests.conftest import World
 from tests.integration.money_fixtures import days, gate_rows, make_opportunity, signed_contract
 
 TAB = "Closure"
 
 
 @pytest.fixture
-def delivered(demo_url):
+def delivered(demo_world):
     """A 1,000,000 contract signed 400 days ago, finally accepted 100 days ago (its 12-month warranty runs on),
     advance and final invoiced; nothing paid yet."""
-    w = World(url=demo_url)
-    with unit_of_work(SYSTEM, "test", url=demo_url) as ctx:
-        for login in ("ar", "sr", "fr", "legal", "finance", "leader"):
-            w.users[login] = users.actor(ctx, login)
+    w = demo_world
     ids = signed_contract(w, number="HT-CLOSE-0001", signed_on=days(-400),
                           opp_id=make_opportunity(w, name="Closing deal", account="Closing Customer 结项客户"))
     w.do("fr", delivery.accept_milestone, ids["m1"], kind="final", accepted_on=days(-100))
@@ -129,13 +124,10 @@ def test_the_fr_sets_the_warranty_end_agreed_with_the_customer(page, delivered):
     assert "Retention held" not in texts(at)          # ended: no longer held, ltc daily releases it
 
 
-def test_the_closure_tab_lists_every_blocker_with_its_figures(page, demo_url):
+def test_the_closure_tab_lists_every_blocker_with_its_figures(page, demo_world):
     """Each blocker closure checks, as the page shows it: an invoice outstanding with a write-off awaiting its
     decision, terms not invoiced, a milestone not accepted, the customer's unapplied cash."""
-    w = World(url=demo_url)
-    with unit_of_work(SYSTEM, "test", url=demo_url) as ctx:
-        for login in ("ar", "sr", "fr", "legal", "finance", "leader"):
-            w.users[login] = users.actor(ctx, login)
+    w = demo_world
     ids = signed_contract(w, number="HT-BLOCKED-0001", signed_on=days(-300),
                           opp_id=make_opportunity(w, name="Blocked deal", account="Blocked Customer 受阻客户"))
     inv = w.do("finance", billing.issue_invoice, ids["advance"], amount="300000", issued_on=days(-200))

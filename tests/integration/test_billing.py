@@ -282,9 +282,9 @@ def test_invoice_number_taken_concurrently_is_retried_or_refused_cleanly(world, 
     real = billing.next_number
     calls = []
 
-    def stale_then_real(ctx, year):
+    def stale_then_real(ctx, year, series="INV"):
         calls.append(year)
-        return taken if len(calls) == 1 else real(ctx, year)
+        return taken if len(calls) == 1 else real(ctx, year, series)
 
     monkeypatch.setattr(billing, "next_number", stale_then_real)
     if world.url.startswith("sqlite"):
