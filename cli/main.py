@@ -73,7 +73,8 @@ def _parser() -> argparse.ArgumentParser:
     step.add_argument("--request", action="store_true", help="write the review and ask a leader to close (FR)")
     step.add_argument("--approve", action="store_true", help="approve the closure asked for (a leader)")
     step.add_argument("--reject", action="store_true", help="reject the closure asked for (a leader)")
-    c.add_argument("--revenue", default=None, help="final revenue (default: what was invoiced)")
+    c.add_argument("--revenue", default=None,
+                   help="final revenue (default: what was invoiced plus the retention still to invoice)")
     c.add_argument("--cost", default=None, help="final cost (default: the sum of the cost entries)")
     c.add_argument("--note", default="", help="a note on the final accounts")
     c.add_argument("--went-well", dest="went_well", default="", help="the review: what went well")
