@@ -24,7 +24,7 @@ from core.enums import ContractStatus, InvoiceKind, InvoiceStatus, MilestoneStat
 from core.models import Allocation, Contract, Invoice, Lead, Payment, PaymentTerm, Setting, User
 from core.queries.overview import chain_counts
 from core.services.billing import outstanding
-from core.services import bids, billing, closure, contracts, daily, delivery, leads, opportunities, users
+from core.services import bids, billing, closure, contracts, daily, delivery, leads, opportunities, teams, users
 
 DEMO_PASSWORD = "demo-pass-2026"   # demo only: listed in the README
 DEMO_USERS = [  # login, name, roles
@@ -37,6 +37,12 @@ DEMO_USERS = [  # login, name, roles
     ("legal", "Leo Sun 孙磊", ["legal"]),
     ("finance", "Fiona Xu 徐芳", ["finance"]),
     ("leader", "Lin Huang 黄琳", ["leader"]),
+    ("mgr-east", "Eric Wu 吴恺", ["manager"]),
+    ("mgr-north", "Nora Guo 郭楠", ["manager"]),
+]
+DEMO_TEAMS = [  # name, manager, members: each sales manager sees their team's deals and cash (data scope `team`)
+    ("East Sales 华东销售", "mgr-east", ["ar"]),
+    ("North Sales 华北销售", "mgr-north", ["ar2"]),
 ]
 COMPANIES = [
     "华东电网", "Shanghai Metro", "江苏钢铁", "Zhejiang Pharma", "北方能源", "Pearl River Logistics", "深圳智造",
@@ -177,6 +183,11 @@ def _users(s: Story) -> None:
     s.ctx.session.flush()
     for login, *_ in DEMO_USERS:
         s.actors[login] = users.actor(s.ctx, login)
+    for name, manager, _ in DEMO_TEAMS:
+        teams.create_team(s.ctx, name, manager_login=manager)
+    for name, _, members in DEMO_TEAMS:
+        for login in members:
+            teams.set_teams(s.ctx, s.actors[login].id, [name])
 
 
 def _company(s: Story, i: int) -> str:

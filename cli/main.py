@@ -33,6 +33,8 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("entity", choices=sorted(ENTITIES))
     e.add_argument("--format", choices=["csv", "json"], default="csv")
     e.add_argument("--out", type=Path, default=None, help="file to write (default: standard output)")
+    e.add_argument("--as", dest="as_login", default=None,
+                   help="export what this user may see (their data scope); default: the system, everything")
 
     u = sub.add_parser("users", help="manage users")
     u_sub = u.add_subparsers(dest="users_command", required=True, metavar="ACTION")
@@ -42,6 +44,24 @@ def _parser() -> argparse.ArgumentParser:
     ua.add_argument("--name", default="")
     ua.add_argument("--email", default="")
     ua.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    ua.add_argument("--team", action="append", default=[], help="a team the user belongs to; repeat for several")
+    us = u_sub.add_parser("set", help="change a user's teams or roles")
+    us.add_argument("login")
+    us.add_argument("--team", action="append", default=None,
+                    help="the user's teams from now on (repeat for several; --team '' for none)")
+    us.add_argument("--role", action="append", default=None, help="the user's roles from now on (repeat)")
+    u_sub.add_parser("list", help="every user with roles and teams")
+
+    t = sub.add_parser("teams", help="teams (a sales region, a delivery department): manager and members")
+    t_sub = t.add_subparsers(dest="teams_command", required=True, metavar="ACTION")
+    ta = t_sub.add_parser("add", help="add a team")
+    ta.add_argument("name")
+    ta.add_argument("--manager", default=None, help="the team's manager (a login)")
+    tm = t_sub.add_parser("set", help="rename a team or change its manager")
+    tm.add_argument("name")
+    tm.add_argument("--manager", default=None, help="the new manager (a login; '' for none)")
+    tm.add_argument("--rename", default=None, help="the team's new name")
+    t_sub.add_parser("list", help="every team with its manager and members")
 
     sh = sub.add_parser("sheets", help="department spreadsheets (LTC_SHEETS_BACKEND: xlsx, gsheets, off)")
     sh_sub = sh.add_subparsers(dest="sheets_command", required=True, metavar="ACTION")
@@ -192,27 +212,33 @@ def cmd_import(args) -> int:
     if not args.file.is_file():
         print(f"error: file: {args.file} does not exist or is not a file", file=sys.stderr)
         return 1
-    from core.context import SYSTEM, unit_of_work
+    from core.context import unit_of_work
     from core.db import migrate
     from core.leads_import import import_leads
-    from core.services import users
 
     migrate()
-    actor = SYSTEM
-    if args.as_login:
-        with unit_of_work(SYSTEM, "cli") as ctx:
-            actor = users.actor(ctx, args.as_login)
-    with unit_of_work(actor, "import") as ctx:
+    with unit_of_work(_acting(args.as_login), "import") as ctx:
         report = import_leads(ctx, args.file, dry_run=args.dry_run, progress=_print_progress)
     print(report.summary() if hasattr(report, "summary") else report)
     return 0
 
 
-def cmd_export(args) -> int:
+def _acting(login: str | None):
+    """The person a command acts as (--as LOGIN), or the system when none is named."""
     from core.context import SYSTEM, unit_of_work
+    from core.services import users
+
+    if not login:
+        return SYSTEM
+    with unit_of_work(SYSTEM, "cli") as ctx:
+        return users.actor(ctx, login)
+
+
+def cmd_export(args) -> int:
+    from core.context import unit_of_work
     from core.exports import export_rows, to_csv, to_json
 
-    with unit_of_work(SYSTEM, "cli") as ctx:
+    with unit_of_work(_acting(args.as_login), "cli") as ctx:
         columns, rows = export_rows(ctx, args.entity)
     text = (to_csv if args.format == "csv" else to_json)(columns, rows)
     if args.out:
@@ -231,15 +257,60 @@ def cmd_export(args) -> int:
 def cmd_users(args) -> int:
     from core.context import SYSTEM, unit_of_work
     from core.db import migrate
-    from core.services import users
+    from core.errors import NotFound
+    from core.services import teams, users
 
+    migrate()
+    if args.users_command == "list":
+        from core.queries.admin import list_users
+
+        with unit_of_work(SYSTEM, "cli") as ctx:
+            for row in list_users(ctx).to_dict("records"):
+                print(f"{row['Login']:16} {row['Roles']:24} {row['Teams'] or '-':30} "
+                      f"{'active' if row['Active'] else 'inactive'}")
+        return 0
+    if args.users_command == "set":
+        with unit_of_work(SYSTEM, "cli") as ctx:
+            user = users.by_login(ctx, args.login)
+            if user is None:
+                raise NotFound("user '{login}' not found", login=args.login)
+            if args.role is not None:
+                users.update_user(ctx, user.id, roles=args.role)
+            if args.team is not None:
+                teams.set_teams(ctx, user.id, [t for t in args.team if t.strip()])
+            shown = teams.teams_of(ctx, user.id or 0)
+            print(f"user '{user.login}': roles {user.roles.replace(',', ', ')}; teams {', '.join(shown) or 'none'}")
+        return 0
     password = None
     if args.password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
+    with unit_of_work(SYSTEM, "cli") as ctx:   # the user and their teams in one unit: all or nothing
+        user_id = users.create_user(ctx, args.login, name=args.name, email=args.email, roles=args.role,
+                                    password=password)
+        if args.team:
+            teams.set_teams(ctx, user_id, args.team)
+    joined = f"; teams {', '.join(args.team)}" if args.team else ""
+    print(f"user '{args.login}' added with roles {', '.join(sorted(set(args.role)))}{joined}")
+    return 0
+
+
+def cmd_teams(args) -> int:
+    from core.context import SYSTEM, unit_of_work
+    from core.db import migrate
+    from core.services import teams
+
     migrate()
     with unit_of_work(SYSTEM, "cli") as ctx:
-        users.create_user(ctx, args.login, name=args.name, email=args.email, roles=args.role, password=password)
-    print(f"user '{args.login}' added with roles {', '.join(sorted(set(args.role)))}")
+        if args.teams_command == "add":
+            teams.create_team(ctx, args.name, manager_login=args.manager)
+            print(f"team '{args.name}' added" + (f", managed by {args.manager}" if args.manager else ""))
+        elif args.teams_command == "set":
+            team = teams.by_name(ctx, args.name)
+            teams.update_team(ctx, team.id, name=args.rename, manager_login=args.manager)
+            print(f"team '{args.rename or team.name}' changed")
+        else:
+            for row in teams.team_rows(ctx):
+                print(f"{row['name']:20} manager {row['manager'] or '-':12} members {', '.join(row['members']) or '-'}")
     return 0
 
 
@@ -359,12 +430,11 @@ def cmd_daily(args) -> int:
 
 
 def cmd_close(args) -> int:
-    from core.context import SYSTEM, unit_of_work
+    from core.context import unit_of_work
     from core.queries import delivery as q
-    from core.services import closure, contracts, users
+    from core.services import closure, contracts
 
-    with unit_of_work(SYSTEM, "cli") as ctx:
-        actor = users.actor(ctx, args.as_login)
+    actor = _acting(args.as_login)
     with unit_of_work(actor, "cli") as ctx:
         cid = contracts.id_by_number(ctx, args.contract)
         if args.final_accounts:
@@ -433,7 +503,7 @@ def _safe_url(url: str) -> str:
 
 
 COMMANDS = {"init": cmd_init, "demo": cmd_demo, "import": cmd_import, "export": cmd_export,
-            "users": cmd_users, "sheets": cmd_sheets, "sync": cmd_sync, "app": cmd_app,
+            "users": cmd_users, "teams": cmd_teams, "sheets": cmd_sheets, "sync": cmd_sync, "app": cmd_app,
             "metrics": cmd_metrics, "daily": cmd_daily, "close": cmd_close, "backup": cmd_backup,
             "restore": cmd_restore}
 

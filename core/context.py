@@ -22,7 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session, SQLModel, select
 
-from core import clock as company_clock, permissions
+from core import clock as company_clock, permissions, scope
 from core.db import new_session
 from core.errors import NotFound, PermissionDenied, StaleVersionError
 from core.messages import Joined, Text, kind
@@ -116,12 +116,13 @@ class Context:
     # -- loading ----------------------------------------------------------
     def get(self, model: type[SQLModel], id_: int | None, *, version: int | None = None,
             what: str | None = None):
-        """Load a row or raise NotFound; with `version`, refuse when someone saved it since."""
+        """Load a row or raise NotFound; with `version`, refuse when someone saved it since. A row outside the
+        person's data scope (core.scope) is not found either, with the same words: nothing about it shows."""
         what = what or model.__name__.lower()
         # an id that is no whole number in the key column's range cannot exist: say so, do not crash the driver
         key = _key(id_)
         row = self.session.get(model, key) if key is not None else None
-        if row is None:
+        if row is None or not scope.admits(self, row):
             raise NotFound("{what} {id} not found", what=kind(what), id=key if key is not None else repr(id_))
         if version is not None and getattr(row, "version", version) != version:
             stale = self._stale_message(what, row, version)

@@ -6,6 +6,7 @@ class Role(StrEnum):
     ADMIN = "admin"
     MARKETING = "marketing"
     AR = "ar"
+    MANAGER = "manager"
     SR = "sr"
     FR = "fr"
     LEGAL = "legal"

@@ -1,6 +1,7 @@
 """Invoicing and cash (开票与回款): terms to invoice, invoices (due dates editable), payments and their
 allocation, AR ageing (账龄), dunning (催款), customer statements and write-offs. Reads through
-core.queries.cash, writes through core.services.billing; an AR sees only the accounts they own.
+core.queries.cash, writes through core.services.billing; each person sees the customers of their data scope
+(core.scope: an AR their deals', a sales manager their teams', finance and leaders all).
 
 Every record opens by its address: ?term=<id> (To invoice, the term chosen in the Issue invoice form),
 ?invoice=<id> (Invoices, the invoice in full), ?payment=<id> (Payments, the payment with its allocations),
@@ -19,10 +20,9 @@ st.title(ui.t("page.cash"))
 
 customers = ui.read(q.customers)
 names = {c["id"]: c["name"] for c in customers}
-if who.roles & q.SEES_ALL:
-    st.caption(ui.t("cash.scope.all"))
-else:
-    st.caption(ui.t("cash.scope.mine", n=len(customers)))
+reach = ui.read(q.reach)   # own, team or all: the person's data scope, as core decides it
+st.caption(ui.t("cash.scope.all") if reach == "all" else
+           ui.t("cash.scope.team" if reach == "team" else "cash.scope.mine", n=len(customers)))
 
 # Only the open tab is drawn (its queries and downloads run); choosing another tab reruns the page.
 TABS = [("cash.tab.to_invoice", to_invoice_tab), ("cash.tab.invoices", lambda: invoices_tab(names)),

@@ -20,7 +20,8 @@ TABS = [("delivery.tab.milestones", delivery_milestones.draw), ("delivery.tab.ac
         ("delivery.tab.closure", delivery_closure.draw)]
 
 # -- the address: a milestone or a contract, opened once per new address ---------------------------
-st.session_state.setdefault("delivery-mine", q.mine_by_default(who.roles))
+offers_mine = ui.read(q.offers_mine)   # core decides from the person's roles and data scope now
+st.session_state.setdefault("delivery-mine", ui.read(q.mine_by_default))
 st.session_state.setdefault("delivery-closed", False)
 if st.session_state.pop("delivery-show-closed", False):   # a project just closed here: keep showing it
     st.session_state["delivery-closed"] = True
@@ -42,7 +43,7 @@ if (ms_addr or c_addr) and st.session_state.get("delivery-addr") != (ms_addr, c_
             c_addr = cid_wanted
         if target["closed"]:
             st.session_state["delivery-closed"] = True
-        if st.session_state["delivery-mine"] and q.owns_projects(who.roles):
+        if st.session_state["delivery-mine"] and offers_mine:
             mine = ui.read(q.contracts, mine=True, include_closed=st.session_state["delivery-closed"])
             if cid_wanted not in set(mine["ID"]):
                 st.session_state["delivery-mine"] = False   # the address names a contract outside my projects
@@ -53,7 +54,7 @@ if (ms_addr or c_addr) and st.session_state.get("delivery-addr") != (ms_addr, c_
 # -- which contract --------------------------------------------------------------------------------
 c1, c2 = st.columns(2)
 mine = False
-if q.owns_projects(who.roles):
+if offers_mine:
     mine = c1.toggle(ui.t("delivery.mine"), key="delivery-mine")
 closed = c2.toggle(ui.t("delivery.include_closed"), key="delivery-closed")
 contracts = ui.read(q.contracts, mine=mine, include_closed=closed)

@@ -9,12 +9,11 @@ from core.context import Context
 from core.errors import PermissionDenied
 from core.metrics.cash import ageing, customer_invoices, monthly, overdue_customers, receivables
 from core.metrics.definitions import DEFINITIONS
-from core.metrics.filters import Filters
+from core.metrics.filters import metric, Filters
 from core.metrics.forecast import collection, forecast
 from core.metrics.funnel import funnel, win_rates
 from core.metrics.projects import projects
 from core.metrics.stages import stages
-from core.services import action
 
 __all__ = ["Filters", "DEFINITIONS", "funnel", "win_rates", "monthly", "ageing", "overdue_customers",
            "customer_invoices", "forecast", "collection", "stages", "projects", "receivables", "metrics_summary",
@@ -34,7 +33,7 @@ def json_safe(value):
     return value
 
 
-@action("metrics.cash")
+@metric("metrics.cash")
 def metrics_summary(ctx: Context, f: Filters) -> dict:
     """Everything in one JSON-safe dict; the sales parts only for those with metrics.view."""
     out: dict = {"as_of": f.as_of, "period_start": f.start, "period_end": f.end}

@@ -18,9 +18,8 @@ from sqlmodel import select
 from core.ageing import ageing_buckets
 from core.context import Context
 from core.enums import ContractStatus, Decision, GateKind, InvoiceKind, InvoiceStatus, Trigger
-from core.metrics.filters import (ZERO, Filters, account_ids, contract_ids, end_of, in_scope, money, ratio)
+from core.metrics.filters import (metric, ZERO, Filters, account_ids, contract_ids, end_of, in_scope, money, ratio)
 from core.models import Account, Allocation, Contract, GateDecision, Invoice, Payment, PaymentTerm
-from core.services import action
 
 CURRENT = "current"
 
@@ -37,7 +36,7 @@ def _by_month(ctx: Context, day_col, amount_col, q, f: Filters) -> dict[str, Dec
     return out
 
 
-@action("metrics.cash")
+@metric("metrics.cash")
 def monthly(ctx: Context, f: Filters) -> list[dict]:
     """[{month, bookings, accepted, invoiced, collected}] for every month of the period."""
     cids = contract_ids(f)
@@ -109,7 +108,7 @@ def _sum(ctx: Context, q) -> Decimal:
     return money(ctx.session.exec(q).one())
 
 
-@action("metrics.cash")
+@metric("metrics.cash")
 def ageing(ctx: Context, f: Filters) -> dict:
     """Receivables as of f.as_of in the configured buckets, per customer, with the ratios built on them."""
     labels = [b[0] for b in ageing_buckets()]
@@ -169,7 +168,7 @@ def ageing(ctx: Context, f: Filters) -> dict:
             "acceptance_to_invoice_days": (Decimal(lag_days) / lag_n).quantize(Decimal("0.1")) if lag_n else None}
 
 
-@action("metrics.cash")
+@metric("metrics.cash")
 def overdue_customers(ctx: Context, f: Filters, limit: int = 10) -> list[dict]:
     """The customers with the most overdue receivables as of f.as_of (largest first, at most `limit`)."""
     rows = [r for r in ageing(ctx, f)["customers"] if r["overdue"] > 0]
@@ -177,7 +176,7 @@ def overdue_customers(ctx: Context, f: Filters, limit: int = 10) -> list[dict]:
     return rows[:limit]
 
 
-@action("metrics.cash")
+@metric("metrics.cash")
 def customer_invoices(ctx: Context, f: Filters, account_id: int) -> list[dict]:
     """One customer's invoices issued by f.as_of with what was paid and written off by then (drill-down),
     oldest due first."""

@@ -5,13 +5,16 @@ Nothing dated after `as_of` counts; period figures use [period_start, min(period
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+import functools
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta, timezone
 from decimal import ROUND_HALF_UP, Decimal
 
 from sqlmodel import select
 
+from core import scope
 from core.models import Contract, Opportunity
+from core.services import action
 
 ZERO = Decimal("0.00")
 RATIO = Decimal("0.0001")
@@ -32,6 +35,8 @@ class Filters:
     industry: str | None = None
     ar_id: int | None = None
     account_id: int | None = None
+    # the people whose deals count (core.scope): set by `metric` from the person asking, never by the caller
+    people: frozenset[int] | None = None
 
     @property
     def start(self) -> date:
@@ -48,7 +53,8 @@ class Filters:
 
     @property
     def scoped(self) -> bool:
-        return any(v not in (None, "") for v in (self.region, self.industry, self.ar_id, self.account_id))
+        return self.people is not None or any(v not in (None, "") for v in (self.region, self.industry, self.ar_id,
+                                                                           self.account_id))
 
     def months(self) -> list[str]:
         out, m = [], month_start(self.start)
@@ -56,6 +62,19 @@ class Filters:
             out.append(m.strftime("%Y-%m"))
             m = month_start(m, -1)
         return out
+
+
+def metric(permission: str, entity: str = "billing"):
+    """A metric guarded by `permission` that counts only the deals the person reaches (a sales manager's figures
+    are their teams'): the Filters it gets are narrowed to the person's data scope on `entity`, whatever the
+    caller passed."""
+    def wrap(fn):
+        @action(permission)
+        @functools.wraps(fn)
+        def inner(ctx, f: Filters, *args, **kwargs):
+            return fn(ctx, replace(f, people=scope.people(ctx, entity)), *args, **kwargs)
+        return inner
+    return wrap
 
 
 def end_of(day: date) -> datetime:
@@ -78,6 +97,8 @@ def opp_where(f: Filters) -> list:
         w.append(Opportunity.ar_id == f.ar_id)
     if f.account_id is not None:
         w.append(Opportunity.account_id == f.account_id)
+    if f.people is not None:
+        w.append(scope.on_deal(f.people))
     return w
 
 

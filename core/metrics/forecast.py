@@ -17,10 +17,9 @@ from sqlmodel import select
 from core.context import Context
 from core.enums import ContractStatus, Trigger
 from core.metrics.cash import receivables_by_invoice
-from core.metrics.filters import ZERO, Filters, contract_ids, in_scope, money, month_start, opp_where, ratio
+from core.metrics.filters import metric, ZERO, Filters, contract_ids, in_scope, money, month_start, opp_where, ratio
 from core.metrics.funnel import OPEN, probabilities
 from core.models import Allocation, Contract, Invoice, Milestone, Opportunity, PaymentTerm
-from core.services import action
 from core.services.delivery import add_months
 
 MONTHS = 12
@@ -60,7 +59,7 @@ def _term_base(trigger, released_on, milestone_on, signed_on, warranty_ends_on, 
     return add_months(last_milestone_on, warranty_months) if last_milestone_on else None
 
 
-@action("metrics.cash")
+@metric("metrics.cash")
 def forecast(ctx: Context, f: Filters) -> list[dict]:
     """[{month, contracted, receivables, pipeline, total}] for as_of's month and the 11 after it.
     contracted: what is not yet invoiced on the active terms of signed contracts, on the term's billable day
@@ -113,7 +112,7 @@ def forecast(ctx: Context, f: Filters) -> list[dict]:
     return list(out.values())
 
 
-@action("metrics.cash")
+@metric("metrics.cash")
 def collection(ctx: Context, f: Filters) -> dict:
     """plan_attainment: of the invoices due in the period, the share collected (allocated) by as_of;
     contract_to_cash_days: median days from signing to a contract's first cash, for first cash in the period."""

@@ -13,9 +13,8 @@ from sqlmodel import select
 from config.settings import load
 from core.context import Context
 from core.enums import BidStatus, ContractStatus, Decision, GateKind, LeadStatus, Stage
-from core.metrics.filters import Filters, end_of, money, opp_where, ratio, start_of
+from core.metrics.filters import metric, Filters, end_of, money, opp_where, ratio, start_of
 from core.models import Bid, Contract, GateDecision, Lead, Opportunity, StageChange
-from core.services import action
 
 STEPS = ["lead", "qualified", "opportunity", "initiated", "bid", "won", "signed"]
 OPEN = (Stage.INITIATION, Stage.GUIDANCE, Stage.BIDDING, Stage.NEGOTIATION, Stage.ON_HOLD)
@@ -36,7 +35,7 @@ def _cohort(f: Filters):
                                          Opportunity.created_at < end_of(f.end), *opp_where(f)))
 
 
-@action("metrics.view")
+@metric("metrics.view", "opportunity")
 def funnel(ctx: Context, f: Filters) -> list[dict]:
     """[{step, count, conversion}] — conversion is count ÷ the previous step's count (None for the first)."""
     leads = select(func.count(Lead.id)).where(Lead.captured_on >= start_of(f.start), Lead.captured_on < end_of(f.end),
@@ -93,7 +92,7 @@ def stage_as_of(f: Filters):
     return func.coalesce(then, func.nullif(left, ""), Opportunity.stage, type_=String).label("stage_then")
 
 
-@action("metrics.view")
+@metric("metrics.view", "opportunity")
 def win_rates(ctx: Context, f: Filters) -> dict:
     """Win rate by count and by value among opportunities decided (won or lost) — in scope, created by as_of,
     by their stage on as_of; bid hit rate among bids with a result by as_of; weighted pipeline of the

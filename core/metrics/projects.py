@@ -9,12 +9,11 @@ from sqlmodel import select
 from core.calculations import figures
 from core.context import Context
 from core.enums import Calculation, ContractStatus
-from core.metrics.filters import Filters, contract_ids, in_scope, money, ratio
+from core.metrics.filters import metric, Filters, contract_ids, in_scope, money, ratio
 from core.models import Baseline, Contract, CostEntry, Invoice
-from core.services import action
 
 
-@action("metrics.view")
+@metric("metrics.view", "opportunity")
 def projects(ctx: Context, f: Filters) -> list[dict]:
     """[{contract_id, number, name, estimate, budget, actual, final, estimate_accuracy, budget_execution}]
     for contracts signed by as_of; actual revenue = invoiced by as_of, actual cost = costs spent by as_of.

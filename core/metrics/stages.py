@@ -17,10 +17,9 @@ from sqlmodel import select
 from core import clock
 from core.context import Context
 from core.enums import Decision, Stage
-from core.metrics.filters import Filters, end_of, opp_where
+from core.metrics.filters import metric, Filters, end_of, opp_where
 from core.metrics.funnel import OPEN
 from core.models import GateDecision, Opportunity, StageChange, User
-from core.services import action
 
 TERMINAL = {Stage.WON.value, Stage.LOST.value, Stage.KILLED.value}
 STUCK_TOP = 20
@@ -35,7 +34,7 @@ def _stats(values: list[int]) -> dict:
             "worst": max(values)}
 
 
-@action("metrics.view")
+@metric("metrics.view", "opportunity")
 def stages(ctx: Context, f: Filters) -> dict:
     """{durations: [{stage, count, median, worst}], gates: [{kind, count, median, worst, pending}],
     holds_past_review: [...], stuck: [...]} as of f.as_of."""

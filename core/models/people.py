@@ -33,6 +33,24 @@ def roles_in(text: str) -> frozenset[str]:
     return frozenset(r for r in text.split(",") if r)
 
 
+class Team(Versioned, SQLModel, table=True):
+    """A part of the organisation (a sales region, a delivery department): a manager and members. Data scope
+    `team` (config/permissions.toml) reaches the records owned by the members of a person's teams."""
+    id: Optional[int] = Field(default=None, primary_key=True)
+    name: str = Field(max_length=100)
+    name_norm: str = Field(max_length=100, unique=True, index=True)
+    manager_id: Optional[int] = Field(default=None, foreign_key="user.id", index=True)
+    created_at: datetime = Field(default_factory=utcnow)
+    version: int = 1
+
+
+class TeamMember(SQLModel, table=True):
+    """A person in a team; a person may be in several."""
+    __tablename__ = "team_member"
+    team_id: int = Field(foreign_key="team.id", primary_key=True)
+    user_id: int = Field(foreign_key="user.id", primary_key=True, index=True)
+
+
 class Account(Versioned, SQLModel, table=True):
     """A customer."""
     id: Optional[int] = Field(default=None, primary_key=True)

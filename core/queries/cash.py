@@ -1,9 +1,10 @@
 """What the invoicing and cash page (开票与回款) shows: terms to invoice, invoices, payments and their
 allocations, AR ageing (账龄), dunning (催款) levels, customer statements and write-off requests.
 
-Finance and leaders see every customer; anyone else with billing.view (the ar role) sees only the
-accounts where they are AR of an opportunity. Outstanding = amount − paid − written off − credited (core.calculations);
-ages are counted in days past the due date as of a day (today by default, from the unit of work's clock).
+Each person sees what their data scope reaches (core.scope): invoices and terms by their contract's deal,
+payments and statements by customer; finance and leaders reach every customer.
+Outstanding = amount − paid − written off − credited (core.calculations); ages are counted in days past the due
+date as of a day (today by default, from the unit of work's clock).
 Each function loads with a few queries keyed by id, never one query per row.
 """
 from __future__ import annotations
@@ -15,7 +16,7 @@ import pandas as pd
 from sqlalchemy import func
 from sqlmodel import select
 
-from core import clock
+from core import clock, scope
 from core.ageing import ageing_buckets, dunning_levels
 from core.calculations import ZERO, outstanding
 from core.context import Context
@@ -25,7 +26,6 @@ from core.models import (Account, Allocation, Contact, Contract, GateDecision, I
                          PaymentTerm, User)
 from core.services import action
 
-SEES_ALL = frozenset({"finance", "leader"})
 OPEN = (InvoiceStatus.ISSUED, InvoiceStatus.PARTLY_PAID)
 
 TO_INVOICE_COLUMNS = ["ID", "Contract", "Customer", "Term", "Released on", "Amount", "Invoiced", "Remaining",
@@ -55,23 +55,9 @@ def days_past_due(invoice_due: date, as_of: date) -> int:
 
 # -- scope -----------------------------------------------------------------------------------------
 
-def _scope(ctx: Context):
-    """None when the person sees every customer; else a subquery of the accounts where they are AR. The roles
-    are the person's roles now, not those they signed in with (a finance role taken away narrows the view at
-    the next read)."""
-    if (ctx.current_roles() or frozenset()) & SEES_ALL:
-        return None
-    return select(Opportunity.account_id).where(Opportunity.ar_id == ctx.actor.id)
-
-
-def _in_scope(q, column, scope):
-    return q if scope is None else q.where(column.in_(scope))
-
-
 def _check_account(ctx: Context, account_id: int) -> Account:
     account = ctx.get(Account, account_id, what="account")
-    scope = _scope(ctx)
-    if scope is not None and account.id not in set(ctx.session.exec(scope).all()):
+    if not scope.reaches_account(ctx, account.id):
         # the same answer as a missing account: an AR does not learn about other people's customers
         raise NotFound("account {id} not found among your customers", id=account_id)
     return account
@@ -94,6 +80,12 @@ def _as_of(ctx: Context, as_of) -> date:
     return as_of or ctx.today()
 
 
+@action("billing.view")
+def reach(ctx: Context) -> str | None:
+    """How far the person's data scope reaches on invoices and payments: 'own', 'team' or 'all'."""
+    return scope.level(ctx, "billing")
+
+
 # -- lists -----------------------------------------------------------------------------------------
 
 @action("billing.view")
@@ -101,7 +93,7 @@ def customers(ctx: Context) -> list[dict]:
     """The customers the person may see that have a signed (or closed) contract: [{id, name}] by name."""
     q = (select(Account.id, Account.name).join(Contract, Contract.account_id == Account.id)
          .where(Contract.status.in_([ContractStatus.SIGNED, ContractStatus.CLOSED])).distinct())
-    rows = ctx.session.exec(_in_scope(q, Account.id, _scope(ctx))).all()
+    rows = ctx.session.exec(scope.narrow(q, Account.id, scope.accounts(ctx))).all()
     return [{"id": i, "name": n} for i, n in sorted(rows, key=lambda r: (r[1].lower(), r[0]))]
 
 
@@ -114,7 +106,7 @@ def to_invoice(ctx: Context) -> pd.DataFrame:
          .where(PaymentTerm.released_on != None,  # noqa: E711
                 Contract.status.in_([ContractStatus.SIGNED, ContractStatus.CLOSED]))
          .order_by(PaymentTerm.released_on, PaymentTerm.id))
-    rows = ctx.session.exec(_in_scope(q, Contract.account_id, _scope(ctx))).all()
+    rows = ctx.session.exec(scope.narrow(q, PaymentTerm.contract_id, scope.contracts(ctx, "billing"))).all()
     ids = [t.id for t, *_ in rows]
     invoiced = dict(ctx.session.exec(select(Invoice.term_id, func.sum(Invoice.billed))
                                      .where(Invoice.term_id.in_(ids)).group_by(Invoice.term_id)).all()) if ids else {}
@@ -139,7 +131,7 @@ def _invoice_rows(ctx: Context, *, open_only: bool = False, account_id: int | No
         q = q.where(Invoice.status.in_(OPEN))
     if account_id is not None:
         q = q.where(Invoice.account_id == account_id)
-    q = _in_scope(q, Invoice.account_id, _scope(ctx))
+    q = scope.narrow(q, Invoice.contract_id, scope.contracts(ctx, "billing"))
     q = q.order_by(Invoice.due_on.desc(), Invoice.id.desc())
     if limit:
         q = q.limit(limit)
@@ -182,7 +174,7 @@ def payments(ctx: Context, *, account_id: int | None = None, unapplied_only: boo
         q = q.where(Payment.account_id == account_id)
     if unapplied_only:
         q = q.where(Payment.unapplied > 0)
-    q = _in_scope(q, Payment.account_id, _scope(ctx)).order_by(Payment.received_on.desc(), Payment.id.desc())
+    q = scope.narrow(q, Payment.account_id, scope.accounts(ctx)).order_by(Payment.received_on.desc(), Payment.id.desc())
     rows = ctx.session.exec(q.limit(limit) if limit else q).all()
     return pd.DataFrame([{"ID": p.id, "Customer": customer, "Received on": p.received_on, "Amount": p.amount,
                           "Reference": p.reference, "Allocated": p.amount - p.unapplied, "Unapplied": p.unapplied,
@@ -331,7 +323,7 @@ def pending_write_offs(ctx: Context) -> pd.DataFrame:
          .where(GateDecision.kind == GateKind.WRITE_OFF, GateDecision.subject_type == "invoice",
                 GateDecision.decision == Decision.PENDING)
          .order_by(GateDecision.requested_at, GateDecision.id))
-    rows = ctx.session.exec(_in_scope(q, Invoice.account_id, _scope(ctx))).all()
+    rows = ctx.session.exec(scope.narrow(q, Invoice.contract_id, scope.contracts(ctx, "billing"))).all()
     return pd.DataFrame([{"ID": g.id, "Invoice ID": inv.id, "Invoice": inv.number, "Customer": customer,
                           "Amount": g.amount, "Outstanding": outstanding(inv), "Reason": g.rationale,
                           "Requested by": who or "", "Requested at": g.requested_at}
@@ -351,10 +343,7 @@ def invoice_detail(ctx: Context, invoice_id: int) -> dict:
     `allocations` (the payments applied to it; a credit note's take-back negative), `credit_notes` (those
     crediting it), `write_offs` (its write-off requests and decisions), and a void's or a credit note's Reason. An
     invoice of a customer the person may not see is NotFound, like a missing one."""
-    invoice = ctx.get(Invoice, invoice_id, what="invoice")
-    scope = _scope(ctx)
-    if scope is not None and invoice.account_id not in set(ctx.session.exec(scope).all()):
-        raise NotFound("invoice {id} not found among your customers", id=invoice_id)
+    invoice = ctx.get(Invoice, invoice_id, what="invoice")   # out of the person's scope: not found (core.scope)
     row = invoices(ctx, account_id=invoice.account_id, limit=0)
     row = row[row["ID"] == invoice.id].iloc[0].to_dict()
     row["Customer ID"] = invoice.account_id

@@ -10,7 +10,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import select
 
 from core import clock
-from core import gates, uploads, validate
+from core import gates, scope, uploads, validate
 from core.messages import Text, code
 from core.types import fmt_money
 from core.calculations import ZERO, active_terms
@@ -60,7 +60,7 @@ def bid_list(ctx: Context, *, open_only: bool = True, limit: int = LIST_LIMIT) -
     all: newest deadline first, at most `limit`."""
     today = ctx.today()
     q = (select(Bid, Opportunity.name, Account.name).join(Opportunity, Opportunity.id == Bid.opportunity_id)
-         .join(Account, Account.id == Opportunity.account_id))
+         .join(Account, Account.id == Opportunity.account_id).where(*scope.on_deals(ctx)))
     if open_only:
         q = q.where(Bid.status.in_(OPEN_BIDS), Opportunity.stage.in_(BID_STAGES)).order_by(Bid.deadline, Bid.id)
     else:
@@ -115,7 +115,8 @@ def deal_options(ctx: Context) -> list[dict]:
     rank = {s: i for i, s in enumerate(DEAL_STAGES)}
     rows = ctx.session.exec(
         select(Opportunity.id, Opportunity.name, Opportunity.stage, Opportunity.amount, Account.name)
-        .join(Account, Account.id == Opportunity.account_id).where(Opportunity.stage.in_(DEAL_STAGES))
+        .join(Account, Account.id == Opportunity.account_id)
+        .where(Opportunity.stage.in_(DEAL_STAGES), *scope.on_deals(ctx))
         .order_by(Opportunity.name, Opportunity.id)).all()
     out = [dict(id=oid, name=name, stage=stage.value, amount=amount, customer=customer)
            for oid, name, stage, amount, customer in rows]
@@ -143,7 +144,7 @@ def _atc_states(ctx: Context, contract_ids: list[int]) -> dict[int, dict[str, st
 def contract_list(ctx: Context, *, status: str | None = None, limit: int = LIST_LIMIT) -> pd.DataFrame:
     """Contracts, drafts and those awaiting ATC first, then the newest; with the legal and finance ATC state."""
     q = (select(Contract, Opportunity.name, Account.name).join(Opportunity, Opportunity.id == Contract.opportunity_id)
-         .join(Account, Account.id == Contract.account_id))
+         .join(Account, Account.id == Contract.account_id).where(*scope.on_deals(ctx, "contract")))
     if status:
         q = q.where(Contract.status == ContractStatus(status))
     rows = ctx.session.exec(q.order_by(Contract.id.desc()).limit(limit)).all()

@@ -1,9 +1,9 @@
 """What the delivery acceptance page (交付验收) shows: signed contracts, their milestones and payment terms,
 cost entries and the four calculations (四算), as plain DataFrames.
 
-A person with the fr or ar role sees, when asking for `mine`, the contracts where they are the FR or AR of
-the opportunity's iron triangle; finance and leaders see all. Every function loads with a few queries keyed
-by id (no query per row), so the page stays fast on large data.
+Each person sees the contracts of their data scope (core.scope); asking for `mine`, a person with the fr or ar
+role keeps those where they are the FR or AR of the opportunity's iron triangle. Every function loads with a
+few queries keyed by id (no query per row), so the page stays fast on large data.
 """
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from sqlalchemy import func, or_
 from sqlalchemy.orm import aliased
 from sqlmodel import select
 
-from core import calculations
+from core import calculations, scope
 from core.calculations import ZERO, figures
 from core.context import Context
 from core.enums import AcceptanceKind, Calculation, ContractStatus
@@ -22,7 +22,6 @@ from core.models import (Acceptance, Account, Baseline, Contract, CostEntry, Inv
                          PaymentTerm, User)
 from core.services import action
 
-SEES_ALL = frozenset({"finance", "leader"})
 CALCULATIONS = ("estimate", "budget", "actual", "final")
 
 CONTRACT_COLUMNS = ["ID", "Contract", "Name", "Customer", "Amount", "Signed on", "Status", "FR", "AR",
@@ -40,15 +39,18 @@ PORTFOLIO_COLUMNS = ["ID", "Contract", "Customer", "Estimate margin", "Budget re
 PROJECT_OWNERS = frozenset({"fr", "ar"})   # the iron triangle's seats that own projects day to day
 
 
-def owns_projects(roles) -> bool:
-    """Whether the person has projects of their own to narrow the page to (FR and AR do)."""
-    return bool(set(roles) & PROJECT_OWNERS)
+@action("delivery.view")
+def offers_mine(ctx: Context) -> bool:
+    """Whether the page offers "my projects": the person holds an FR or AR seat's role now and their data scope
+    reaches more than their own deals (with scope `own` every contract listed is theirs already)."""
+    return bool((ctx.current_roles() or frozenset()) & PROJECT_OWNERS) and scope.level(ctx, "contract") != "own"
 
 
-def mine_by_default(roles) -> bool:
-    """Delivery people (fr) and account managers (ar) start on their own projects; finance and leaders
-    start on all."""
-    return owns_projects(roles) and not set(roles) & SEES_ALL
+@action("delivery.view")
+def mine_by_default(ctx: Context) -> bool:
+    """Start on "my projects" when the person has projects of their own among a team's (finance and leaders,
+    who reach all, start on all)."""
+    return offers_mine(ctx) and scope.level(ctx, "contract") != "all"
 
 
 def percent(rate: Decimal | None) -> Decimal | None:
@@ -67,6 +69,7 @@ def contracts(ctx: Context, *, mine: bool = False, include_closed: bool = False)
          .outerjoin(fr, fr.id == Opportunity.fr_id)
          .outerjoin(ar, ar.id == Opportunity.ar_id)
          .where(Contract.status.in_(statuses)))
+    q = scope.narrow(q, Contract.id, scope.contracts(ctx))
     if mine:
         roles = ctx.current_roles() or frozenset()
         conds = ([Opportunity.fr_id == ctx.actor.id] if "fr" in roles else []) + \

@@ -8,7 +8,7 @@ from sqlalchemy import func
 from sqlmodel import or_, select
 
 from config.settings import load
-from core import clock
+from core import clock, scope
 from core.context import Context
 from core.enums import Authority, Grade, LeadStatus, Need
 from core.models import Lead, Opportunity, User
@@ -39,7 +39,8 @@ def lead_options(ctx: Context) -> dict:
             "needs": [n.value for n in Need], "owners": {login: names.get(login, login) for login in ars}}
 
 
-def _filtered(query, *, statuses, source, region, grade, owner, search, owner_ids: dict[str, int]):
+def _filtered(query, *, statuses, source, region, grade, owner, search, owner_ids: dict[str, int], within: list):
+    query = query.where(*within)   # the person's data scope (core.scope)
     if statuses:
         query = query.where(Lead.status.in_([LeadStatus(s) for s in statuses]))
     if source:
@@ -68,7 +69,7 @@ def lead_inbox(ctx: Context, *, statuses=OPEN, source: str | None = None, region
     `owner` is a login, NO_OWNER for unowned leads, or None for all; `statuses` empty means all."""
     owner_ids = dict(ctx.session.exec(select(User.login, User.id)).all()) if owner and owner != NO_OWNER else {}
     kw = dict(statuses=statuses, source=source, region=region, grade=grade, owner=owner, search=search,
-              owner_ids=owner_ids)
+              owner_ids=owner_ids, within=scope.on_leads(ctx))
     total = ctx.session.exec(_filtered(select(func.count()).select_from(Lead), **kw)).one()
     leads = ctx.session.exec(_filtered(select(Lead), **kw).order_by(Lead.score.desc(), Lead.id.desc())
                              .limit(limit)).all()
@@ -107,7 +108,7 @@ def _names(ctx: Context, ids: set[int]) -> dict[int, str]:
 def lead_label(ctx: Context, lead_id: int) -> str | None:
     """How a picker names one lead ("company"), or None when there is no such lead."""
     lead = ctx.session.get(Lead, lead_id) if isinstance(lead_id, int) and 0 < lead_id < 2**63 else None
-    return None if lead is None else lead.company
+    return None if lead is None or not scope.admits(ctx, lead) else lead.company
 
 
 def _duplicates_of(ctx: Context, leads: list[Lead]) -> dict[int, list[int]]:
@@ -118,7 +119,8 @@ def _duplicates_of(ctx: Context, leads: list[Lead]) -> dict[int, list[int]]:
     if not companies:
         return {}
     others = ctx.session.exec(select(Lead.id, Lead.company_norm, Lead.phone_norm, Lead.email_norm).where(
-        Lead.company_norm.in_(companies), Lead.status != LeadStatus.MERGED)).all()
+        Lead.company_norm.in_(companies), Lead.status != LeadStatus.MERGED,
+        *scope.on_leads(ctx))).all()   # another person's lead is not shown, even as a duplicate
     by_company: dict[str, list] = {}
     for row in others:
         by_company.setdefault(row[1], []).append(row)
@@ -146,7 +148,8 @@ def lead_detail(ctx: Context, lead_id: int) -> dict:
         other = ctx.session.get(Lead, lead.duplicate_of_id)
         if other is not None and other.status != LeadStatus.MERGED and lead.status != LeadStatus.MERGED:
             ids.add(other.id)
-    dup_rows = ctx.session.exec(select(Lead).where(Lead.id.in_(sorted(ids))).order_by(Lead.id)).all() if ids else []
+    dup_rows = ctx.session.exec(select(Lead).where(Lead.id.in_(sorted(ids)), *scope.on_leads(ctx))   # in scope only
+                                .order_by(Lead.id)).all() if ids else []
     logins = _logins(ctx, {x.owner_id for x in [lead, *dup_rows] if x.owner_id})
     people = _names(ctx, {x.owner_id for x in [lead, *dup_rows] if x.owner_id})
     opp = ctx.session.exec(select(Opportunity.id, Opportunity.name).where(Opportunity.lead_id == lead.id)

@@ -6,12 +6,11 @@ from datetime import date, datetime
 from decimal import Decimal
 
 import pandas as pd
-from sqlalchemy import func
+from sqlalchemy import and_, func
 from sqlalchemy.orm import aliased
 from sqlmodel import select
 
-from core import clock
-from core import gates
+from core import clock, gates, scope
 from core.context import Context
 from core.enums import OPEN_STAGES, Calculation, Decision, GateKind, Role, Stage
 from core.models import Account, Baseline, GateDecision, Opportunity, Stakeholder, StageChange, User
@@ -29,8 +28,10 @@ def _day(value) -> date | None:
 
 
 
-def _where(ar_login: str | None, region: str | None, industry: str | None) -> list:
-    out = []
+def _where(ctx: Context, ar_login: str | None = None, region: str | None = None,
+           industry: str | None = None) -> list:
+    """The board's filters, within the person's data scope (core.scope)."""
+    out = scope.on_deals(ctx)
     if ar_login:
         out.append(Opportunity.ar_id == select(User.id).where(User.login == ar_login).scalar_subquery())
     if region:
@@ -44,7 +45,7 @@ def _where(ar_login: str | None, region: str | None, industry: str | None) -> li
 def filter_options(ctx: Context) -> dict[str, list]:
     """The choices of the board's filters: ARs (login, name) and the regions and industries of open deals."""
     ars = [dict(login=u["login"], name=u["name"]) for u in _holders(ctx, Role.AR)]
-    open_ = Opportunity.stage.in_(OPEN_STAGES)
+    open_ = and_(Opportunity.stage.in_(OPEN_STAGES), *_where(ctx))
     regions = ctx.session.exec(select(Opportunity.region).where(open_, Opportunity.region != "")
                                .distinct().order_by(Opportunity.region)).all()
     industries = ctx.session.exec(select(Opportunity.industry).where(open_, Opportunity.industry != "")
@@ -59,7 +60,7 @@ def board(ctx: Context, *, ar_login: str | None = None, region: str | None = Non
     are the `limit` deals longest in that stage (on hold: the earliest review date first). A card says how
     long the deal has been in its stage, whether a hold is past its review date, whether ATI is pending."""
     today = ctx.today()
-    where = _where(ar_login, region, industry)
+    where = _where(ctx, ar_login, region, industry)
     totals = {stage: (n, amount) for stage, n, amount in ctx.session.exec(
         select(Opportunity.stage, func.count(), func.sum(Opportunity.amount))
         .where(Opportunity.stage.in_(OPEN_STAGES), *where).group_by(Opportunity.stage)).all()}
@@ -97,11 +98,11 @@ def opportunity_options(ctx: Context, *, ar_login: str | None = None, region: st
                         industry: str | None = None, also: int | None = None) -> list[dict]:
     """Every open opportunity matching the filters, for picking one: id, name, customer, stage; `also` adds
     one opportunity whatever its stage (the one an address names: a won or lost deal opens too)."""
-    from sqlalchemy import and_, or_
+    from sqlalchemy import or_
 
-    wanted = and_(Opportunity.stage.in_(OPEN_STAGES), *_where(ar_login, region, industry))
+    wanted = and_(Opportunity.stage.in_(OPEN_STAGES), *_where(ctx, ar_login, region, industry))
     if also is not None:
-        wanted = or_(wanted, Opportunity.id == also)
+        wanted = or_(wanted, and_(Opportunity.id == also, *_where(ctx)))
     rows = ctx.session.exec(
         select(Opportunity.id, Opportunity.name, Opportunity.stage, Account.name)
         .join(Account, Account.id == Opportunity.account_id)
@@ -187,7 +188,7 @@ def holds(ctx: Context) -> pd.DataFrame:
     today = ctx.today()
     rows = ctx.session.exec(
         select(Opportunity.id, Opportunity.name, Account.name, Opportunity.amount, Opportunity.hold_review_on)
-        .join(Account, Account.id == Opportunity.account_id).where(Opportunity.stage == Stage.ON_HOLD)
+        .join(Account, Account.id == Opportunity.account_id).where(Opportunity.stage == Stage.ON_HOLD, *_where(ctx))
         .order_by(Opportunity.hold_review_on, Opportunity.id)).all()
     return pd.DataFrame([{"ID": oid, "Opportunity": name, "Customer": customer, "Amount": amount,
                           "Review date": review, "Overdue": review is not None and review <= today}

@@ -24,7 +24,7 @@ from datetime import date, timedelta
 from sqlalchemy import func
 from sqlmodel import or_, select
 
-from core import clock
+from core import clock, scope
 from core.context import Context
 from core.enums import BidStatus, ChangeStatus, ContractStatus, Decision, GateKind, InvoiceStatus, MilestoneStatus
 from core.models import (Account, Bid, ChangeOrder, Contract, GateDecision, Invoice, Milestone, Opportunity,
@@ -73,11 +73,20 @@ def _decisions(ctx: Context, roles: frozenset[str]) -> list[dict]:
     subjects = _subjects(ctx, {k: sorted(v) for k, v in wanted.items()})
     ids = {g.requested_by_id for g in rows if g.requested_by_id}
     requesters, names = _logins(ctx, ids), _names(ctx, ids)
+    reach: dict[str, set[int]] = {}   # the deals in the person's data scope, per entity of the gates' subjects
+    for g in rows:
+        entity = scope.GATE_ENTITY.get(g.subject_type, "contract")
+        subject = subjects.get((GateKind(g.kind), g.subject_type, g.subject_id))
+        if subject is not None and entity not in reach:
+            reach[entity] = scope.reachable_deals(ctx, entity, [s["opportunity_id"] for s in subjects.values()])
     out = []
     for g in rows:
         subject = subjects.get((GateKind(g.kind), g.subject_type, g.subject_id))
         if subject is None:   # the subject has moved on: nothing to decide any more
             continue
+        if subject["opportunity_id"] not in reach[scope.GATE_ENTITY.get(g.subject_type, "contract")]:
+            continue   # outside the person's data scope: not theirs to see
+
         out.append({"gate_id": g.id, "kind": GateKind(g.kind).value, "reviewer_role": g.reviewer_role,
                     "subject_type": g.subject_type, "subject_id": g.subject_id,
                     "requested_on": clock.local_date(g.requested_at) if g.requested_at else None,

@@ -17,7 +17,7 @@ from sqlalchemy import func
 from sqlalchemy.orm.attributes import flag_modified
 from sqlmodel import select
 
-from core import gates, validate
+from core import gates, scope, validate
 from core.calculations import ZERO, active_terms, latest_baseline
 from core.context import Context, snapshot
 from core.db import max_length
@@ -51,8 +51,10 @@ def wrong_status(contract: Contract, allowed, doing: Text) -> Text:
 
 
 def id_by_number(ctx: Context, number: str, *, field: str = "contract") -> int:
-    """The id of the contract with this number (sheets and commands name contracts by number)."""
-    cid = ctx.session.exec(select(Contract.id).where(Contract.number == str(number).strip())).first()
+    """The id of the contract with this number (sheets and commands name contracts by number); one outside the
+    person's data scope is no contract of that number, as if it did not exist."""
+    cid = ctx.session.exec(scope.narrow(select(Contract.id).where(Contract.number == str(number).strip()),
+                                        Contract.id, scope.contracts(ctx))).first()
     if cid is None:
         raise ValidationError("{field}: no contract numbered {number!r}", field=field, number=str(number)[:64])
     return cid

@@ -405,6 +405,8 @@ def capture_lead(ctx: Context, *, company, contact="", phone="", email="", sourc
     dups = _duplicate_ids(ctx, data["company_norm"], data["phone_norm"], data["email_norm"])
     if dups and not allow_duplicate:
         raise _duplicate_error(ctx, dups[0], data)
+    if chosen is None and ctx.actor.id in ars.values() and not ctx.may("lead.assign"):
+        chosen = ctx.actor.id   # an AR's own find stays theirs (and in their scope), not round-robin's
     if chosen is None:
         assigner = Assigner(ctx, ars)
         chosen = assigner.owner_for(data["region"], data["industry"])

@@ -14,7 +14,7 @@ from core.calculations import active_terms
 from core.context import SYSTEM, unit_of_work
 from core.enums import BidStatus, ChangeStatus, ContractStatus, Decision, GateKind, Stage
 from core.errors import PermissionDenied
-from core.models import Bid, ChangeOrder, Contract, GateDecision, Invoice, Opportunity
+from core.models import Bid, ChangeOrder, Contract, GateDecision, Invoice, Opportunity, User
 from core.services import bids, contracts, users
 from core.services import opportunities as opps_svc
 from tests.app.conftest import assert_unreachable, texts
@@ -38,8 +38,15 @@ def act(url, login, fn, *args, **kwargs):
 
 
 def guidance_opps(url) -> list[int]:
-    return read(url, lambda ctx: list(ctx.session.exec(select(Opportunity.id).where(
-        Opportunity.stage == Stage.GUIDANCE).order_by(Opportunity.id)).all()))
+    """The demo's deals in guidance, each made `ar`'s (the tests act as ar, whose data scope is their own deals)."""
+    def pick(ctx):
+        ar = ctx.session.exec(select(User.id).where(User.login == "ar")).one()
+        opps = ctx.session.exec(select(Opportunity).where(Opportunity.stage == Stage.GUIDANCE)
+                                .order_by(Opportunity.id)).all()
+        for o in opps:
+            o.ar_id = ar
+        return [o.id for o in opps]
+    return read(url, pick)
 
 
 def new_bid(url, opp_id, **kw) -> int:

@@ -138,7 +138,7 @@ def test_an_ar_sees_only_their_accounts_and_no_action_forms(page, demo_url, role
     assert set(ageing["Customer ID"]) <= mine and not ageing.empty
     assert metric(at, "Outstanding") == total_outstanding(demo_url, mine)
     assert forms(at) == set()
-    assert "customers where you are the account responsible (AR)" in texts(at)
+    assert "customers of deals whose iron triangle you are on" in texts(at)
 
 
 @pytest.mark.parametrize("role", ["finance", "leader"])

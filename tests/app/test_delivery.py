@@ -14,7 +14,7 @@ from core.context import SYSTEM, unit_of_work
 from core.enums import ContractStatus, MilestoneStatus
 from core.models import Acceptance, Contract, CostEntry, Milestone, Opportunity, PaymentTerm, User
 from core.queries import delivery as q
-from core.services import delivery, users
+from core.services import delivery, teams, users
 from tests.app.conftest import assert_unreachable, texts
 from tests.conftest import World
 from tests.integration.money_fixtures import TODAY, days, make_opportunity, signed_contract
@@ -113,14 +113,13 @@ def signed_numbers(url, *, fr=None, ar=None) -> set[str]:
 
 
 @pytest.mark.parametrize("role,mine", [("fr", {"fr": "fr"}), ("ar", {"ar": "ar"}), ("ar2", {"ar": "ar2"}),
-                                       ("leader", {}), ("finance", {})])
-def test_each_role_sees_its_contracts_by_default(page, demo_url, role, mine):
-    at = page(role, PAGE)
+                                       ("manager", {"ar": "ar"}), ("leader", {}), ("finance", {})])
+def test_each_role_sees_the_contracts_of_its_data_scope(page, demo_url, role, mine):
+    at = page(role, PAGE)   # manager: mgr-east, whose East team is ar's
     expected = signed_numbers(demo_url, **mine)
     assert expected and shown_numbers(at) == expected
-    if mine:      # the filter can be lifted: every signed contract
-        at.toggle(key="delivery-mine").set_value(False).run()
-        assert shown_numbers(at) == signed_numbers(demo_url)
+    # the scope is the wall, not a filter to lift: no "my projects" toggle for an FR or an AR
+    assert not [t for t in at.toggle if t.key == "delivery-mine"]
 
 
 def shown_numbers(at: AppTest) -> set[str]:
@@ -182,8 +181,10 @@ def test_fr_changes_a_forecast_in_the_table_and_it_is_saved_with_its_version(pag
 
 def test_a_stale_forecast_edit_is_refused_naming_who_changed_the_milestone(page, demo_url, deal):
     at = open_contract(page("fr", PAGE), deal["contract"])
-    with unit_of_work(SYSTEM, "test", url=demo_url) as ctx:
-        users.create_user(ctx, "fr2", name="Second FR", roles=["fr"])
+    with unit_of_work(SYSTEM, "test", url=demo_url) as ctx:   # a second FR, whose team the deal's FR is in
+        fr2 = users.create_user(ctx, "fr2", name="Second FR", roles=["fr", "manager"])
+        teams.create_team(ctx, "Delivery East", manager_login="fr2")
+        teams.set_teams(ctx, deal["world"].users["fr"].id, ["Delivery East"])
     with unit_of_work(SYSTEM, "test", url=demo_url) as ctx:
         fr2 = users.actor(ctx, "fr2")
     deal["world"].do(fr2, delivery.forecast_milestone, deal["m1"], forecast_on=days(80))

@@ -57,9 +57,13 @@ def test_a_milestone_address_opens_the_milestone_with_its_acceptance_and_offers(
     assert [e for e in at.expander if e.label == "History"]
 
 
-def test_a_milestone_of_a_contract_outside_my_projects_still_opens(page, deal):
-    at = opened(page, "ar2", milestone=deal["m1"])     # ar2 is not the AR of the test deal
-    assert at.selectbox(key="delivery-contract").value == deal["contract"]
+def test_a_milestone_outside_my_data_scope_opens_nothing_and_reveals_nothing(page, deal):
+    at = opened(page, "ar2", milestone=deal["m1"])     # ar2 carries none of the test deal: it is not theirs to see
+    assert [w.value for w in at.warning] == [f"Milestone #{deal['m1']} does not exist or is not yours to see."]
+    pickers = [s for s in at.selectbox if s.key == "delivery-contract"]
+    assert not pickers or deal["contract"] not in pickers[0].options
+    assert "Go-live" not in texts(at)
+    at = opened(page, "fr", milestone=deal["m1"])       # the deal's FR opens it
     assert at.selectbox(key="delivery-milestone").value == deal["m1"]
 
 

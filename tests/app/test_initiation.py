@@ -35,10 +35,16 @@ def act(url, login, fn, *args, **kwargs):
         return fn(ctx, *args, **kwargs)
 
 
+def ars(url) -> object:
+    """The tests act as `ar`, whose data scope is the deals they carry: they pick those of the demo's deals."""
+    return select(User.id).where(User.login == "ar").scalar_subquery()
+
+
 def pending_ati(url) -> int:
-    """An opportunity of the demo waiting for the leader's ATI decision."""
-    return read(url, lambda ctx: ctx.session.exec(select(GateDecision.subject_id).where(
-        GateDecision.kind == GateKind.ATI, GateDecision.decision == Decision.PENDING)
+    """An opportunity of the demo, carried by ar, waiting for the leader's ATI decision."""
+    return read(url, lambda ctx: ctx.session.exec(select(GateDecision.subject_id).join(
+        Opportunity, Opportunity.id == GateDecision.subject_id).where(
+        GateDecision.kind == GateKind.ATI, GateDecision.decision == Decision.PENDING, Opportunity.ar_id == ars(url))
         .order_by(GateDecision.subject_id)).first())
 
 
@@ -48,14 +54,14 @@ def bare_initiation(url) -> int:
         has_estimate = select(Baseline.opportunity_id).where(Baseline.kind == Calculation.ESTIMATE)
         return ctx.session.exec(select(Opportunity.id).where(
             Opportunity.stage == Stage.INITIATION, Opportunity.sr_id == None,  # noqa: E711
-            Opportunity.id.not_in(has_estimate)).order_by(Opportunity.id)).first()
+            Opportunity.ar_id == ars(url), Opportunity.id.not_in(has_estimate)).order_by(Opportunity.id)).first()
     return read(url, pick)
 
 
 def with_stakeholders(url) -> int:
     """An opportunity in guidance with its decision chain (two stakeholders in the demo)."""
     return read(url, lambda ctx: ctx.session.exec(select(Opportunity.id).where(
-        Opportunity.stage == Stage.GUIDANCE).order_by(Opportunity.id)).first())
+        Opportunity.stage == Stage.GUIDANCE, Opportunity.ar_id == ars(url)).order_by(Opportunity.id)).first())
 
 
 def widget(elements, prefix: str):
@@ -235,7 +241,7 @@ def test_ar_builds_the_team_and_estimate_then_requests_ati(page, demo_url):
 
 def test_a_bad_estimate_shows_cores_message_and_records_nothing(page, demo_url):
     opp_id = bare_initiation(demo_url)
-    at = open_opp(page, "sr", opp_id)
+    at = open_opp(page, "ar", opp_id)   # no SR on it yet: its AR writes the first estimate
     widget(at.text_input, f"initiation-est-{opp_id}-revenue").input("1,000,000")
     widget(at.text_input, f"initiation-est-{opp_id}-cost").input("lots")
     widget(at.button, f"initiation-est-{opp_id}-save").click().run()

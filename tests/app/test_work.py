@@ -92,8 +92,8 @@ def test_legal_sees_an_atc_review_only_while_the_contract_awaits_it(page, demo_u
             return Actor.of(ctx.session.exec(select(User).where(User.login == login)).one())
     baseline = metrics(page("legal", PAGE))["Decisions to take"]   # the demo's own ATC waiting for legal
     with unit_of_work(SYSTEM, "test", url=demo_url) as ctx:   # an opportunity in guidance (ATI go)
-        opp = ctx.session.exec(select(Opportunity).where(Opportunity.stage == Stage.GUIDANCE)
-                               .order_by(Opportunity.id)).first()
+        opp = ctx.session.exec(select(Opportunity).join(User, User.id == Opportunity.ar_id).where(
+            Opportunity.stage == Stage.GUIDANCE, User.login == "ar").order_by(Opportunity.id)).first()
     with unit_of_work(as_("ar"), "test", url=demo_url) as ctx:
         cid = contracts.draft_contract(ctx, opp.id, number="HT-WORK-1", name="Work test", amount="100000")
         contracts.set_payment_terms(ctx, cid, [{"name": "All at signing", "percent": "100%", "trigger": "signing"}])

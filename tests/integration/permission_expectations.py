@@ -22,6 +22,11 @@ MAY: dict[str, set[str]] = {
         "opportunity.estimate", "ati.request", "bid.create", "bid.update", "atb.request", "bid.submit",
         "bid.result", "contract.view", "contract.draft", "contract.terms", "atc.request", "contract.sign",
         "change.request", "delivery.view", "milestone.plan", "billing.view"},
+    # the sales manager runs a team of ARs: sees the team's leads, deals, contracts, delivery, money and cash
+    # figures (data scope `team`), hands leads and deals to the team's people, exports them; decides no gate
+    "manager": EVERYONE_READS | SHEET_USERS | {
+        "lead.view", "lead.assign", "opportunity.view", "opportunity.update", "opportunity.team", "contract.view",
+        "delivery.view", "billing.view", "metrics.cash", "data.export"},
     # the solution responsible shapes guidance, estimate and bid; no contract, delivery or money writes
     "sr": EVERYONE_READS | {"opportunity.view", "opportunity.guidance", "opportunity.estimate", "bid.create",
                             "bid.update", "atb.request", "bid.submit", "bid.result", "contract.view"},

@@ -84,6 +84,7 @@ def test_create_bid_moves_guidance_to_bidding(world):
 
 def test_create_bid_needs_ati_go(world):
     oid = world.do("ar", opps.create_opportunity, name="N", account_name="A", amount=100)
+    world.do("ar", opps.set_team, oid, ar_login="ar", sr_login="sr", fr_login="")
     before = state(world, opp_id=oid)
     with pytest.raises(GateError, match="initiation; cannot create a bid .it needs an ATI go decision"):
         world.do("sr", bids.create_bid, oid, title="T", deadline=DEADLINE)

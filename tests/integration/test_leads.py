@@ -190,7 +190,7 @@ def test_duplicate_by_normalised_company_and_phone_or_email(world):
 
 def test_allow_duplicate_records_what_it_duplicates(world):
     first = capture(world)
-    second = capture(world, company="acme limited", allow_duplicate=True)
+    second = capture(world, company="acme limited", allow_duplicate=True, owner="ar")
     assert world.get(Lead, second).duplicate_of_id == first
     assert world.do("marketing", leads.find_duplicates, first) == [second]
     assert world.do("ar", leads.find_duplicates, second) == [first]
@@ -294,9 +294,9 @@ def test_merge_fills_the_kept_leads_empty_fields(world):
 
 
 def test_merge_refusals_change_nothing(world):
-    a = capture(world)
-    b = capture(world, allow_duplicate=True)
-    c = capture(world, allow_duplicate=True)
+    a = capture(world, owner="ar")
+    b = capture(world, allow_duplicate=True, owner="ar")
+    c = capture(world, allow_duplicate=True, owner="ar")
     world.do("ar", leads.qualify_lead, c)
     world.do("ar", leads.convert_lead, c)
     world.do("ar", leads.merge_leads, a, b)
@@ -377,9 +377,10 @@ def test_convert_creates_account_contact_and_opportunity(world):
 
 
 def test_convert_reuses_the_account_by_normalised_name_and_known_contacts(world):
-    first = capture(world)
-    second = capture(world, company="ACME Limited", contact="Wang Fang", phone="13900000000", email="wf@acme.cn")
-    third = capture(world, company="ＡＣＭＥ Inc.", phone="13900000000", email="", allow_duplicate=True)
+    first = capture(world, owner="ar")
+    second = capture(world, company="ACME Limited", contact="Wang Fang", phone="13900000000", email="wf@acme.cn",
+                     owner="ar")
+    third = capture(world, company="ＡＣＭＥ Inc.", phone="13900000000", email="", allow_duplicate=True, owner="ar")
     opp_ids = []
     for lid in (first, second, third):
         world.do("ar", leads.qualify_lead, lid)
@@ -392,8 +393,8 @@ def test_convert_reuses_the_account_by_normalised_name_and_known_contacts(world)
 
 
 def test_convert_refusals_write_nothing(world):
-    assigned = capture(world)
-    disq = capture(world, company="Beta Ltd")
+    assigned = capture(world, owner="ar")
+    disq = capture(world, company="Beta Ltd", owner="ar")
     world.do("ar", leads.disqualify_lead, disq, "student project")
     with pytest.raises(GateError, match=f"only a qualified lead converts.*lead {assigned} is assigned"):
         world.do("ar", leads.convert_lead, assigned)

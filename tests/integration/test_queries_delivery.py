@@ -34,15 +34,18 @@ def test_contracts_lists_signed_ones_and_mine_keeps_the_fr_or_ar_of_the_opportun
     assert numbers("leader") == ["HT-A", "HT-B"]               # drafts are not delivered yet
     assert numbers("finance", mine=True) == []                 # finance is nobody's FR or AR
     assert numbers("fr", mine=True) == ["HT-A"]
-    assert numbers("fr") == ["HT-A", "HT-B"]                    # "mine" is a filter, not a wall
+    assert numbers("fr") == ["HT-A"]          # the data scope: an FR reaches the deals whose triangle they are on
+    assert numbers("ar2") == ["HT-B"]
     assert numbers("ar", mine=True) == ["HT-A"]
     assert numbers("ar2", mine=True) == ["HT-B"]
     df = world.do("fr", q.contracts, mine=True)
     row = df.iloc[0]
     assert (row["Amount"], row["Signed on"], row["Status"], row["FR"], row["AR"]) == \
         (D("1000000.00"), days(-200), "signed", "FR user", "AR user")
-    assert q.mine_by_default({"fr"}) and q.mine_by_default({"ar"})
-    assert not q.mine_by_default({"leader"}) and not q.mine_by_default({"fr", "finance"})
+    # "my projects" is offered where the scope reaches more than one's own deals, and starts off for those who
+    # reach all
+    assert not world.do("fr", q.offers_mine) and not world.do("leader", q.offers_mine)
+    assert not world.do("leader", q.mine_by_default)
 
 
 def test_closed_contracts_only_when_asked(world):

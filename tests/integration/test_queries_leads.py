@@ -90,7 +90,8 @@ def test_possible_duplicates_by_the_capture_rule(world):
 
 
 def test_lead_detail_with_duplicates_and_what_conversion_proposes(world):
-    a = capture(world, company="Acme Co., Ltd.", phone="13800138000", budget="450000", timeline_months=4)
+    a = capture(world, company="Acme Co., Ltd.", phone="13800138000", budget="450000", timeline_months=4,
+                owner="ar")
     b = capture(world, who="ar", company="Acme Co", phone="13800138000", contact="Wang", allow_duplicate=True)
     d = world.do("leader", lead_detail, a)   # the leader may not merge, but sees the duplicates
     assert [(x["ID"], x["contact"]) for x in d["duplicates"]] == [(b, "Wang")]
