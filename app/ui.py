@@ -3,6 +3,7 @@ and saving edited tables. Pages stay thin: no SQL and no business rules here eit
 from __future__ import annotations
 
 import io
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -43,9 +44,20 @@ def guard(view: str) -> Actor:
     return who
 
 
+CAN_SECONDS = 2.0   # how long a page run's answer stands: one read per run, not one per button
+
+
 def can(action: str) -> bool:
-    """Whether to offer a form or button: the core service checks the permission again on submit."""
-    return permissions.allowed(actor().roles, action)
+    """Whether to offer a form or button, as core answers it now (the person's roles, or a decision delegated to
+    them); the core service checks the permission again on submit."""
+    from core.queries.offers import allowed_actions
+
+    who, now = actor(), time.monotonic()
+    kept = st.session_state.get("_allowed_actions")
+    if kept is None or kept[0] != who.id or now - kept[1] > CAN_SECONDS:
+        kept = (who.id, now, read(allowed_actions))
+        st.session_state["_allowed_actions"] = kept
+    return action in kept[2]
 
 
 def header(prefix: str, col: str) -> str:

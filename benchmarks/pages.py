@@ -1,11 +1,12 @@
 """Page script run times on `ltc demo --scale 10` data, through Streamlit's AppTest (the whole script:
 frame, queries, rendering to the element tree; no browser).
 
-    .venv/bin/python benchmarks/pages.py [--db PATH] [--runs 5]
+    .venv/bin/python benchmarks/pages.py [--db PATH] [--runs 5] [--as LOGIN ...]
 
 Without --db it builds the scale-10 demo in a temporary folder first (about two minutes).
 Prints, per page and role (and with a record of each kind the page shows opened by its address), the median
-and worst of the runs after one warm-up. Goal: every page < 0.5 s.
+and worst of the runs after one warm-up. Goal: every page < 0.5 s. With --as (repeatable; e.g. `--as mgr-east
+--as ar`), every page that person may open, as them: their data scope narrows every query.
 """
 from __future__ import annotations
 
@@ -35,6 +36,8 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--db", type=Path, default=None)
     ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--as", dest="logins", action="append", default=[],
+                    help="time every page this demo login may open, as them (repeatable)")
     args = ap.parse_args()
     if args.db is None:
         folder = Path(tempfile.mkdtemp(prefix="ltc-bench-"))
@@ -52,6 +55,18 @@ def main() -> None:
 
     print(f"{'page':40} {'as':10} {'median s':>9} {'worst s':>9}")
     opened = _records()
+    if args.logins:
+        from app.nav import pages_for
+        from core.context import SYSTEM, unit_of_work
+        from core.services import users
+
+        for login in args.logins:
+            with unit_of_work(SYSTEM, "bench") as ctx:
+                roles = users.actor(ctx, login).roles
+            for spec in pages_for(roles):
+                for kind, rid in [(None, None)] + [(k, opened[k]) for k in OPENS.get(spec.path, ()) if opened.get(k)]:
+                    _time_page(AppTest, spec.path, login, kind, rid, args.runs)
+        return
     for spec in PAGES:
         login = WHO[spec.path]
         for kind, rid in [(None, None)] + [(k, opened[k]) for k in OPENS.get(spec.path, ()) if opened.get(k)]:

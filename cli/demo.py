@@ -24,7 +24,8 @@ from core.enums import ContractStatus, InvoiceKind, InvoiceStatus, MilestoneStat
 from core.models import Allocation, Contract, Invoice, Lead, Payment, PaymentTerm, Setting, User
 from core.queries.overview import chain_counts
 from core.services.billing import outstanding
-from core.services import bids, billing, closure, contracts, daily, delivery, leads, opportunities, teams, users
+from core.services import (bids, billing, closure, contracts, daily, delegations, delivery, leads, opportunities,
+                           teams, users)
 
 DEMO_PASSWORD = "demo-pass-2026"   # demo only: listed in the README
 DEMO_USERS = [  # login, name, roles
@@ -171,7 +172,7 @@ def load_demo(*, seed: int = 1, scale: float = 1.0, reset: bool = False, url: st
         _finale(story)
         _mark(ctx, None)
     with unit_of_work(SYSTEM, "cli", url=url) as ctx:
-        return chain_counts(ctx.session)
+        return chain_counts(ctx)
 
 
 def _users(s: Story) -> None:
@@ -366,6 +367,9 @@ def _contract(s: Story, opp_id: int, ar: str, day: date, amount: Decimal) -> Non
                                rationale="Liability capped at 100% 责任上限")
     contracts.review_atc_finance(s.as_("finance", day), cid, Decision.APPROVE,
                                  rationale="Payment plan acceptable 付款计划可接受")
+    if "leader" in contracts.atc_path(s.ctx, s.ctx.session.get(Contract, cid)):   # the path asks (approvals.toml)
+        contracts.review_atc_leader(s.as_("leader", day + timedelta(days=1)), cid, Decision.APPROVE,
+                                    rationale="Strategic account 战略客户")
     day += timedelta(days=2)
     contracts.sign_contract(s.as_(ar, day), cid, signed_on=day)
     # delivery, billing and cash, only as far as today
@@ -570,3 +574,46 @@ def _work_waiting(s: Story, signed: Sequence[Contract]) -> None:
     if open_work:   # training for the customer's users, done a week ago, acceptance still to come
         delivery.plan_milestone(s.as_("fr", today - timedelta(days=40)), open_work[-1].id,
                                 name="User training 用户培训", planned_on=today - timedelta(days=7))
+    _approval_paths(s)
+
+
+def _approval_paths(s: Story) -> None:
+    """Approval paths (config/approvals.toml) and a delegate, on two group accounts of ar's (East): a 6,800,000
+    contract signed after legal, finance and then a leader approved it; a 5,600,000 one whose leader step waits
+    after legal and finance, while the leader is away and has named East's sales manager their delegate."""
+    today = s.today
+    delegations.name_delegate(s.as_("leader", today - timedelta(days=3)), "mgr-east",
+                              starts_on=today - timedelta(days=2), ends_on=today + timedelta(days=5),
+                              reason="Trade fair in Shenzhen 深圳展会")
+    for k, (customer, amount) in enumerate((("Yangtze Grid Group 长江电网集团", Decimal("6800000")),
+                                            ("East Sea Ports 东海港口集团", Decimal("5600000")))):
+        day = today - timedelta(days=40 - 10 * k)
+        opp_id = opportunities.create_opportunity(s.as_("ar", day), name=f"Group platform {customer}",
+                                                  account_name=customer, amount=amount, region="East",
+                                                  industry="Energy" if k == 0 else "Transport",
+                                                  expected_close=today + timedelta(days=30))
+        opportunities.set_team(s.as_("ar", day), opp_id, ar_login="ar", sr_login="sr", fr_login="fr")
+        opportunities.set_estimate(s.as_("sr", day), opp_id, revenue=amount, cost=(amount * Decimal("0.6")),
+                                   note="概算 group rollout")
+        opportunities.set_guidance(s.as_("ar", day), opp_id, pain_points="Ten subsidiaries, ten systems 十套系统",
+                                   value_proposition="One group platform 集团统一平台")
+        opportunities.request_ati(s.as_("ar", day), opp_id)
+        opportunities.decide_ati(s.as_("leader", day + timedelta(days=1)), opp_id, Decision.GO,
+                                 rationale="Group account 集团客户")
+        day += timedelta(days=5)
+        opportunities.advance_stage(s.as_("ar", day), opp_id, "negotiation")
+        cid = contracts.draft_contract(s.as_("ar", day), opp_id, number=f"HT-{today:%Y}-G{k + 1:03d}",
+                                       name=f"Contract {customer}"[:200], amount=amount,
+                                       scope="Group-wide platform 集团级平台", warranty_months=12)
+        contracts.set_payment_terms(s.as_("ar", day), cid, [
+            {"name": "Advance 预付款 30%", "percent": "0.30", "trigger": "signing", "due_days": 30},
+            {"name": "Retention 质保金 70%", "percent": "0.70", "trigger": "warranty", "due_days": 30}])
+        contracts.request_atc(s.as_("ar", day), cid)
+        contracts.review_atc_legal(s.as_("legal", day + timedelta(days=1)), cid, Decision.APPROVE,
+                                   rationale="Standard terms 标准条款")
+        contracts.review_atc_finance(s.as_("finance", day + timedelta(days=2)), cid, Decision.APPROVE,
+                                     rationale="Advance covers the first costs 预付款覆盖首期成本")
+        if k == 0:   # the third step, after legal and finance: above 5,000,000 a leader approves too
+            contracts.review_atc_leader(s.as_("leader", day + timedelta(days=3)), cid, Decision.APPROVE,
+                                        rationale="Group account worth the exposure 集团客户，风险可控")
+            contracts.sign_contract(s.as_("ar", day + timedelta(days=4)), cid, signed_on=day + timedelta(days=4))

@@ -52,6 +52,13 @@ def _parser() -> argparse.ArgumentParser:
     us.add_argument("--role", action="append", default=None, help="the user's roles from now on (repeat)")
     u_sub.add_parser("list", help="every user with roles and teams")
 
+    dg = sub.add_parser("delegate", help="a person away names who takes their approval steps, for dates")
+    dg.add_argument("login", help="the person away")
+    dg.add_argument("--to", dest="delegate", required=True, help="the delegate (a login)")
+    dg.add_argument("--from", dest="starts_on", type=_iso_date, required=True, help="first day, YYYY-MM-DD")
+    dg.add_argument("--until", dest="ends_on", type=_iso_date, required=True, help="last day, YYYY-MM-DD")
+    dg.add_argument("--reason", default="")
+
     t = sub.add_parser("teams", help="teams (a sales region, a delivery department): manager and members")
     t_sub = t.add_subparsers(dest="teams_command", required=True, metavar="ACTION")
     ta = t_sub.add_parser("add", help="add a team")
@@ -294,6 +301,19 @@ def cmd_users(args) -> int:
     return 0
 
 
+def cmd_delegate(args) -> int:
+    from core.context import SYSTEM, unit_of_work
+    from core.db import migrate
+    from core.services import delegations
+
+    migrate()
+    with unit_of_work(SYSTEM, "cli") as ctx:
+        delegations.name_delegate(ctx, args.delegate, starts_on=args.starts_on, ends_on=args.ends_on,
+                                  reason=args.reason, for_login=args.login)
+    print(f"{args.delegate} takes {args.login}'s approval steps from {args.starts_on} to {args.ends_on}")
+    return 0
+
+
 def cmd_teams(args) -> int:
     from core.context import SYSTEM, unit_of_work
     from core.db import migrate
@@ -503,7 +523,8 @@ def _safe_url(url: str) -> str:
 
 
 COMMANDS = {"init": cmd_init, "demo": cmd_demo, "import": cmd_import, "export": cmd_export,
-            "users": cmd_users, "teams": cmd_teams, "sheets": cmd_sheets, "sync": cmd_sync, "app": cmd_app,
+            "users": cmd_users, "teams": cmd_teams, "delegate": cmd_delegate, "sheets": cmd_sheets, "sync": cmd_sync,
+            "app": cmd_app,
             "metrics": cmd_metrics, "daily": cmd_daily, "close": cmd_close, "backup": cmd_backup,
             "restore": cmd_restore}
 

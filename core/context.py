@@ -37,6 +37,8 @@ class Actor:
     login: str
     roles: frozenset[str]
     name: str = ""
+    # a department sheet (no account) acting for these teams only: their people's records (core.scope)
+    teams: frozenset[str] = frozenset()
 
     @classmethod
     def of(cls, user: User) -> Actor:
@@ -91,7 +93,7 @@ class Context:
         if roles is None:
             raise PermissionDenied("permission: '{login}' is not an active user; ask an administrator",
                                    login=self.actor.login)
-        if not permissions.allowed(roles, action):
+        if not self._allowed(roles, action):
             raise PermissionDenied("permission: '{login}' (roles: {roles}) may not perform '{action}'",
                                    login=self.actor.login, roles=Joined(", ", sorted(roles)) if roles else Text("none"),
                                    action=action)
@@ -99,7 +101,15 @@ class Context:
     def may(self, action: str) -> bool:
         """Whether the actor's current roles allow `action` (require's check, as a question)."""
         roles = self.current_roles()
-        return roles is not None and permissions.allowed(roles, action)
+        return roles is not None and self._allowed(roles, action)
+
+    def _allowed(self, roles: frozenset[str], action: str) -> bool:
+        """The person's roles allow it, or, for a decision, a delegation in effect from someone whose do."""
+        if permissions.allowed(roles, action):
+            return True
+        from core import approvals
+
+        return approvals.delegated_may(self, action)
 
     def current_roles(self) -> frozenset[str] | None:
         """The actor's roles as the users table has them now (None: no such active user). The Actor is a copy

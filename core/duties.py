@@ -7,7 +7,7 @@ decision, whoever decides and through whichever page, sheet or command, after th
 """
 from __future__ import annotations
 
-from sqlmodel import select
+from sqlmodel import or_, select
 
 from config.settings import load
 from core import messages
@@ -39,10 +39,12 @@ def check(ctx: Context, gate: GateDecision) -> None:
 
 
 def _current_reviews(ctx: Context, gate: GateDecision) -> list[GateDecision]:
-    """The newest row of each other reviewer role of the same gate and subject: the reviews of this request."""
+    """The newest row of each other step of the same gate and subject, unless decided before this one was asked
+    for: the reviews of this request (a decision of an earlier, rejected round does not bind this one)."""
     rows = ctx.session.exec(select(GateDecision).where(
         GateDecision.kind == gate.kind, GateDecision.subject_type == gate.subject_type,
-        GateDecision.subject_id == gate.subject_id, GateDecision.reviewer_role != gate.reviewer_role)
+        GateDecision.subject_id == gate.subject_id, GateDecision.reviewer_role != gate.reviewer_role,
+        or_(GateDecision.decided_at.is_(None), GateDecision.decided_at >= gate.requested_at))  # type: ignore
         .order_by(GateDecision.id.desc())).all()
     newest: dict[str, GateDecision] = {}
     for row in rows:

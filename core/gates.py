@@ -42,10 +42,11 @@ from typing import cast
 from sqlalchemy import CursorResult, func, update
 from sqlmodel import select
 
-from core import duties, messages, validate
+from core import approvals, duties, messages, validate
 from core.context import Context, snapshot
 from core.enums import Decision, GateKind
 from core.errors import GateError, ValidationError
+from core.messages import Joined
 from core.models import GateDecision
 
 _CHOICES = {GateKind.ATI: (Decision.GO, Decision.KILL, Decision.HOLD)}
@@ -127,14 +128,23 @@ def request(ctx: Context, kind: GateKind, subject_type: str, subject_id: int, *,
 
 def decide(ctx: Context, gate: GateDecision, decision, *, rationale: str, require_rationale: bool = True,
            review_date: date | None = None, price_floor: Decimal | None = None,
-           amount: Decimal | None = None) -> GateDecision:
+           amount: Decimal | None = None, skip_order: bool = False) -> GateDecision:
+    """`skip_order`: close a later step of a request an earlier step rejected (no one's review: no duty check)."""
     kind = GateKind(gate.kind)
     decision = parse_decision(kind, decision)
     rationale = validate.text("rationale", rationale, max_len=4000, required=require_rationale)
-    duties.check(ctx, gate)   # the requester never decides; one person, one review (config/permissions.toml)
+    if not skip_order:
+        duties.check(ctx, gate)   # the requester never decides; one person, one review (config/permissions.toml)
+    waiting = [] if skip_order else approvals.waiting_for(ctx, gate)
+    if waiting:   # a later stage of the path opens once the earlier ones approved (config/approvals.toml)
+        raise GateError("{gate}: the {step} step of {subject} {id} waits for {steps} to approve first",
+                        gate=kind.value.upper(), step=gate.reviewer_role, subject=messages.kind(gate.subject_type),
+                        id=gate.subject_id, steps=Joined(", ", waiting))
+    step = approvals.step_of(kind, gate.reviewer_role)
+    on_behalf_of = approvals.acting_for(ctx, step.role if step else gate.reviewer_role)
     before = snapshot(gate)
     values = dict(decision=decision, decided_by_id=ctx.actor.id, decided_at=ctx.now(), rationale=rationale,
-                  review_date=review_date)
+                  review_date=review_date, on_behalf_of_id=on_behalf_of)
     if price_floor is not None:
         values["price_floor"] = price_floor
     if amount is not None:

@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
-from core import permissions
 from core.errors import GateError
 from core.messages import Joined, Text, code, kind
 
@@ -81,7 +80,7 @@ class Lifecycle:
         for action, step in self.steps.items():
             phase = step.applies_in or step.start
             applies = (not phase or status in phase) and (step.applies_if is None or step.applies_if(ctx, record))
-            if not permissions.allowed(roles, action):
+            if not ctx.may(action):   # the person's roles, or a delegation in effect for a decision
                 out.append(Offer(action, False, roles_refused(roles, action), applies))
                 continue
             reason = self.why_not(ctx, action, record)

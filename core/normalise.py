@@ -48,3 +48,8 @@ def phone(raw) -> str:
 
 def email(raw) -> str:
     return unicodedata.normalize("NFKC", "" if raw is None else str(raw)).strip().lower()
+
+
+def team(name) -> str:
+    """A team's name as compared: 'East ', 'east' and full-width 'ｅａｓｔ' are one team."""
+    return " ".join(unicodedata.normalize("NFKC", "" if name is None else str(name)).casefold().split())

@@ -10,7 +10,8 @@ My work, exports and figures narrow their rows with `on_deals`, `on_leads`, `con
 
 A person with several roles reaches what the widest of them reaches. Roles and teams are read live at each
 action (never from sign-in), so a person moved out of a team or stripped of a role loses its records at once.
-The system and a department sheet (actors without an account) act department-wide.
+The system acts on every record; a department sheet (an actor without an account) on every record of its
+department, or, given `team` in config/sheets.toml, on those of that team's people.
 """
 from __future__ import annotations
 
@@ -40,8 +41,11 @@ def matrix() -> dict[str, dict[str, str]]:
 def level(ctx: Context, entity: str) -> str | None:
     """The widest level the person's current roles give on `entity` ('own', 'team', 'all'), or None."""
     if ctx.actor.id is None:
-        return "all"
-    roles = ctx.current_roles() or frozenset()
+        return "team" if ctx.actor.teams and _role_level(ctx.actor.roles, entity) != "all" else "all"
+    return _role_level(ctx.current_roles() or frozenset(), entity)
+
+
+def _role_level(roles, entity: str) -> str | None:
     given = [matrix().get(r, {}).get(entity) for r in roles]
     ranks = [LEVELS.index(lv) for lv in given if lv]
     return LEVELS[max(ranks)] if ranks else None
@@ -49,6 +53,8 @@ def level(ctx: Context, entity: str) -> str | None:
 
 def people(ctx: Context, entity: str) -> frozenset[int] | None:
     """The users whose records the person reaches on `entity`: None for all, else a set (maybe empty)."""
+    if ctx.actor.id is None and ctx.actor.teams:   # a department sheet kept for some teams
+        return ALL if _role_level(ctx.actor.roles, entity) == "all" else named_teams_people(ctx, ctx.actor.teams)
     lv = level(ctx, entity)
     if lv == "all":
         return ALL
@@ -72,6 +78,19 @@ def team_people(ctx: Context) -> frozenset[int]:
         ids |= {m for m in ctx.session.exec(select(Team.manager_id).where(Team.id.in_(mine))).all() if m}
         known[me] = frozenset(ids)
     return known[me]
+
+
+def named_teams_people(ctx: Context, names) -> frozenset[int]:
+    """Members and managers of the teams named (a department sheet's `team`); a name that is no team: nobody."""
+    from core.models import Team, TeamMember
+
+    from core.normalise import team
+
+    norms = [team(n) for n in names]
+    ids = select(Team.id).where(Team.name_norm.in_(norms))
+    people = set(ctx.session.exec(select(TeamMember.user_id).where(TeamMember.team_id.in_(ids))).all())
+    people |= {m for m in ctx.session.exec(select(Team.manager_id).where(Team.id.in_(ids))).all() if m}
+    return frozenset(people)
 
 
 def forget(ctx: Context) -> None:
@@ -149,6 +168,28 @@ def reachable_deals(ctx: Context, entity: str, opp_ids) -> set[int]:
 # the entity a gate's subject belongs to, for its decision to be in someone's scope
 GATE_ENTITY = {"opportunity": "opportunity", "bid": "opportunity", "contract": "contract",
                "change_order": "contract", "invoice": "billing"}
+
+
+def within(ctx: Context, model, q):
+    """`q` over `model` (a record kind an export or a count lists) kept to the rows the person reaches; a kind
+    that is not record-scoped stays as it is."""
+    from core import models as m
+
+    if model is m.Lead:
+        return q.where(*on_leads(ctx))
+    if model is m.Opportunity:
+        return q.where(*on_deals(ctx))
+    if model in (m.Bid, m.Stakeholder):
+        return narrow(q, model.opportunity_id, deals(ctx))
+    if model is m.Contract:
+        return narrow(q, m.Contract.id, contracts(ctx))
+    if model in (m.PaymentTerm, m.Milestone, m.CostEntry, m.ChangeOrder):
+        return narrow(q, model.contract_id, contracts(ctx))
+    if model is m.Invoice:
+        return narrow(q, m.Invoice.contract_id, contracts(ctx, "billing"))
+    if model is m.Payment:
+        return narrow(q, m.Payment.account_id, accounts(ctx))
+    return q
 
 
 def narrow(q, column, within):

@@ -181,7 +181,8 @@ def _summary(report: CycleReport) -> str:
 def _cycle(sheet: Spreadsheet, backend: Backend, url, crash) -> dict[str, TabReport]:
     grids = backend.read(sheet)
     _hook(crash, "read")
-    actor = Actor(id=None, login=f"sheet-{sheet.key}", roles=frozenset({sheet.act_as}), name=sheet.title)
+    actor = Actor(id=None, login=f"sheet-{sheet.key}", roles=frozenset({sheet.act_as}), name=sheet.title,
+                  teams=frozenset({sheet.team}) if sheet.team else frozenset())
     out, applied = {}, []
     for tab in sheet.tabs:
         rep = out[tab.key] = TabReport()

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from sqlalchemy import func
 from sqlmodel import select
 
+from core import scope
 from core.context import Context
 from core.errors import ValidationError
 from core.models import (Account, Allocation, Bid, Contract, CostEntry, Invoice, Lead, Milestone, Opportunity, Payment,
@@ -44,8 +45,8 @@ def _contract_id(ctx: Context, number: str) -> int:
 def _rows(ctx: Context, model, fields: tuple[str, ...]) -> dict[int, Row]:
     """{id: {field: value}} of a contract's child records with the contract's number, read as plain
     columns (no ORM objects: a tab may hold tens of thousands of rows)."""
-    q = (select(model.id, Contract.number, *(getattr(model, f) for f in fields))
-         .join(Contract, Contract.id == model.contract_id).order_by(model.id))
+    q = scope.within(ctx, model, select(model.id, Contract.number, *(getattr(model, f) for f in fields))
+                     .join(Contract, Contract.id == model.contract_id).order_by(model.id))
     return {r[0]: {"contract": r[1], **dict(zip(fields, r[2:]))} for r in ctx.session.execute(q)}
 
 
@@ -66,7 +67,8 @@ class LeadAdapter(Adapter):
 
     def rows(self, ctx):
         names = _logins(ctx)
-        q = select(Lead.id, Lead.owner_id, *(getattr(Lead, f) for f in self.FIELDS)).order_by(Lead.id)
+        q = scope.within(ctx, Lead, select(Lead.id, Lead.owner_id, *(getattr(Lead, f) for f in self.FIELDS))
+                         .order_by(Lead.id))
         return {r[0]: {**dict(zip(self.FIELDS, r[2:])), "owner": names.get(r[1], "")}
                 for r in ctx.session.execute(q)}
 
@@ -116,6 +118,7 @@ class OpportunityAdapter(Adapter):
         q = (select(Opportunity.id, Opportunity.name, Account.name, Opportunity.amount, Opportunity.expected_close,
                     Opportunity.stage, Opportunity.ar_id)
              .join(Account, Account.id == Opportunity.account_id).order_by(Opportunity.id))
+        q = scope.within(ctx, Opportunity, q)
         return {i: {"name": name, "customer": acc, "amount": amount, "expected_close": close, "stage": stage,
                     "ar": names.get(ar_id, "")} for i, name, acc, amount, close, stage, ar_id in ctx.session.execute(q)}
 
@@ -128,7 +131,8 @@ class BidAdapter(Adapter):
     label = "Bids"
 
     def rows(self, ctx):
-        q = select(Bid, Opportunity.name).join(Opportunity, Opportunity.id == Bid.opportunity_id).order_by(Bid.id)
+        q = scope.within(ctx, Bid, select(Bid, Opportunity.name).join(Opportunity, Opportunity.id == Bid.opportunity_id)
+                         .order_by(Bid.id))
         return {b.id: {"opportunity": opp, "title": b.title, "deadline": b.deadline, "bid_bond": b.bid_bond,
                        "competitors": b.competitors, "quoted_price": b.quoted_price, "price_floor": b.price_floor,
                        "status": b.status} for b, opp in ctx.session.exec(q).all()}
@@ -142,7 +146,8 @@ class ContractAdapter(Adapter):
     label = "Contracts"
 
     def rows(self, ctx):
-        q = select(Contract, Account.name).join(Account, Account.id == Contract.account_id).order_by(Contract.id)
+        q = scope.within(ctx, Contract, select(Contract, Account.name).join(Account, Account.id == Contract.account_id)
+                         .order_by(Contract.id))
         return {c.id: {"number": c.number, "name": c.name, "customer": acc, "amount": c.amount, "status": c.status,
                        "signed_on": c.signed_on} for c, acc in ctx.session.exec(q).all()}
 
@@ -156,8 +161,9 @@ class PaymentTermAdapter(Adapter):
     def rows(self, ctx):
         invoiced = dict(ctx.session.exec(select(Invoice.term_id, func.sum(Invoice.billed))
                                          .group_by(Invoice.term_id)).all())
-        q = (select(PaymentTerm, Contract.number).join(Contract, Contract.id == PaymentTerm.contract_id)
-             .where(PaymentTerm.active == True).order_by(PaymentTerm.id))  # noqa: E712
+        q = scope.within(ctx, PaymentTerm, select(PaymentTerm, Contract.number)
+                         .join(Contract, Contract.id == PaymentTerm.contract_id)
+                         .where(PaymentTerm.active == True).order_by(PaymentTerm.id))  # noqa: E712
         return {t.id: {"contract": number, "name": t.name, "amount": t.amount, "trigger": t.trigger,
                        "released_on": t.released_on, "invoiced": invoiced.get(t.id) or 0}
                 for t, number in ctx.session.exec(q).all()}
@@ -209,7 +215,8 @@ class InvoiceAdapter(Adapter):
     label = "Invoices"
 
     def rows(self, ctx):
-        q = select(Invoice, Contract.number).join(Contract, Contract.id == Invoice.contract_id).order_by(Invoice.id)
+        q = scope.within(ctx, Invoice, select(Invoice, Contract.number)
+                         .join(Contract, Contract.id == Invoice.contract_id).order_by(Invoice.id))
         rows = ctx.session.exec(q).all()
         numbers = {i.id: i.number for i, _ in rows}   # a credit note names the invoice it credits
         return {i.id: {"number": i.number, "kind": i.kind, "credits": numbers.get(i.credits_id, ""),
@@ -240,8 +247,8 @@ class PaymentAdapter(Adapter):
         first = dict(ctx.session.exec(       # the invoice each payment went to first: the one its row named
             select(firsts.c.payment_id, Invoice.number).join(Allocation, Allocation.id == firsts.c.first)
             .join(Invoice, Invoice.id == Allocation.invoice_id)).all())
-        q = (select(Payment.id, Payment.amount, Payment.received_on, Payment.reference, Payment.unapplied)
-             .order_by(Payment.id))
+        q = scope.within(ctx, Payment, select(Payment.id, Payment.amount, Payment.received_on, Payment.reference,
+                                              Payment.unapplied).order_by(Payment.id))
         return {i: {"invoice": first.get(i, ""), "amount": amount, "received_on": on, "reference": ref,
                     "unapplied": unapplied} for i, amount, on, ref, unapplied in ctx.session.execute(q)}
 

@@ -51,6 +51,7 @@ class Spreadsheet:
     title: str
     act_as: str
     tabs: tuple[Tab, ...]
+    team: str = ""   # kept for one team: its rows are the team's people's records, its edits only reach those
 
 
 @cache
@@ -62,7 +63,8 @@ def spreadsheets() -> tuple[Spreadsheet, ...]:
         missing = [t for t in s["tabs"] if t not in tabs]
         if missing:
             raise ValueError(f"config/sheets.toml: spreadsheet {key!r} names unknown tabs {missing}")
-        out.append(Spreadsheet(key=key, title=s["title"], act_as=s["act_as"], tabs=tuple(tabs[t] for t in s["tabs"])))
+        out.append(Spreadsheet(key=key, title=s["title"], act_as=s["act_as"], tabs=tuple(tabs[t] for t in s["tabs"]),
+                               team=str(s.get("team", ""))))
     return tuple(out)
 
 

@@ -18,7 +18,7 @@ KINDS = {"lead": "lead", "opportunity": "opportunity", "bid": "bid", "contract":
          "paymentterm": "term", "invoice": "invoice", "payment": "payment", "account": "account"}
 ENTITIES = ["lead", "opportunity", "bid", "contract", "paymentterm", "milestone", "costentry", "invoice", "payment",
             "allocation", "account", "stakeholder", "gatedecision", "changeorder", "acceptance", "closurereview",
-            "user"]
+            "user", "team", "delegation"]
 
 
 def entity_name(table: str) -> str:

@@ -3,8 +3,9 @@ page opens it selected: `records.link`), numbers, dates and people as people rea
 import pandas as pd
 import streamlit as st
 
-from app import fmt, records, tables, ui
+from app import fmt, forms, records, tables, ui
 from core.queries.work import LISTS, my_work
+from core.services import delegations
 
 SHOWN = 25   # links per list; the rest are in a table below it
 
@@ -24,7 +25,7 @@ SUBJECT_RECORD = {"opportunity": ("opportunity", "subject_id"), "bid": ("bid", "
 # the columns of each list's full table: item key -> column (headers: work.col.<slug>)
 COLUMNS = {
     "decisions": {"kind": "Kind", "subject": "Subject", "opportunity": "Opportunity",
-                  "requested_on": "Requested on", "requested_by_name": "Requested by"},
+                  "requested_on": "Requested on", "requested_by_name": "Requested by", "on_behalf_of": "On behalf of"},
     "to_sign": {"contract": "Contract", "name": "Name", "account": "Customer", "amount": "Amount"},
     "bids_due": {"title": "Bid", "opportunity": "Opportunity", "deadline": "Deadline", "days_left": "Days left"},
     "milestones": {"name": "Milestone", "contract": "Contract", "opportunity": "Opportunity", "due_on": "Due on",
@@ -56,8 +57,9 @@ def _label(name: str, item: dict) -> str:
     t, day, n = ui.t, fmt.day, fmt.number
     if name == "decisions":
         where = _where(item["opportunity"], item["subject"])
-        return t("work.item.decision", kind=t(f"work.kind.{item['kind']}"), subject=_md(item["subject"]),
+        line = t("work.item.decision", kind=t(f"work.kind.{item['kind']}"), subject=_md(item["subject"]),
                  where=where, on=day(item["requested_on"]), by=_md(item.get("requested_by_name")))
+        return line + (t("work.item.for_whom", name=_md(item["on_behalf_of"])) if item.get("on_behalf_of") else "")
     if name == "to_sign":
         return t("work.item.to_sign", contract=_md(item["contract"]), name=_md(item["name"]),
                  account=_md(item["account"]), amount=fmt.money(item["amount"]))
@@ -109,6 +111,37 @@ ui.tiles(((ui.t(f"work.{name}"), fmt.number(len(work[name]))) for name in LISTS)
 if not any(work.values()):
     st.success(ui.t("work.all_clear"))
 
+
+def away() -> None:
+    """A person away names who takes their approval steps for dates; the delegations given or held."""
+    given = ui.read(delegations.delegations)
+    with st.expander(ui.t("work.away", n=fmt.number(len(given))), expanded=False):
+        st.caption(ui.t("work.away_hint"))
+        people = ui.read(delegations.delegate_candidates)
+        labels = {"delegate": ui.t("work.delegate"), "starts_on": ui.t("work.from"), "ends_on": ui.t("work.until"),
+                  "reason": ui.t("work.reason")}
+        with forms.once_form("work-away") as f:
+            c1, c2, c3 = st.columns([2, 1, 1])
+            delegate = c1.selectbox(labels["delegate"], list(people), index=None, key=f.key("delegate"),
+                                    format_func=lambda lg: f"{people[lg]} ({lg})", placeholder=ui.t("record.choose"))
+            starts = c2.date_input(labels["starts_on"], value=None, key=f.key("from"), format="YYYY-MM-DD")
+            ends = c3.date_input(labels["ends_on"], value=None, key=f.key("until"), format="YYYY-MM-DD")
+            reason = st.text_input(labels["reason"], key=f.key("reason"), max_chars=500)
+            if st.form_submit_button(ui.t("work.name_delegate"), key=f.key("submit")):
+                if f.submit(delegations.name_delegate, delegate or "", starts_on=starts, ends_on=ends, reason=reason,
+                            labels=labels, success=ui.t("work.delegated")):
+                    st.rerun()
+        for d in given:
+            line = ui.t("work.delegation", person=_md(d["Person"]), delegate=_md(d["Delegate"]),
+                        start=fmt.day(d["From"]), end=fmt.day(d["Until"]))
+            line += f" — {_md(d['Reason'])}" if d["Reason"] else ""
+            c1, c2 = st.columns([5, 1])
+            c1.markdown(("● " if d["In effect"] else "○ ") + line)
+            if d["Mine"] and c2.button(ui.t("work.revoke"), key=f"work-revoke-{d['ID']}"):
+                if ui.act(delegations.revoke_delegation, d["ID"], success=ui.t("work.revoked")):
+                    st.rerun()
+
+
 for name in LISTS:
     items = work[name]
     if not items:
@@ -126,3 +159,5 @@ for name in LISTS:
         with st.expander(ui.t("work.all", n=fmt.number(len(items)))):
             tables.table(full_table(name, items), "work", key=f"work-table-{name}", money=MONEY,
                          download=f"work-{name}")
+
+away()

@@ -69,5 +69,7 @@ def show(c: dict, version: int, offers: dict, done) -> None:
     _reviews(c["id"], offers, done)
     _sign(c, offers, done)
     _edit(c, version, offers, done)
+    steps = " → ".join(ui.t(f"bids_contracts.atc.{k}") for k in c["atc_path"])
+    st.caption(ui.t("bids_contracts.atc.path", steps=steps))   # the steps this contract takes, in order
     st.markdown(f"**{ui.t('bids_contracts.atc.history')}**")
     tables.table(c["atc"], PREFIX, key=f"bc-atc-history-{c['id']}")

@@ -1,5 +1,5 @@
 """All tables; importing this module registers them on SQLModel.metadata."""
-from core.models.people import Account, Contact, SignIn, Team, TeamMember, User
+from core.models.people import Account, Contact, Delegation, SignIn, Team, TeamMember, User
 from core.models.leads import Lead
 from core.models.opportunities import GateDecision, Opportunity, Stakeholder, StageChange
 from core.models.bids import Bid
@@ -11,7 +11,7 @@ from core.models.system import AuditEvent, RequestKey, Setting
 from core.models.sync import SyncConflict, SyncCreated, SyncLock, SyncRun, SyncSnapshot
 
 __all__ = [
-    "Account", "Contact", "SignIn", "Team", "TeamMember", "User", "Lead", "GateDecision", "Opportunity",
+    "Account", "Contact", "Delegation", "SignIn", "Team", "TeamMember", "User", "Lead", "GateDecision", "Opportunity",
     "Stakeholder", "StageChange",
     "Bid", "ChangeOrder", "Contract", "PaymentTerm", "Acceptance", "CostEntry", "Milestone",
     "Allocation", "Invoice", "Payment", "Refund", "Baseline", "ClosureReview", "AuditEvent", "RequestKey", "Setting",

@@ -57,6 +57,7 @@ class GateDecision(SQLModel, table=True):
     requested_by_id: Optional[int] = Field(default=None, foreign_key="user.id")
     requested_at: datetime = Field(default_factory=utcnow)
     decided_by_id: Optional[int] = Field(default=None, foreign_key="user.id")
+    on_behalf_of_id: Optional[int] = Field(default=None, foreign_key="user.id")   # decided by their delegate
     decided_at: Optional[datetime] = None
     rationale: str = Field(default="", max_length=4000)
     review_date: Optional[date] = None            # for a hold

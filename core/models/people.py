@@ -1,7 +1,7 @@
 """Users of the system, customers (accounts) and their contacts."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Optional
 
 from sqlmodel import Field, SQLModel
@@ -49,6 +49,20 @@ class TeamMember(SQLModel, table=True):
     __tablename__ = "team_member"
     team_id: int = Field(foreign_key="team.id", primary_key=True)
     user_id: int = Field(foreign_key="user.id", primary_key=True, index=True)
+
+
+class Delegation(SQLModel, table=True):
+    """A person away (`user_id`) names a delegate who decides their approval steps from `starts_on` to `ends_on`
+    (both days included, on the company clock); a decision so taken names both (GateDecision.on_behalf_of_id)."""
+    id: Optional[int] = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user.id", index=True)
+    delegate_id: int = Field(foreign_key="user.id", index=True)
+    starts_on: date
+    ends_on: date
+    reason: str = Field(default="", max_length=500)
+    created_at: datetime = Field(default_factory=utcnow)
+    created_by_id: Optional[int] = Field(default=None, foreign_key="user.id")
+    revoked_at: Optional[datetime] = None
 
 
 class Account(Versioned, SQLModel, table=True):

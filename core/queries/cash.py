@@ -16,7 +16,7 @@ import pandas as pd
 from sqlalchemy import func
 from sqlmodel import select
 
-from core import clock, scope
+from core import approvals, clock, scope
 from core.ageing import ageing_buckets, dunning_levels
 from core.calculations import ZERO, outstanding
 from core.context import Context
@@ -316,14 +316,16 @@ def statement(ctx: Context, account_id: int, *, as_of=None) -> dict:
 
 @action("billing.view")
 def pending_write_offs(ctx: Context) -> pd.DataFrame:
-    """Write-off requests waiting for a leader's decision."""
+    """Write-off requests waiting for a leader's decision: the step open now of each (a second leader's step
+    shows once the first approved)."""
     q = (select(GateDecision, Invoice, Account.name, User.name)
          .join(Invoice, Invoice.id == GateDecision.subject_id).join(Account, Account.id == Invoice.account_id)
          .outerjoin(User, User.id == GateDecision.requested_by_id)
          .where(GateDecision.kind == GateKind.WRITE_OFF, GateDecision.subject_type == "invoice",
                 GateDecision.decision == Decision.PENDING)
          .order_by(GateDecision.requested_at, GateDecision.id))
-    rows = ctx.session.exec(scope.narrow(q, Invoice.contract_id, scope.contracts(ctx, "billing"))).all()
+    rows = [r for r in ctx.session.exec(scope.narrow(q, Invoice.contract_id, scope.contracts(ctx, "billing"))).all()
+            if approvals.is_open(ctx, r[0])]
     return pd.DataFrame([{"ID": g.id, "Invoice ID": inv.id, "Invoice": inv.number, "Customer": customer,
                           "Amount": g.amount, "Outstanding": outstanding(inv), "Reason": g.rationale,
                           "Requested by": who or "", "Requested at": g.requested_at}
@@ -334,7 +336,8 @@ def pending_write_offs(ctx: Context) -> pd.DataFrame:
 
 INVOICE_ALLOCATION_COLUMNS = ["ID", "Payment ID", "Payment", "Received on", "Amount", "Allocated on"]
 CREDIT_NOTE_COLUMNS = ["ID", "Credit note", "Issued on", "Amount", "Reason"]
-REQUEST_COLUMNS = ["ID", "Amount", "Decision", "Reason", "Requested by", "Requested at", "Decided by", "Decided at"]
+REQUEST_COLUMNS = ["ID", "Step", "Amount", "Decision", "Waits for", "Reason", "Requested by", "Requested at",
+                   "Decided by", "On behalf of", "Decided at"]
 
 
 @action("billing.view")
@@ -362,10 +365,13 @@ def invoice_detail(ctx: Context, invoice_id: int) -> dict:
         GateDecision.kind == GateKind.WRITE_OFF, GateDecision.subject_type == "invoice",
         GateDecision.subject_id == invoice.id).order_by(GateDecision.requested_at, GateDecision.id)).all()
     people = {u.id: u.name for u in ctx.session.exec(select(User).where(User.id.in_(
-        {g.requested_by_id for g in gates_} | {g.decided_by_id for g in gates_}))).all()} if gates_ else {}
-    row["write_offs"] = pd.DataFrame(
-        [{"ID": g.id, "Amount": g.amount, "Decision": g.decision.value, "Reason": g.rationale,
-          "Requested by": people.get(g.requested_by_id, ""), "Requested at": g.requested_at,
-          "Decided by": people.get(g.decided_by_id, ""), "Decided at": g.decided_at} for g in gates_],
+        {g.requested_by_id for g in gates_} | {g.decided_by_id for g in gates_}
+        | {g.on_behalf_of_id for g in gates_}))).all()} if gates_ else {}
+    row["write_offs"] = pd.DataFrame(   # each step of each request (config/approvals.toml), who decided it
+        [{"ID": g.id, "Step": g.reviewer_role, "Amount": g.amount, "Decision": g.decision.value,
+          "Waits for": ", ".join(approvals.waiting_for(ctx, g)) if g.decision == Decision.PENDING else "",
+          "Reason": g.rationale, "Requested by": people.get(g.requested_by_id, ""), "Requested at": g.requested_at,
+          "Decided by": people.get(g.decided_by_id, ""), "On behalf of": people.get(g.on_behalf_of_id, ""),
+          "Decided at": g.decided_at} for g in gates_],
         columns=REQUEST_COLUMNS)
     return row

@@ -10,7 +10,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import select
 
 from core import clock
-from core import gates, scope, uploads, validate
+from core import approvals, gates, scope, uploads, validate
 from core.messages import Text, code
 from core.types import fmt_money
 from core.calculations import ZERO, active_terms
@@ -23,7 +23,7 @@ from core.queries.people import display_names
 from core.services import action
 from core.services.opportunities import latest_estimate
 from core.services.bids import BID_STAGES, UNSUBMITTED
-from core.services.contracts import REVIEWERS, parse_terms, review_state, terms_from_json
+from core.services.contracts import REVIEWERS, atc_path, parse_terms, review_state, terms_from_json
 
 LIST_LIMIT = 200
 OPEN_BIDS = UNSUBMITTED + (BidStatus.SUBMITTED,)   # still waiting on us or on the customer
@@ -192,7 +192,8 @@ def contract_detail(ctx: Context, contract_id: int) -> dict:
     change_state = {ch.id: {role: "not requested" for role in REVIEWERS} for ch in changes}
     for g in change_gates:
         change_state[g.subject_id][g.reviewer_role] = g.decision.value
-    names = display_names(ctx, [g.requested_by_id for g in atc] + [g.decided_by_id for g in atc])
+    names = display_names(ctx, [g.requested_by_id for g in atc] + [g.decided_by_id for g in atc]
+                          + [g.on_behalf_of_id for g in atc])
     pending_change = next((ch for ch in changes if ch.status == ChangeStatus.PENDING), None)
     return {
         "id": c.id, "number": c.number, "name": c.name, "opportunity_id": c.opportunity_id,
@@ -203,9 +204,13 @@ def contract_detail(ctx: Context, contract_id: int) -> dict:
         "atc": pd.DataFrame(
             [{"Reviewer": g.reviewer_role, "Requested": g.requested_at,
               "Requested by": names.get(g.requested_by_id, ""),
-              "Decision": g.decision.value, "Decided": g.decided_at, "Decided by": names.get(g.decided_by_id, ""),
+              "Decision": g.decision.value, "Waits for": ", ".join(approvals.waiting_for(ctx, g))
+              if g.decision == Decision.PENDING else "", "Decided": g.decided_at,
+              "Decided by": names.get(g.decided_by_id, ""), "On behalf of": names.get(g.on_behalf_of_id, ""),
               "Rationale": g.rationale} for g in atc],
-            columns=["Reviewer", "Requested", "Requested by", "Decision", "Decided", "Decided by", "Rationale"]),
+            columns=["Reviewer", "Requested", "Requested by", "Decision", "Waits for", "Decided", "Decided by",
+                     "On behalf of", "Rationale"]),
+        "atc_path": atc_path(ctx, c),   # the steps this contract's ATC takes (config/approvals.toml), in order
         "terms": pd.DataFrame(
             [{"Seq": t.seq, **_term_row(t, ms_label), "Released on": t.released_on} for t in terms],
             columns=["Seq", "Name", "Percent", "Amount", "Trigger", "Milestone", "Due days", "Released on"]),

@@ -34,6 +34,13 @@ VIEWS = {
 
 
 @action("work.view")
+def allowed_actions(ctx: Context) -> frozenset[str]:
+    """Every action the person may take now: their current roles', and the decisions a person away delegated
+    to them (what a page offers; each service checks again)."""
+    return frozenset(a for a in permissions.matrix() if ctx.may(a))
+
+
+@action("work.view")
 def offers(ctx: Context, kind: str, record_id: int) -> dict[str, Offer]:
     """{action: Offer} for the record; a record that does not exist is NotFound (core.context.Context.get).
     Asked by someone none of whose views show that kind of record: refused, revealing nothing of it."""

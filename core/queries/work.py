@@ -24,7 +24,7 @@ from datetime import date, timedelta
 from sqlalchemy import func
 from sqlmodel import or_, select
 
-from core import clock, scope
+from core import approvals, clock, scope
 from core.context import Context
 from core.enums import BidStatus, ChangeStatus, ContractStatus, Decision, GateKind, InvoiceStatus, MilestoneStatus
 from core.models import (Account, Bid, ChangeOrder, Contract, GateDecision, Invoice, Milestone, Opportunity,
@@ -60,18 +60,32 @@ def my_work(ctx: Context, as_of: date | None = None) -> dict[str, list[dict]]:
 # -- gate decisions ---------------------------------------------------------------------------------
 
 def _decisions(ctx: Context, roles: frozenset[str]) -> list[dict]:
-    if not roles:
+    """The open steps of every approval path (config/approvals.toml) taken by a role the person holds, or one
+    held by a person away who named them their delegate (those say on whose behalf)."""
+    away = approvals.delegators(ctx)   # {person away: their roles}
+    takes = set(roles).union(*away.values())
+    if not takes:
         return []
-    rows = ctx.session.exec(select(GateDecision).where(
-        GateDecision.decision == Decision.PENDING, GateDecision.reviewer_role.in_(sorted(roles)))
+    steps = {(kind, s.key): s.role for kind in GateKind for s in approvals.steps(kind)}
+    keys = sorted({key for (_, key), role in steps.items() if role in takes} | takes)
+    found = ctx.session.exec(select(GateDecision).where(
+        GateDecision.decision == Decision.PENDING, GateDecision.reviewer_role.in_(keys))
         .order_by(GateDecision.requested_at, GateDecision.id)).all()
+    rows, for_whom = [], {}
+    for g in found:
+        role = steps.get((GateKind(g.kind), g.reviewer_role), g.reviewer_role)
+        if role not in takes or not approvals.is_open(ctx, g):   # not theirs, or waiting for an earlier stage
+            continue
+        if role not in roles:
+            for_whom[g.id] = min(uid for uid, theirs in away.items() if role in theirs)
+        rows.append(g)
     if not rows:
         return []
     wanted: dict[tuple[GateKind, str], set[int]] = {}
     for g in rows:
         wanted.setdefault((GateKind(g.kind), g.subject_type), set()).add(g.subject_id)
     subjects = _subjects(ctx, {k: sorted(v) for k, v in wanted.items()})
-    ids = {g.requested_by_id for g in rows if g.requested_by_id}
+    ids = {g.requested_by_id for g in rows if g.requested_by_id} | set(for_whom.values())
     requesters, names = _logins(ctx, ids), _names(ctx, ids)
     reach: dict[str, set[int]] = {}   # the deals in the person's data scope, per entity of the gates' subjects
     for g in rows:
@@ -92,7 +106,8 @@ def _decisions(ctx: Context, roles: frozenset[str]) -> list[dict]:
                     "requested_on": clock.local_date(g.requested_at) if g.requested_at else None,
                     "requested_by": requesters.get(g.requested_by_id, ""),
                     "requested_by_name": names.get(g.requested_by_id) or requesters.get(g.requested_by_id, ""),
-                    "amount": g.amount, **subject})
+                    "amount": g.amount, "on_behalf_of": names.get(for_whom[g.id], "") if g.id in for_whom else "",
+                    **subject})
     return out
 
 

@@ -17,13 +17,13 @@ from sqlalchemy.orm.attributes import flag_modified
 from sqlmodel import select
 
 from config.settings import load
-from core import calculations, gates, validate
+from core import approvals, calculations, gates, validate
 from core.context import Context, snapshot
 from core.enums import ContractStatus, Decision, GateKind, InvoiceKind, InvoiceStatus, Trigger
 from core.errors import AmountError, DuplicateError, GateError, ValidationError
 from core.lifecycle import Lifecycle, Step, register
 from core.messages import Text, code, kind
-from core.models import Account, Allocation, Contract, Invoice, Milestone, Payment, PaymentTerm, Refund
+from core.models import Account, Allocation, Contract, GateDecision, Invoice, Milestone, Payment, PaymentTerm, Refund
 from core.services import action
 from core.services.contracts import label, not_future
 from core.types import CENT, fmt_money
@@ -130,8 +130,16 @@ def _owed(ctx: Context, invoice: Invoice) -> Text | None:
     return None
 
 
+def _write_off_pending(ctx: Context, invoice: Invoice) -> list[GateDecision]:
+    """The pending steps of the invoice's write-off request, stage order."""
+    rows = approvals.newest_rows(ctx, GateKind.WRITE_OFF, "invoice", invoice.id)
+    order = [s.key for s in approvals.steps(GateKind.WRITE_OFF)]
+    return sorted((r for r in rows.values() if r.decision == Decision.PENDING),
+                  key=lambda r: order.index(r.reviewer_role) if r.reviewer_role in order else len(order))
+
+
 def _no_request(ctx: Context, invoice: Invoice) -> Text | None:
-    if gates.pending(ctx, GateKind.WRITE_OFF, "invoice", invoice.id, "leader") is not None:
+    if _write_off_pending(ctx, invoice):
         return Text("{gate}: {subject} {id} already has a request pending with the {role} reviewer; wait for that "
                     "decision", gate=GateKind.WRITE_OFF.value.upper(), subject=kind("invoice"), id=invoice.id,
                     role="leader")
@@ -139,7 +147,7 @@ def _no_request(ctx: Context, invoice: Invoice) -> Text | None:
 
 
 def _request_pending(ctx: Context, invoice: Invoice) -> Text | None:
-    if gates.pending(ctx, GateKind.WRITE_OFF, "invoice", invoice.id, "leader") is None:
+    if not _write_off_pending(ctx, invoice):
         return Text("write-off: invoice '{number}' has no write-off request pending", number=invoice.number)
     return None
 
@@ -629,8 +637,10 @@ def request_write_off(ctx: Context, invoice_id: int, *, amount, reason: str) -> 
         raise AmountError("write-off of {amount} on invoice '{number}' exceeds what is outstanding on it ({owed})",
                           amount=fmt_money(amount), number=invoice.number, owed=fmt_money(owed))
     LIFECYCLE.require(ctx, "writeoff.request", invoice)
-    return gates.request(ctx, GateKind.WRITE_OFF, "invoice", invoice.id, reviewer_role="leader", amount=amount,
-                         rationale=reason).id
+    # the approval path for the amount (config/approvals.toml): a leader, and above a threshold a second one
+    rows = [gates.request(ctx, GateKind.WRITE_OFF, "invoice", invoice.id, reviewer_role=step.key, amount=amount,
+                          rationale=reason) for step in approvals.path(GateKind.WRITE_OFF, {"amount": amount})]
+    return rows[0].id
 
 
 @action("writeoff.decide")
@@ -638,9 +648,14 @@ def decide_write_off(ctx: Context, invoice_id: int, decision, *, rationale: str)
     decision = gates.parse_decision(GateKind.WRITE_OFF, decision)
     invoice = ctx.get(Invoice, invoice_id, what="invoice")
     LIFECYCLE.require(ctx, "writeoff.decide", invoice)
-    row = gates.pending(ctx, GateKind.WRITE_OFF, "invoice", invoice.id, "leader")
+    steps = _write_off_pending(ctx, invoice)
+    row = steps[0]   # the first step still pending; a later stage's waits (gates.decide says for which)
     gates.decide(ctx, row, decision, rationale=rationale)
-    if decision == Decision.APPROVE:
+    if decision == Decision.REJECT:
+        for later in steps[1:]:   # one refusal ends the request: its later steps have nothing left to decide
+            gates.decide(ctx, later, Decision.REJECT, rationale=f"closed: the {row.reviewer_role} step rejected it",
+                         skip_order=True)
+    elif len(steps) == 1:   # the last step approved: the write-off applies
         owed = outstanding(invoice)
         if row.amount > owed:   # paid in part since the request: refuse rather than write off cash received
             raise AmountError("write-off of {amount} on invoice '{number}' exceeds what is outstanding on it now "

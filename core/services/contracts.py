@@ -17,7 +17,7 @@ from sqlalchemy import func
 from sqlalchemy.orm.attributes import flag_modified
 from sqlmodel import select
 
-from core import gates, scope, validate
+from core import approvals, gates, scope, validate
 from core.calculations import ZERO, active_terms, latest_baseline
 from core.context import Context, snapshot
 from core.db import max_length
@@ -179,10 +179,26 @@ def below_floor(ctx: Context, contract: Contract) -> tuple[Bid, Decimal] | None:
     return bid, bid.price_floor
 
 
+def atc_facts(ctx: Context, contract: Contract) -> dict:
+    """What the ATC approval path is chosen by (config/approvals.toml): the amount, whether it is below the won
+    bid's floor, the latest estimate's margin rate and the deal's region."""
+    opp = ctx.session.get(Opportunity, contract.opportunity_id)
+    est = latest_baseline(ctx.session, Calculation.ESTIMATE, opportunity_id=contract.opportunity_id) if opp else None
+    rate = (est.revenue - est.cost) / est.revenue if est is not None and est.revenue else None
+    return {"amount": contract.amount, "below_floor": below_floor(ctx, contract) is not None, "margin_rate": rate,
+            "region": opp.region if opp else ""}
+
+
+def atc_path(ctx: Context, contract: Contract) -> list[str]:
+    """The steps of the contract's ATC, in order (legal and finance; a leader's after them where the path asks)."""
+    return [s.key for s in approvals.path(GateKind.ATC, atc_facts(ctx, contract))]
+
+
 def _request_atc_reviews(ctx: Context, contract: Contract, rationale: str = "") -> None:
-    """Ask for the reviews the contract's ATC needs: legal and finance, and a leader's below the won bid's floor."""
+    """Ask for the reviews the contract's ATC path needs (config/approvals.toml): legal and finance, and a
+    leader's after them below the won bid's floor, above the amount threshold or under the margin rate."""
     under = below_floor(ctx, contract)
-    for role in ATC_REVIEWS if under else REVIEWERS:
+    for role in atc_path(ctx, contract):
         # a review left pending (by a rejected round, or before an edit) simply carries on
         if gates.pending(ctx, GateKind.ATC, "contract", contract.id, role) is not None:
             continue
@@ -192,6 +208,10 @@ def _request_atc_reviews(ctx: Context, contract: Contract, rationale: str = "") 
                           price_floor=floor, rationale=(f"{rationale + '; ' if rationale else ''}amount "
                                                         f"{fmt_money(contract.amount)} is below the approved floor "
                                                         f"{fmt_money(floor)} of won bid {bid.id} '{bid.title}'"))
+        elif role == "leader":   # the path asks for a leader for the amount or the margin
+            gates.request(ctx, GateKind.ATC, "contract", contract.id, reviewer_role=role, amount=contract.amount,
+                          rationale=(f"{rationale + '; ' if rationale else ''}amount {fmt_money(contract.amount)}: "
+                                     "the approval path asks for a leader after legal and finance"))
         else:
             gates.request(ctx, GateKind.ATC, "contract", contract.id, reviewer_role=role, rationale=rationale)
 
@@ -231,10 +251,15 @@ def _terms_add_up(ctx: Context, contract: Contract) -> Text | None:
 
 def _atc_review_open(role: str):
     def guard(ctx: Context, contract: Contract) -> Text | None:
-        if gates.pending(ctx, GateKind.ATC, "contract", contract.id, role) is None:
+        row = gates.pending(ctx, GateKind.ATC, "contract", contract.id, role)
+        if row is None:
             done = gates.latest(ctx, GateKind.ATC, "contract", contract.id, role)
             return Text("ATC: the {role} review of {label} is already decided ({decision})", role=role,
                         label=label(contract), decision=code(done.decision) if done else Text("not requested"))
+        waiting = approvals.waiting_for(ctx, row)
+        if waiting:
+            return Text("ATC: the {role} review of {label} waits for {steps} to approve first", role=role,
+                        label=label(contract), steps=Joined(", ", waiting))
         return None
     return guard
 
@@ -245,15 +270,20 @@ def _atc_approved(ctx: Context, contract: Contract) -> Text | None:
         return Text("ATC: {label} is signed only after legal and finance both approve (legal: {legal}, finance: "
                     "{finance})", label=label(contract), legal=state["legal"], finance=state["finance"])
     under = below_floor(ctx, contract)
+    if "leader" not in atc_path(ctx, contract):
+        return None
+    row = gates.latest(ctx, GateKind.ATC, "contract", contract.id, "leader")
+    if row is not None and row.decision == Decision.APPROVE and row.amount == contract.amount:
+        return None
+    leader = code(row.decision) if row else Text("not requested")
     if under is not None:
         bid, floor = under
-        row = gates.latest(ctx, GateKind.ATC, "contract", contract.id, "leader")
-        if row is None or row.decision != Decision.APPROVE or row.amount != contract.amount:
-            return Text("ATC: {label} at {amount} is below the approved floor {floor} of won bid {bid} '{title}'; a "
-                        "leader approves the lower amount first (leader review: {state})", label=label(contract),
-                        amount=fmt_money(contract.amount), floor=fmt_money(floor), bid=bid.id, title=bid.title,
-                        state=code(row.decision) if row else Text("not requested"))
-    return None
+        return Text("ATC: {label} at {amount} is below the approved floor {floor} of won bid {bid} '{title}'; a "
+                    "leader approves the lower amount first (leader review: {state})", label=label(contract),
+                    amount=fmt_money(contract.amount), floor=fmt_money(floor), bid=bid.id, title=bid.title,
+                    state=leader)
+    return Text("ATC: {label} at {amount} needs a leader's approval after legal and finance (leader review: "
+                "{state})", label=label(contract), amount=fmt_money(contract.amount), state=leader)
 
 
 def _opp_can_win(ctx: Context, contract: Contract) -> Text | None:
@@ -306,7 +336,7 @@ LIFECYCLE = register(Lifecycle("contract", "status", label, {
                                only_while(Text("ATC is reviewed by finance"))),
     "atc.review_leader": Step((ContractStatus.ATC_PENDING,), (_atc_review_open("leader"),),
                               only_while(Text("ATC is reviewed by a leader")),
-                              applies_if=lambda ctx, c: below_floor(ctx, c) is not None),
+                              applies_if=lambda ctx, c: "leader" in atc_path(ctx, c)),
     "contract.sign": Step((ContractStatus.ATC_PENDING,), (_atc_approved, _terms_add_up, _opp_can_win), _sign_wrong,
                           applies_in=EDITABLE),   # shown ahead of signing (disabled, saying why), not after it
     "change.request": Step((ContractStatus.SIGNED,), (_no_pending_change,),

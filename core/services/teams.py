@@ -2,31 +2,18 @@
 data scope `team` (core.scope) reaches the records of a team's people. Managed by administrators; audited."""
 from __future__ import annotations
 
-import unicodedata
-
 from sqlalchemy import func
 from sqlmodel import select
 
-from core import scope, validate
+from core import normalise, scope, validate
 from core.context import Context, snapshot
 from core.errors import DuplicateError, NotFound, ValidationError
 from core.messages import Text
 from core.models import Team, TeamMember, User
-from core.services import action
+from core.services import action, users
 
 
-def _norm(name: str) -> str:
-    """A team name as compared: 'East ', 'east' and full-width 'ｅａｓｔ' are one team."""
-    return " ".join(unicodedata.normalize("NFKC", name).casefold().split())
-
-
-def _person(ctx: Context, field: str, login) -> User:
-    from core.services.users import by_login
-
-    user = by_login(ctx, validate.text(field, login, max_len=64, required=True))
-    if user is None or not user.active:
-        raise NotFound("{field}: no active user '{login}'", field=field, login=login)
-    return user
+_norm = normalise.team
 
 
 def by_name(ctx: Context, name, field: str = "team") -> Team:
@@ -45,7 +32,7 @@ def create_team(ctx: Context, name, *, manager_login=None) -> int:
     name = validate.text("name", name, max_len=100, required=True)
     if ctx.session.exec(select(Team.id).where(Team.name_norm == _norm(name))).first() is not None:
         raise DuplicateError("{field}: a team '{name}' exists already", field="name", name=name)
-    manager = _person(ctx, "manager", manager_login) if manager_login not in (None, "") else None
+    manager = users.active_user(ctx, "manager", manager_login) if manager_login not in (None, "") else None
     team = Team(name=name, name_norm=_norm(name), manager_id=manager.id if manager else None)
     ctx.audit("team.create", team, after={"name": name, "manager": manager.login if manager else ""})
     scope.forget(ctx)
@@ -64,7 +51,7 @@ def update_team(ctx: Context, team_id: int, *, version: int | None = None, name=
             raise DuplicateError("{field}: a team '{name}' exists already", field="name", name=name)
         team.name, team.name_norm = name, _norm(name)
     if manager_login is not None:
-        team.manager_id = _person(ctx, "manager", manager_login).id if manager_login != "" else None
+        team.manager_id = users.active_user(ctx, "manager", manager_login).id if manager_login != "" else None
     ctx.audit("team.update", team, before=before)
     scope.forget(ctx)
 

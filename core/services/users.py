@@ -72,6 +72,14 @@ def by_login(ctx: Context, login: str) -> User | None:
     return exact[0] if exact else (found[0] if len(found) == 1 else None)
 
 
+def active_user(ctx: Context, field: str, login) -> User:
+    """The active person a typed login names (a team's manager, a delegate), or NotFound naming the field."""
+    user = by_login(ctx, validate.text(field, login, max_len=64, required=True))
+    if user is None or not user.active:
+        raise NotFound("{field}: no active user '{login}'", field=field, login=login)
+    return user
+
+
 def _address(raw) -> str:
     """A person's e-mail, NFKC-folded before it is checked: a full-width 'ａｒ@example.com' is 'ar@example.com'."""
     return validate.email("email", unicodedata.normalize("NFKC", raw) if isinstance(raw, str) else raw)

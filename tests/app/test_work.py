@@ -53,6 +53,14 @@ def test_a_person_without_roles_is_refused_when_running_the_page_directly(demo_u
     assert not at.metric
 
 
+def _waiting_atc(url) -> int:
+    from core.enums import ContractStatus
+    from core.models import Contract
+    with unit_of_work(SYSTEM, "test", url=url) as ctx:
+        return ctx.session.exec(select(Contract.id).where(Contract.number.like("HT-%-G002"),
+                                                          Contract.status == ContractStatus.ATC_PENDING)).one()
+
+
 def test_leader_sees_pending_ati_decisions_linked_to_the_initiation_board(page, demo_url):
     with unit_of_work(SYSTEM, "test", url=demo_url) as ctx:
         pending = {o.id: o.name for o in ctx.session.exec(
@@ -61,7 +69,10 @@ def test_leader_sees_pending_ati_decisions_linked_to_the_initiation_board(page, 
                    Opportunity.stage == Stage.INITIATION)).all()}
     assert pending
     at = page("leader", PAGE)
-    assert metrics(at)["Decisions to take"] == str(len(pending))
+    # the ATI decisions, and the demo's 5,600,000 contract whose ATC path waits for the leader's step
+    assert metrics(at)["Decisions to take"] == str(len(pending) + 1)
+    assert [q for label, _, q in links(at) if label.startswith("ATC review:")] == \
+        [f"contract={_waiting_atc(demo_url)}&tab=atc"]
     ati = [link for link in links(at) if link[0].startswith("ATI:")]
     assert {q for _, _, q in ati} == {f"opportunity={i}" for i in pending}
     assert all(name == "initiation" for _, name, _ in ati)

@@ -79,7 +79,7 @@ def test_the_full_table_of_a_long_list_reads_as_people_read_it(page, demo_url, d
         make_opportunity(w, name=f"Wait {i}", stage=Stage.INITIATION, ati=Decision.PENDING)
     at = page("leader", PAGE, lang="zh")
     table = next(d for d in at.dataframe if "Kind" in d.value.columns)
-    assert set(table.value["Kind"]) == {"立项决策"}                 # the kind translated, not 'ati'
+    assert set(table.value["Kind"]) == {"立项决策", "签约评审"}     # the kinds translated, not 'ati' or 'atc'
     assert not [c for c in table.value.columns if c.endswith("_id") or c in ("ID", "gate_id", "subject_type")]
     labels = {c: v.get("label") for c, v in json.loads(table.proto.columns).items()}
     assert labels["Requested by"] == "提交人" and labels["Kind"] == "类型"

@@ -15,7 +15,7 @@ from sqlalchemy import func
 from sqlmodel import select
 
 from core.context import SYSTEM, unit_of_work
-from core.models import Opportunity, Payment
+from core.models import Opportunity, Payment, User
 from tests.e2e.conftest import shot, sign_in
 from tests.e2e.test_flows import _choose, _db, oldest_open_invoice
 
@@ -101,7 +101,8 @@ def _edit_form(pg):
 
 def test_two_people_edit_one_opportunity_and_nothing_is_overwritten(browser, server, server_db):
     with unit_of_work(SYSTEM, "test", url=_db(server_db)) as ctx:
-        opp = ctx.session.exec(select(Opportunity).where(Opportunity.stage == "guidance")
+        ar = ctx.session.exec(select(User.id).where(User.login == "ar")).one()   # a deal in ar's data scope
+        opp = ctx.session.exec(select(Opportunity).where(Opportunity.stage == "guidance", Opportunity.ar_id == ar)
                                .order_by(Opportunity.id)).first()
         opp_id, name = opp.id, opp.name
     address = f"initiation?opportunity={opp_id}"

@@ -214,3 +214,25 @@ def test_stopping_ltc_app_stops_the_server(env):
     finally:
         if proc.poll() is None:
             proc.kill()
+
+
+def test_teams_users_delegates_and_a_scoped_export_from_the_command_line(env):
+    assert run(["init"], env).returncode == 0
+    for login, roles in (("boss", ["manager"]), ("amy", ["ar"]), ("bob", ["ar"])):
+        assert run(["users", "add", login, *sum((["--role", r] for r in roles), [])], env).returncode == 0
+    added = run(["teams", "add", "East", "--manager", "boss"], env)
+    assert added.returncode == 0 and "team 'East' added, managed by boss" in added.stdout
+    again = run(["teams", "add", " east "], env)
+    assert again.returncode == 1 and "a team 'east' exists already" in again.stderr
+    assert run(["users", "set", "amy", "--team", "East"], env).returncode == 0
+    nobody = run(["users", "set", "bob", "--team", "West"], env)
+    assert nobody.returncode == 1 and "no team 'West' (teams: East)" in nobody.stderr
+    listed = run(["users", "list"], env).stdout
+    assert any(line.split()[:3] == ["amy", "ar", "East"] for line in listed.splitlines())
+    assert "manager boss" in run(["teams", "list"], env).stdout and "members amy" in run(["teams", "list"], env).stdout
+    bad = run(["delegate", "boss", "--to", "amy", "--from", "2026-01-05", "--until", "2026-01-01"], env)
+    assert bad.returncode == 1 and "ends_on" in bad.stderr
+    mine = run(["export", "opportunities", "--format", "json", "--as", "boss"], env)
+    assert mine.returncode == 0 and json.loads(mine.stdout) == []   # nothing in the team's scope yet
+    refused = run(["export", "audit", "--as", "boss"], env)         # the trail spans everyone's records
+    assert refused.returncode == 1 and "audit.view" in refused.stderr

@@ -258,3 +258,26 @@ def test_a_teams_manager_counts_among_its_people(world, scoped):
         teams.set_teams(ctx, world.users["t-manager"].id, ["East", "Solo"])
     assert _reached(world, "t-manager", "read", "contract", scoped["B"])
     assert _reached(world, "t-manager", "read", "contract", scoped["A"])
+
+
+def test_a_department_sheet_kept_for_one_team_reaches_that_teams_records_only(world, scoped):
+    """config/sheets.toml `team = "East"`: the sheet's rows are the East people's deals, and an edit typed
+    on another team's record (a row pasted in from elsewhere) is refused as not found."""
+    from core.context import Actor, perform, unit_of_work
+    from sync.entities import ContractAdapter, OpportunityAdapter
+
+    east = Actor(id=None, login="sheet-sales", roles=frozenset({"ar"}), name="Sales", teams=frozenset({"East"}))
+    whole = Actor(id=None, login="sheet-sales", roles=frozenset({"ar"}), name="Sales")
+    with unit_of_work(east, "sheet:opportunities", url=world.url) as ctx:
+        rows = OpportunityAdapter().rows(ctx)
+    assert scoped["A"].open_opp in rows and scoped["B"].open_opp not in rows
+    with unit_of_work(whole, "sheet:opportunities", url=world.url) as ctx:   # no team: the whole department
+        assert {scoped["A"].open_opp, scoped["B"].open_opp} <= set(OpportunityAdapter().rows(ctx))
+    with pytest.raises(NotFound):
+        perform(east, OpportunityAdapter().update, scoped["B"].open_opp, {"name": "Taken over"}, url=world.url)
+    perform(east, OpportunityAdapter().update, scoped["A"].open_opp, {"name": "East's own"}, url=world.url)
+    assert world.get(Opportunity, scoped["A"].open_opp).name == "East's own"
+    legal = Actor(id=None, login="sheet-contracts", roles=frozenset({"legal"}), name="Contracts",
+                  teams=frozenset({"East"}))
+    with unit_of_work(legal, "sheet:contracts", url=world.url) as ctx:   # legal reaches all contracts anyway
+        assert {scoped["A"].contract, scoped["B"].contract} <= set(ContractAdapter().rows(ctx))
