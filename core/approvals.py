@@ -27,6 +27,7 @@ class Step:
     role: str                    # who takes it
     stage: int
     when: tuple[dict, ...] = ()  # any one of these holds (each: all of its keys); none: always on the path
+    login: str = ""              # a named person (who holds `role` too); "": anyone holding the role
 
 
 def _number(value) -> Decimal | None:
@@ -41,8 +42,8 @@ def steps(kind: GateKind) -> list[Step]:
     conf = load("approvals").get(GateKind(kind).value, {}).get("steps")
     if not conf:
         return [Step("leader", "leader", 1)]
-    out = [Step(key, str(s.get("role", key)), int(s.get("stage", 1)), tuple(s.get("when", ())))
-           for key, s in conf.items()]
+    out = [Step(key, str(s.get("role", key)), int(s.get("stage", 1)), tuple(s.get("when", ())),
+                str(s.get("login", "")).strip().lower()) for key, s in conf.items()]
     return sorted(out, key=lambda s: s.stage)
 
 
@@ -76,6 +77,19 @@ def path(kind: GateKind, facts: dict) -> list[Step]:
     return [s for s in steps(kind) if not s.when or any(_holds(c, facts) for c in s.when)]
 
 
+def deal_facts(ctx: Context, opp_id: int, amount: Decimal | None) -> dict:
+    """The facts a deal's request is judged by: the amount asked, the margin it leaves over the latest estimated
+    cost (概算), the deal's region."""
+    from core.calculations import latest_baseline
+    from core.enums import Calculation
+    from core.models import Opportunity
+
+    opp = ctx.session.get(Opportunity, opp_id)
+    est = latest_baseline(ctx.session, Calculation.ESTIMATE, opportunity_id=opp_id)
+    rate = (amount - est.cost) / amount if est is not None and amount else None
+    return {"amount": amount, "margin_rate": rate, "region": opp.region if opp else ""}
+
+
 def step_of(kind: GateKind, key: str) -> Step | None:
     return next((s for s in steps(kind) if s.key == key), None)
 
@@ -89,6 +103,43 @@ def newest_rows(ctx: Context, kind: GateKind, subject_type: str, subject_id: int
     for row in rows:
         out.setdefault(row.reviewer_role, row)
     return out
+
+
+def pending_steps(ctx: Context, kind: GateKind, subject_type: str, subject_id: int) -> list[GateDecision]:
+    """The steps of the subject's request still pending, in the path's order."""
+    order = [s.key for s in steps(kind)]
+    rows = newest_rows(ctx, kind, subject_type, subject_id).values()
+    return sorted((r for r in rows if r.decision == Decision.PENDING),
+                  key=lambda r: order.index(r.reviewer_role) if r.reviewer_role in order else len(order))
+
+
+def ask(ctx: Context, kind: GateKind, subject_type: str, subject_id: int, facts: dict, **fields) -> GateDecision:
+    """Request every step of the path these facts choose (one row each); the first step's row."""
+    from core import gates
+
+    rows = [gates.request(ctx, kind, subject_type, subject_id, reviewer_role=s.key, **fields)
+            for s in path(kind, facts)]
+    return rows[0]
+
+
+def next_step(ctx: Context, kind: GateKind, subject_type: str, subject_id: int) -> GateDecision | None:
+    """The step to decide now: the first one still pending (gates.decide refuses it while it waits)."""
+    rows = pending_steps(ctx, kind, subject_type, subject_id)
+    return rows[0] if rows else None
+
+
+def settled(ctx: Context, gate: GateDecision) -> bool:
+    """After `gate` was decided: whether its request is settled. A negative decision settles it (its later steps
+    are closed with the same decision: nothing is left to decide); an approval only at the last step."""
+    from core import gates
+
+    rest = [r for r in pending_steps(ctx, gate.kind, gate.subject_type, gate.subject_id) if r.id != gate.id]
+    if gate.decision in (Decision.APPROVE, Decision.GO):
+        return not rest
+    for row in rest:
+        gates.decide(ctx, row, gate.decision, rationale=f"closed: the {gate.reviewer_role} step decided "
+                     f"{gate.decision.value}", review_date=gate.review_date, skip_order=True)
+    return True
 
 
 def waiting_for(ctx: Context, gate: GateDecision) -> list[str]:
@@ -130,12 +181,25 @@ def delegated_may(ctx: Context, action: str) -> bool:
     return action in delegable() and any(permissions.allowed(roles, action) for roles in delegators(ctx).values())
 
 
-def acting_for(ctx: Context, role: str) -> int | None:
-    """None when the actor takes a step of `role` in their own name; else the id of the person away they take
-    it for (their delegator holding that role). The action's permission was checked before."""
-    if role in (ctx.current_roles() or frozenset()):
+def acting_for(ctx: Context, step: Step, gate: GateDecision) -> int | None:
+    """None when the actor takes the step in their own name; else the id of the person away they take it for
+    (their delegator holding the step's role, or the step's named person). The action's permission was checked
+    before; a step named for a person is refused (PermissionDenied) to anyone else but their delegate."""
+    from core import messages
+    from core.errors import PermissionDenied
+
+    if step.login:
+        named = ctx.session.exec(select(User.id).where(User.login == step.login)).first()
+        if ctx.actor.login == step.login:
+            return None
+        if named is not None and named in delegators(ctx):
+            return named
+        raise PermissionDenied("{gate}: the {step} step of {subject} {id} is {login}'s to decide",
+                               gate=GateKind(gate.kind).value.upper(), step=step.key,
+                               subject=messages.kind(gate.subject_type), id=gate.subject_id, login=step.login)
+    if step.role in (ctx.current_roles() or frozenset()):
         return None
     for uid, roles in sorted(delegators(ctx).items()):
-        if role in roles:
+        if step.role in roles:
             return uid
     return None

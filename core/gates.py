@@ -140,8 +140,8 @@ def decide(ctx: Context, gate: GateDecision, decision, *, rationale: str, requir
         raise GateError("{gate}: the {step} step of {subject} {id} waits for {steps} to approve first",
                         gate=kind.value.upper(), step=gate.reviewer_role, subject=messages.kind(gate.subject_type),
                         id=gate.subject_id, steps=Joined(", ", waiting))
-    step = approvals.step_of(kind, gate.reviewer_role)
-    on_behalf_of = approvals.acting_for(ctx, step.role if step else gate.reviewer_role)
+    step = approvals.step_of(kind, gate.reviewer_role) or approvals.Step(gate.reviewer_role, gate.reviewer_role, 1)
+    on_behalf_of = approvals.acting_for(ctx, step, gate)
     before = snapshot(gate)
     values = dict(decision=decision, decided_by_id=ctx.actor.id, decided_at=ctx.now(), rationale=rationale,
                   review_date=review_date, on_behalf_of_id=on_behalf_of)

@@ -94,7 +94,7 @@ def reviews(offers: dict, subject_id: int, *, gate: str, done) -> None:
     from core.services import contracts
 
     # ATC's reviews include a leader's, offered by core only for a contract below its won bid's floor
-    for role in contracts.ATC_REVIEWS if gate == "atc" else contracts.REVIEWERS:
+    for role in contracts.ATC_REVIEWS:   # a leader's is offered by core only where the approval path asks
         fn = getattr(contracts, f"review_{gate}_{role}")
         name, title = f"bc-{gate}-{role}-{subject_id}", ui.t(f"bids_contracts.{gate}.{role}")
         if offered(offers, f"{gate}.review_{role}", name, title):

@@ -85,7 +85,8 @@ def bid_detail(ctx: Context, bid_id: int) -> dict:
     opp = ctx.session.get(Opportunity, b.opportunity_id)
     left, overdue = _countdown(b.status, b.deadline, ctx.today())
     history = gates.history(ctx, GateKind.ATB, "bid", b.id)
-    names = display_names(ctx, [g.requested_by_id for g in history] + [g.decided_by_id for g in history])
+    names = display_names(ctx, [g.requested_by_id for g in history] + [g.decided_by_id for g in history]
+                          + [g.on_behalf_of_id for g in history])
     pending = history[-1] if history and history[-1].decision == Decision.PENDING else None
     est = latest_estimate(ctx, opp.id)
     return {
@@ -101,11 +102,12 @@ def bid_detail(ctx: Context, bid_id: int) -> dict:
         "estimate": None if est is None else {"revenue": est.revenue, "cost": est.cost,
                                               "margin": est.revenue - est.cost},
         "atb": pd.DataFrame(
-            [{"Requested": g.requested_at, "Requested by": names.get(g.requested_by_id, ""), "Price": g.amount,
-              "Floor": g.price_floor, "Decision": g.decision.value, "Decided": g.decided_at,
-              "Decided by": names.get(g.decided_by_id, ""), "Rationale": g.rationale} for g in history],
-            columns=["Requested", "Requested by", "Price", "Floor", "Decision", "Decided", "Decided by",
-                     "Rationale"]),
+            [{"Step": g.reviewer_role, "Requested": g.requested_at, "Requested by": names.get(g.requested_by_id, ""),
+              "Price": g.amount, "Floor": g.price_floor, "Decision": g.decision.value, "Decided": g.decided_at,
+              "Decided by": names.get(g.decided_by_id, ""), "On behalf of": names.get(g.on_behalf_of_id, ""),
+              "Rationale": g.rationale} for g in history],
+            columns=["Step", "Requested", "Requested by", "Price", "Floor", "Decision", "Decided", "Decided by",
+                     "On behalf of", "Rationale"]),
     }
 
 

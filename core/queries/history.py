@@ -9,7 +9,9 @@ from sqlmodel import select
 
 from sqlmodel import SQLModel
 
+from core import messages, scope
 from core.context import Context
+from core.errors import NotFound
 from core.exports import ENTITIES
 from core.models import AuditEvent, User
 from core.services import action
@@ -93,11 +95,21 @@ def _names(ctx: Context, events) -> dict[str, str]:
     return {login: name or login for login, name in rows}
 
 
+def _reached(ctx: Context, event: AuditEvent) -> bool:
+    model = _model(event.entity)
+    row = ctx.session.get(model, event.entity_id) if model is not None and event.entity_id else None
+    return row is None or scope.admits(ctx, row)
+
+
 @action("audit.view")
 def record_history(ctx: Context, entity: str, entity_id: int, *, detail: bool = False) -> pd.DataFrame:
     """The record's events, newest first. With `detail`, `Changes` holds [(field, old, new)] for the page to
     word in the person's language, instead of the 'field: old → new' text."""
     table = TABLES.get(entity, entity)
+    model = _model(table)
+    row = ctx.session.get(model, entity_id) if model is not None and isinstance(entity_id, int) else None
+    if row is not None and not scope.admits(ctx, row):   # another person's record: as if it had no history
+        raise NotFound("{what} {id} not found", what=messages.kind(table), id=entity_id)
     events = ctx.session.exec(select(AuditEvent).where(AuditEvent.entity == table, AuditEvent.entity_id == entity_id)
                               .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())).all()
     names = _names(ctx, events)
@@ -114,6 +126,7 @@ def recent_activity(ctx: Context, limit: int = 200) -> pd.DataFrame:
     name people know it by (`Label`: an invoice's number, a customer's name; '' when it has none)."""
     events = ctx.session.exec(select(AuditEvent).order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
                               .limit(limit)).all()
+    events = [e for e in events if _reached(ctx, e)]   # the events of records in the person's data scope
     names = _names(ctx, events)
     by_table: dict[str, set] = {}
     for e in events:

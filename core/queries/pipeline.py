@@ -144,7 +144,7 @@ def opportunity_detail(ctx: Context, opp_id: int) -> dict:
                                                        StageChange.entity_id == opp.id)
                              .order_by(StageChange.at, StageChange.id)).all()
     names = display_names(ctx, [g.requested_by_id for g in ati] + [g.decided_by_id for g in ati]
-                   + [m.by_id for m in moves])
+                          + [g.on_behalf_of_id for g in ati] + [m.by_id for m in moves])
     latest = estimates[0] if estimates else None
     return {
         "id": opp.id, "name": opp.name, "customer": account.name if account else "", "amount": opp.amount,
@@ -170,10 +170,12 @@ def opportunity_detail(ctx: Context, opp_id: int) -> dict:
             [{"When": e.created_at, "Revenue": e.revenue, "Cost": e.cost, "Margin": e.margin, "Note": e.note}
              for e in estimates], columns=["When", "Revenue", "Cost", "Margin", "Note"]),
         "ati": pd.DataFrame(
-            [{"Requested": g.requested_at, "Requested by": names.get(g.requested_by_id, ""),
+            [{"Step": g.reviewer_role, "Requested": g.requested_at, "Requested by": names.get(g.requested_by_id, ""),
               "Decision": g.decision.value, "Decided": g.decided_at, "Decided by": names.get(g.decided_by_id, ""),
-              "Rationale": g.rationale, "Review date": g.review_date} for g in ati],
-            columns=["Requested", "Requested by", "Decision", "Decided", "Decided by", "Rationale", "Review date"]),
+              "On behalf of": names.get(g.on_behalf_of_id, ""), "Rationale": g.rationale,
+              "Review date": g.review_date} for g in ati],
+            columns=["Step", "Requested", "Requested by", "Decision", "Decided", "Decided by", "On behalf of",
+                     "Rationale", "Review date"]),
         "ati_pending": bool(ati) and ati[-1].decision == Decision.PENDING,
         "ati_missing": ati_missing(ctx, opp),
         "stage_history": pd.DataFrame(

@@ -66,18 +66,23 @@ def _decisions(ctx: Context, roles: frozenset[str]) -> list[dict]:
     takes = set(roles).union(*away.values())
     if not takes:
         return []
-    steps = {(kind, s.key): s.role for kind in GateKind for s in approvals.steps(kind)}
-    keys = sorted({key for (_, key), role in steps.items() if role in takes} | takes)
+    steps = {(kind, s.key): s for kind in GateKind for s in approvals.steps(kind)}
+    keys = sorted({key for (_, key), s in steps.items() if s.role in takes} | takes)
+    logins = dict(ctx.session.exec(select(User.login, User.id).where(User.id.in_(sorted(away)))).all()) if away else {}
     found = ctx.session.exec(select(GateDecision).where(
         GateDecision.decision == Decision.PENDING, GateDecision.reviewer_role.in_(keys))
         .order_by(GateDecision.requested_at, GateDecision.id)).all()
     rows, for_whom = [], {}
     for g in found:
-        role = steps.get((GateKind(g.kind), g.reviewer_role), g.reviewer_role)
-        if role not in takes or not approvals.is_open(ctx, g):   # not theirs, or waiting for an earlier stage
+        step = steps.get((GateKind(g.kind), g.reviewer_role)) or approvals.Step(g.reviewer_role, g.reviewer_role, 1)
+        if step.role not in takes or not approvals.is_open(ctx, g):   # not theirs, or waiting for an earlier stage
             continue
-        if role not in roles:
-            for_whom[g.id] = min(uid for uid, theirs in away.items() if role in theirs)
+        if step.login and step.login != ctx.actor.login:   # a named person's step: theirs or their delegate's
+            if step.login not in logins:
+                continue
+            for_whom[g.id] = logins[step.login]
+        elif step.role not in roles:
+            for_whom[g.id] = min(uid for uid, theirs in away.items() if step.role in theirs)
         rows.append(g)
     if not rows:
         return []

@@ -14,9 +14,9 @@ from datetime import date, timedelta
 
 from sqlmodel import select
 
-from core import gates, validate
+from core import approvals, gates, validate
 from core.context import Context, snapshot
-from core.enums import BidStatus, Decision, GateKind, Role, Stage
+from core.enums import BidStatus, Decision, GateKind, Stage
 from core.errors import AmountError, GateError, ValidationError
 from core.lifecycle import Lifecycle, Step, register
 from core.messages import Joined, Text, code
@@ -162,8 +162,8 @@ def request_atb(ctx: Context, bid_id: int, *, proposed_price, proposed_floor) ->
         raise AmountError("{field}: {floor} is above the proposed price {price}", field="proposed_floor",
                           floor=fmt_money(floor), price=fmt_money(price))
     LIFECYCLE.require(ctx, "atb.request", bid)
-    gate = gates.request(ctx, GateKind.ATB, SUBJECT, bid.id, reviewer_role=Role.LEADER.value,
-                         price_floor=floor, amount=price)
+    facts = {**approvals.deal_facts(ctx, opp.id, price), "below_floor": False}   # the path for the price asked
+    gate = approvals.ask(ctx, GateKind.ATB, SUBJECT, bid.id, facts, price_floor=floor, amount=price)
     before = snapshot(bid)
     ctx.move(bid, "status", BidStatus.ATB_PENDING)
     ctx.audit("atb.request", bid, before=before)
@@ -180,7 +180,7 @@ def decide_atb(ctx: Context, bid_id: int, decision, *, price_floor=None, rationa
     floor = validate.amount("price_floor", price_floor) if choice == Decision.APPROVE else None
     below_cost_reason = validate.text("below_cost_reason", below_cost_reason, max_len=2000)
     LIFECYCLE.require(ctx, "atb.decide", bid)
-    gate = gates.pending(ctx, GateKind.ATB, SUBJECT, bid.id)
+    gate = approvals.next_step(ctx, GateKind.ATB, SUBJECT, bid.id)
     if gate is None:
         raise GateError("ATB: {label} has no pending ATB request to decide (status {status})", label=_label(bid),
                         status=code(bid.status))
@@ -200,6 +200,8 @@ def decide_atb(ctx: Context, bid_id: int, decision, *, price_floor=None, rationa
             raise ValidationError("{field}: the rationale and the reason for bidding under cost together are at most "
                                   "4000 characters (got {n})", field="below_cost_reason", n=len(rationale))
     gates.decide(ctx, gate, choice, rationale=rationale, price_floor=floor)
+    if not approvals.settled(ctx, gate):   # an approval with steps still to come: the floor is the last one's
+        return
     before = snapshot(bid)
     bid.price_floor = floor
     ctx.move(bid, "status", BidStatus.APPROVED if choice == Decision.APPROVE else BidStatus.DRAFT)

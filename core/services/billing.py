@@ -131,11 +131,7 @@ def _owed(ctx: Context, invoice: Invoice) -> Text | None:
 
 
 def _write_off_pending(ctx: Context, invoice: Invoice) -> list[GateDecision]:
-    """The pending steps of the invoice's write-off request, stage order."""
-    rows = approvals.newest_rows(ctx, GateKind.WRITE_OFF, "invoice", invoice.id)
-    order = [s.key for s in approvals.steps(GateKind.WRITE_OFF)]
-    return sorted((r for r in rows.values() if r.decision == Decision.PENDING),
-                  key=lambda r: order.index(r.reviewer_role) if r.reviewer_role in order else len(order))
+    return approvals.pending_steps(ctx, GateKind.WRITE_OFF, "invoice", invoice.id)
 
 
 def _no_request(ctx: Context, invoice: Invoice) -> Text | None:
@@ -638,9 +634,8 @@ def request_write_off(ctx: Context, invoice_id: int, *, amount, reason: str) -> 
                           amount=fmt_money(amount), number=invoice.number, owed=fmt_money(owed))
     LIFECYCLE.require(ctx, "writeoff.request", invoice)
     # the approval path for the amount (config/approvals.toml): a leader, and above a threshold a second one
-    rows = [gates.request(ctx, GateKind.WRITE_OFF, "invoice", invoice.id, reviewer_role=step.key, amount=amount,
-                          rationale=reason) for step in approvals.path(GateKind.WRITE_OFF, {"amount": amount})]
-    return rows[0].id
+    return approvals.ask(ctx, GateKind.WRITE_OFF, "invoice", invoice.id, {"amount": amount}, amount=amount,
+                         rationale=reason).id
 
 
 @action("writeoff.decide")
@@ -648,14 +643,9 @@ def decide_write_off(ctx: Context, invoice_id: int, decision, *, rationale: str)
     decision = gates.parse_decision(GateKind.WRITE_OFF, decision)
     invoice = ctx.get(Invoice, invoice_id, what="invoice")
     LIFECYCLE.require(ctx, "writeoff.decide", invoice)
-    steps = _write_off_pending(ctx, invoice)
-    row = steps[0]   # the first step still pending; a later stage's waits (gates.decide says for which)
+    row = _write_off_pending(ctx, invoice)[0]   # the first step still pending (the guard saw one)
     gates.decide(ctx, row, decision, rationale=rationale)
-    if decision == Decision.REJECT:
-        for later in steps[1:]:   # one refusal ends the request: its later steps have nothing left to decide
-            gates.decide(ctx, later, Decision.REJECT, rationale=f"closed: the {row.reviewer_role} step rejected it",
-                         skip_order=True)
-    elif len(steps) == 1:   # the last step approved: the write-off applies
+    if approvals.settled(ctx, row) and decision == Decision.APPROVE:   # the last step approved: it applies
         owed = outstanding(invoice)
         if row.amount > owed:   # paid in part since the request: refuse rather than write off cash received
             raise AmountError("write-off of {amount} on invoice '{number}' exceeds what is outstanding on it now "

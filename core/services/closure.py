@@ -15,7 +15,7 @@ from __future__ import annotations
 from sqlalchemy import func
 from sqlmodel import select
 
-from core import calculations, gates, validate
+from core import approvals, calculations, gates, validate
 from core.context import Context, snapshot
 from core.enums import Calculation, ContractStatus, Decision, GateKind, MilestoneStatus, Trigger
 from core.errors import GateError
@@ -73,7 +73,8 @@ def request_closure(ctx: Context, contract_id: int, *, went_well: str, went_badl
     review.closed_on, review.went_well, review.went_badly, review.lessons = closed_on, went_well, went_badly, lessons
     review.closed_by_id = ctx.actor.id
     ctx.audit("closure.request", review, before=before)
-    gates.request(ctx, GateKind.CLOSURE, "contract", contract.id, reviewer_role="leader",
+    approvals.ask(ctx, GateKind.CLOSURE, "contract", contract.id,
+                  approvals.deal_facts(ctx, contract.opportunity_id, contract.amount),
                   rationale=f"close on {closed_on.isoformat()}")
     return review.id
 
@@ -85,9 +86,9 @@ def decide_closure(ctx: Context, contract_id: int, decision, *, rationale: str) 
     decision = gates.parse_decision(GateKind.CLOSURE, decision)
     contract = ctx.get(Contract, contract_id)
     LIFECYCLE.require(ctx, "closure.decide", contract)
-    row = gates.pending(ctx, GateKind.CLOSURE, "contract", contract.id, "leader")
+    row = approvals.next_step(ctx, GateKind.CLOSURE, "contract", contract.id)
     gates.decide(ctx, row, decision, rationale=rationale)
-    if decision == Decision.APPROVE:
+    if approvals.settled(ctx, row) and decision == Decision.APPROVE:   # the path's last step approved
         review = ctx.session.exec(select(ClosureReview).where(ClosureReview.contract_id == contract.id)).one()
         _may_close(ctx, contract, review.closed_on)
         before = snapshot(contract)
@@ -121,7 +122,7 @@ def _no_closure_pending(ctx: Context, contract: Contract) -> Text | None:
 
 
 def _closure_pending(ctx: Context, contract: Contract) -> Text | None:
-    if gates.pending(ctx, GateKind.CLOSURE, "contract", contract.id, "leader") is None:
+    if approvals.next_step(ctx, GateKind.CLOSURE, "contract", contract.id) is None:
         return Text("closure: nobody has asked to close {label}", label=label(contract))
     return None
 

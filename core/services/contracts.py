@@ -31,7 +31,7 @@ from core.services import action
 from core.types import CENT, fmt_money
 
 REVIEWERS = ("legal", "finance")                  # ATC and change orders: one review each
-ATC_REVIEWS = REVIEWERS + ("leader",)             # ATC's, the leader's only below the won bid's floor
+ATC_REVIEWS = REVIEWERS + ("leader",)             # ATC's and a change order's: the leader's where the path asks
 PAST_ATI = (Stage.GUIDANCE, Stage.BIDDING, Stage.NEGOTIATION)
 EDITABLE = (ContractStatus.DRAFT, ContractStatus.ATC_PENDING)
 PLANNABLE = (ContractStatus.DRAFT, ContractStatus.ATC_PENDING, ContractStatus.SIGNED)   # milestones planned
@@ -180,13 +180,10 @@ def below_floor(ctx: Context, contract: Contract) -> tuple[Bid, Decimal] | None:
 
 
 def atc_facts(ctx: Context, contract: Contract) -> dict:
-    """What the ATC approval path is chosen by (config/approvals.toml): the amount, whether it is below the won
-    bid's floor, the latest estimate's margin rate and the deal's region."""
-    opp = ctx.session.get(Opportunity, contract.opportunity_id)
-    est = latest_baseline(ctx.session, Calculation.ESTIMATE, opportunity_id=contract.opportunity_id) if opp else None
-    rate = (est.revenue - est.cost) / est.revenue if est is not None and est.revenue else None
-    return {"amount": contract.amount, "below_floor": below_floor(ctx, contract) is not None, "margin_rate": rate,
-            "region": opp.region if opp else ""}
+    """What the ATC approval path is chosen by (config/approvals.toml): the amount, the margin it leaves over the
+    estimated cost, the deal's region, and whether it is below the won bid's floor."""
+    return {**approvals.deal_facts(ctx, contract.opportunity_id, contract.amount),
+            "below_floor": below_floor(ctx, contract) is not None}
 
 
 def atc_path(ctx: Context, contract: Contract) -> list[str]:
@@ -368,8 +365,13 @@ def _change_wrong(change: ChangeOrder, allowed) -> Text:
 
 def _change_review_open(role: str):
     def guard(ctx: Context, change: ChangeOrder) -> Text | None:
-        if gates.pending(ctx, GateKind.CHANGE_ORDER, "change_order", change.id, role) is None:
+        row = gates.pending(ctx, GateKind.CHANGE_ORDER, "change_order", change.id, role)
+        if row is None:
             return Text("{label}: the {role} review is already decided", label=change_label(change), role=role)
+        waiting = approvals.waiting_for(ctx, row)
+        if waiting:
+            return Text("{label}: the {role} review waits for {steps} to approve first", label=change_label(change),
+                        role=role, steps=Joined(", ", waiting))
         return None
     return guard
 
@@ -377,6 +379,9 @@ def _change_review_open(role: str):
 CHANGE_LIFECYCLE = register(Lifecycle("change_order", "status", change_label, {
     "change.review_legal": Step((ChangeStatus.PENDING,), (_change_review_open("legal"),), _change_wrong),
     "change.review_finance": Step((ChangeStatus.PENDING,), (_change_review_open("finance"),), _change_wrong),
+    "change.review_leader": Step((ChangeStatus.PENDING,), (_change_review_open("leader"),), _change_wrong,
+                                 applies_if=lambda ctx, ch: gates.latest(ctx, GateKind.CHANGE_ORDER, "change_order",
+                                                                         ch.id, "leader") is not None),
 }))
 
 
@@ -512,7 +517,7 @@ def review_atc(ctx: Context, contract_id: int, decision, *, rationale: str) -> i
 def review_state(ctx: Context, kind: GateKind, subject_type: str, subject_id: int) -> dict[str, str]:
     """{'legal': 'approve'|'pending'|'reject'|'not requested', 'finance': ...} for the newest rows."""
     out = {}
-    for role in ATC_REVIEWS if kind == GateKind.ATC else REVIEWERS:
+    for role in ATC_REVIEWS:   # ATC's and a change order's: legal, finance, and a leader's where the path asks
         row = gates.latest(ctx, kind, subject_type, subject_id, role)
         if row is not None or role in REVIEWERS:   # a leader's review only where one was asked for
             out[role] = row.decision.value if row else "not requested"
@@ -605,8 +610,9 @@ def request_change(ctx: Context, contract_id: int, *, number: str, reason: str, 
                          new_scope=new_scope, new_cost=new_cost, new_terms_json=plan_json,
                          status=ChangeStatus.PENDING, requested_on=ctx.today())
     ctx.audit("change.request", change)
-    for role in REVIEWERS:
-        gates.request(ctx, GateKind.CHANGE_ORDER, "change_order", change.id, reviewer_role=role, rationale=reason)
+    # legal and finance, and a leader after them where the path asks (config/approvals.toml)
+    approvals.ask(ctx, GateKind.CHANGE_ORDER, "change_order", change.id,
+                  approvals.deal_facts(ctx, contract.opportunity_id, new_amount), amount=new_amount, rationale=reason)
     return change.id
 
 
@@ -621,8 +627,7 @@ def _review_change(ctx: Context, change_id: int, decision, rationale: str, role:
     if decision == Decision.REJECT:
         change.status, change.decided_on = ChangeStatus.REJECTED, ctx.today()
         ctx.audit("change.reject", change, before=before)
-    elif all(v == Decision.APPROVE.value
-             for v in review_state(ctx, GateKind.CHANGE_ORDER, "change_order", change.id).values()):
+    elif not approvals.pending_steps(ctx, GateKind.CHANGE_ORDER, "change_order", change.id):   # the last step
         _apply_change(ctx, change)
         change.status, change.decided_on = ChangeStatus.APPROVED, ctx.today()
         ctx.audit("change.approve", change, before=before)
@@ -676,6 +681,12 @@ def review_change_legal(ctx: Context, change_id: int, decision, *, rationale: st
 @action("change.review_finance")
 def review_change_finance(ctx: Context, change_id: int, decision, *, rationale: str) -> int:
     return _review_change(ctx, change_id, decision, rationale, "finance")
+
+
+@action("change.review_leader")
+def review_change_leader(ctx: Context, change_id: int, decision, *, rationale: str) -> int:
+    """A change order the approval path gives a leader's step (a large new amount): after legal and finance."""
+    return _review_change(ctx, change_id, decision, rationale, "leader")
 
 
 # the closure's steps (final accounts, request, decision) join this lifecycle from their own module, which needs

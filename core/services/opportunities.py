@@ -12,7 +12,7 @@ from decimal import Decimal
 from sqlmodel import select
 
 from config.settings import load
-from core import gates, normalise, validate
+from core import approvals, gates, normalise, validate
 from core.context import Context, snapshot
 from core.enums import BidStatus, Calculation, ContractStatus, Decision, GateKind, Role, Stage, Stance
 from core.enums import OPEN_STAGES
@@ -324,8 +324,8 @@ def request_ati(ctx: Context, opp_id: int) -> int:
     """Ask the leader for the ATI decision; returns the GateDecision id."""
     opp = _opp(ctx, opp_id)
     LIFECYCLE.require(ctx, "ati.request", opp)
-    gate = gates.request(ctx, GateKind.ATI, SUBJECT, opp.id, reviewer_role=Role.LEADER.value)
-    return gate.id
+    gate = approvals.ask(ctx, GateKind.ATI, SUBJECT, opp.id, approvals.deal_facts(ctx, opp.id, opp.amount))
+    return gate.id   # the first step of the path (config/approvals.toml: a leader)
 
 
 @action("ati.decide")
@@ -345,12 +345,14 @@ def decide_ati(ctx: Context, opp_id: int, decision, *, rationale, review_date=No
     else:
         review = None
     LIFECYCLE.require(ctx, "ati.decide", opp)
-    gate = gates.pending(ctx, GateKind.ATI, SUBJECT, opp.id)
+    gate = approvals.next_step(ctx, GateKind.ATI, SUBJECT, opp.id)
     if choice == Decision.GO:   # the team may have been changed since the request
         missing = _ati_prerequisites(ctx, opp)
         if missing:
             raise GateError("ATI: {label} cannot get a go: {missing}", label=_label(opp), missing=Joined("; ", missing))
     gates.decide(ctx, gate, choice, rationale=rationale, review_date=review)
+    if not approvals.settled(ctx, gate):   # a go with steps still to come: the opportunity waits for them
+        return
     before = snapshot(opp)
     opp.hold_review_on = review
     target = {Decision.GO: Stage.GUIDANCE, Decision.KILL: Stage.KILLED, Decision.HOLD: Stage.ON_HOLD}[choice]

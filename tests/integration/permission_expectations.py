@@ -47,7 +47,7 @@ MAY: dict[str, set[str]] = {
     # leadership decides the gates and write-offs, signs, sees everything; does no clerical data entry
     "leader": EVERYONE_READS | SHEET_USERS | {
         "lead.view", "lead.assign", "lead.convert", "opportunity.view", "opportunity.update", "opportunity.team",
-        "ati.decide", "atb.decide", "atc.review_leader", "contract.view", "contract.sign", "delivery.view", "billing.view",
+        "ati.decide", "atb.decide", "atc.review_leader", "change.review_leader", "contract.view", "contract.sign", "delivery.view", "billing.view",
         "writeoff.decide", "closure.decide", "audit.view", "metrics.view", "metrics.cash", "data.export"},
 }
 

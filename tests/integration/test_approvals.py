@@ -156,3 +156,104 @@ def test_a_rejected_first_step_ends_the_write_off_request(world):
         GateDecision.kind == GateKind.WRITE_OFF, GateDecision.subject_id == inv)).all())
     assert {r.decision for r in rows} == {Decision.REJECT} and len(rows) == 2
     assert world.get(Invoice, inv).written_off == Decimal("0.00")
+
+
+def test_a_change_order_above_the_threshold_waits_for_a_leader_after_legal_and_finance(world):
+    from core.enums import ChangeStatus
+    from core.models import ChangeOrder
+
+    ids = signed_contract(world, number="HT-CO-BIG")
+    cid = ids["contract"]
+    co = world.do("fr", contracts.request_change, cid, number="CO-BIG", reason="group rollout",
+                  new_amount="5000000.01", new_cost="3000000",
+                  new_terms=[{"name": "Rollout", "amount": "4700000.01", "trigger": "acceptance",
+                              "milestone_id": ids["m1"]}])
+    refused(world, GateError, "leader", contracts.review_change_leader, co, "approve", rationale="x",
+            match="waits for legal, finance to approve first")
+    world.do("legal", contracts.review_change_legal, co, "approve", rationale="ok")
+    world.do("finance", contracts.review_change_finance, co, "approve", rationale="ok")
+    assert world.get(ChangeOrder, co).status == ChangeStatus.PENDING   # not applied before the leader's step
+    assert world.get(Contract, cid).amount == Decimal("1000000.00")
+    world.do("leader", contracts.review_change_leader, co, "approve", rationale="worth it")
+    assert world.get(ChangeOrder, co).status == ChangeStatus.APPROVED
+    assert world.get(Contract, cid).amount == Decimal("5000000.01")
+
+
+def test_a_change_order_at_the_threshold_is_legal_and_finance_only(world):
+    from core.enums import ChangeStatus
+    from core.models import ChangeOrder
+
+    ids = signed_contract(world, number="HT-CO-5M")
+    co = world.do("fr", contracts.request_change, ids["contract"], number="CO-5M", reason="rollout",
+                  new_amount="5000000", new_terms=[{"name": "Rollout", "amount": "4700000", "trigger": "acceptance",
+                                                     "milestone_id": ids["m1"]}])
+    world.do("legal", contracts.review_change_legal, co, "approve", rationale="ok")
+    world.do("finance", contracts.review_change_finance, co, "approve", rationale="ok")
+    assert world.get(ChangeOrder, co).status == ChangeStatus.APPROVED
+
+
+def test_every_gate_takes_its_path_from_the_config(world, monkeypatch):
+    """A second leader step for ATI above 1,000,000, written into the approval paths: an ATI go waits for it,
+    a kill at the first step settles the request (its later step closed with it)."""
+    from config.settings import load
+    from core import approvals
+    from core.enums import Stage
+    from core.models import Opportunity
+    from core.services import opportunities as opps
+
+    conf = dict(load("approvals"))
+    conf["ati"] = {"steps": {"leader": {"role": "leader", "stage": 1},
+                             "leader2": {"role": "leader", "stage": 2, "when": [{"amount_above": "1000000"}]}}}
+    monkeypatch.setattr(approvals, "load", lambda name: conf if name == "approvals" else load(name))
+    _person(world, "leader2", ["leader"])
+
+    def ready(amount):
+        oid = world.do("ar", opps.create_opportunity, name=f"Deal {amount}", account_name=f"Co {amount}",
+                       amount=amount)
+        world.do("ar", opps.set_team, oid, ar_login="ar", sr_login="sr", fr_login="fr")
+        world.do("sr", opps.set_estimate, oid, revenue=amount, cost="1")
+        world.do("ar", opps.request_ati, oid)
+        return oid
+
+    small, big, killed = ready("1000000"), ready("1000000.01"), ready("2000000")
+    world.do("leader", opps.decide_ati, small, "go", rationale="ok")
+    assert world.get(Opportunity, small).stage == Stage.GUIDANCE          # one step at the threshold
+    world.do("leader", opps.decide_ati, big, "go", rationale="first")
+    assert world.get(Opportunity, big).stage == Stage.INITIATION          # the second leader's step remains
+    refused(world, PermissionDenied, "leader", opps.decide_ati, big, "go", rationale="again",
+            match="separation of duties")
+    world.do("leader2", opps.decide_ati, big, "go", rationale="second")
+    assert world.get(Opportunity, big).stage == Stage.GUIDANCE
+    world.do("leader", opps.decide_ati, killed, "kill", rationale="no")
+    assert world.get(Opportunity, killed).stage == Stage.KILLED
+    rows = world.read(lambda ctx: ctx.session.exec(select(GateDecision).where(
+        GateDecision.kind == GateKind.ATI, GateDecision.subject_id == killed)).all())
+    assert sorted((r.reviewer_role, r.decision) for r in rows) == [("leader", Decision.KILL),
+                                                                    ("leader2", Decision.KILL)]
+
+
+def test_a_step_named_for_a_person_is_theirs_or_their_delegates(world, monkeypatch):
+    from config.settings import load
+    from core import approvals
+
+    conf = dict(load("approvals"))
+    conf["write_off"] = {"steps": {"chair": {"role": "leader", "login": "leader2", "stage": 1}}}
+    monkeypatch.setattr(approvals, "load", lambda name: conf if name == "approvals" else load(name))
+    _person(world, "leader2", ["leader"])
+    first, second = _write_off(world, "5000"), None
+    e = refused(world, PermissionDenied, "leader", billing.decide_write_off, first, "approve", rationale="me?")
+    assert "the chair step of invoice" in str(e) and "is leader2's to decide" in str(e)
+    assert world.do("leader", my_work)["decisions"] == []            # not listed to another leader either
+    world.do("leader2", billing.decide_write_off, first, "approve", rationale="as chair")
+    assert world.get(Invoice, first).written_off == Decimal("5000.00")
+    ids = signed_contract(world, number="HT-WO-2")
+    second = world.do("finance", billing.issue_invoice, terms_by_name(world, ids["contract"])["advance"],
+                      amount="300000", issued_on=TODAY - timedelta(days=100))
+    world.do("finance", billing.request_write_off, second, amount="7000", reason="bad debt")
+    world.do("leader2", delegations.name_delegate, "leader", starts_on=days(0), ends_on=days(2))
+    assert [d["on_behalf_of"] for d in world.do("leader", my_work)["decisions"]
+            if d["kind"] == "write_off"] == ["leader2"]
+    world.do("leader", billing.decide_write_off, second, "approve", rationale="for the chair")
+    row = world.read(lambda ctx: ctx.session.exec(select(GateDecision).where(
+        GateDecision.kind == GateKind.WRITE_OFF, GateDecision.subject_id == second)).one())
+    assert (row.decided_by_id, row.on_behalf_of_id) == (world.users["leader"].id, world.users["leader2"].id)

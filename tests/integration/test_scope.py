@@ -18,7 +18,8 @@ from core.errors import NotFound, PermissionDenied
 from core.exports import export_rows
 from core.models import Contract, Lead, Opportunity, PaymentTerm
 from core.queries import cash, contracts as cq, leads as lq, pipeline
-from core.services import billing, delivery, leads, opportunities as opps, teams, users
+from core.context import SYSTEM, perform
+from core.services import billing, contracts, delivery, leads, opportunities as opps, teams, users
 from tests.integration.money_fixtures import days, draft_with_terms, make_opportunity, sign
 
 SIDES = ("A", "B")   # A: ar's (East team), B: ar2's (North team)
@@ -47,6 +48,10 @@ def _side(world, name: str, owner: str, account: str) -> Side:
     account_id = world.get(Contract, cid).account_id
     payment = world.do("finance", billing.record_payment, account_id=account_id, amount="100000",
                        received_on=days(-5), reference=f"PAY-{name}")
+    # a decision waiting on each side: a change order (legal and finance review it), a write-off (a leader)
+    perform(SYSTEM, contracts.request_change, cid, number=f"CO-{name}", reason="more sites", new_amount="1000000",
+            url=world.url)
+    world.do("finance", billing.request_write_off, invoice, amount="1000", reason="bank charges")
 
     def seat(ctx):   # side B belongs to ar2 alone: nobody else on its triangle
         for oid in (opp, open_opp):
@@ -105,6 +110,21 @@ UPDATE: dict[str, tuple[str, Callable]] = {   # the permission it needs, and the
                                                                           planned_on=days(90))),
     "billing": ("invoice.update", lambda ctx, s: billing.update_invoice(ctx, s.invoice, due_on=days(40))),
 }
+DECIDE: dict[str, list[tuple[str, Callable]]] = {   # the decisions waiting on each side, by the permission
+    "contract": [("change.review_legal", lambda ctx, s: contracts.review_change_legal(
+        ctx, _change(ctx, s), "reject", rationale="scope test")),
+        ("change.review_finance", lambda ctx, s: contracts.review_change_finance(
+            ctx, _change(ctx, s), "reject", rationale="scope test"))],
+    "billing": [("writeoff.decide", lambda ctx, s: billing.decide_write_off(ctx, s.invoice, "reject",
+                                                                           rationale="scope test"))],
+}
+
+
+def _change(ctx, side: Side) -> int:
+    from core.models import ChangeOrder
+    return ctx.session.exec(select(ChangeOrder.id).where(ChangeOrder.contract_id == side.contract)).one()
+
+
 EXPORT = {"lead": ("leads", "lead"), "opportunity": ("opportunities", "opp"), "contract": ("contracts", "contract"),
           "billing": ("invoices", "invoice")}
 VIEW = {"lead": "lead.view", "opportunity": "opportunity.view", "contract": "contract.view", "billing": "billing.view"}
@@ -112,7 +132,7 @@ VIEW = {"lead": "lead.view", "opportunity": "opportunity.view", "contract": "con
 
 def _reached(world, who: str, action: str, entity: str, side: Side) -> bool | None:
     """Whether `who` reaches the side's record by `action` (None: the role may not take the action at all)."""
-    from core.context import unit_of_work, perform
+    from core.context import unit_of_work
 
     roles = world.users[who].roles
     if action in ("read", "list") and not permissions.allowed(roles, VIEW[entity]):
@@ -121,6 +141,19 @@ def _reached(world, who: str, action: str, entity: str, side: Side) -> bool | No
         return None
     if action == "export" and not permissions.allowed(roles, "data.export"):
         return None
+    if action == "decide":
+        fns = [fn for perm, fn in DECIDE.get(entity, []) if permissions.allowed(roles, perm)]
+        if not fns:
+            return None
+        try:
+            perform(world.users[who], fns[0], side, url=world.url)
+            return True
+        except NotFound:
+            return False
+        except PermissionDenied:
+            raise
+        except Exception:   # noqa: BLE001  (decided already, or a state rule refused it: the record was reached)
+            return True
     if action == "read":
         try:
             with unit_of_work(world.users[who], "test", url=world.url) as ctx:
@@ -156,7 +189,7 @@ def test_every_role_reaches_what_its_configured_scope_says(world, scoped):
     for role, levels in scope.matrix().items():
         who = f"t-{role}"
         for entity in scope.ENTITIES:
-            for action in ("read", "list", "update", "export"):
+            for action in ("read", "list", "update", "decide", "export"):
                 for name in SIDES:
                     got = _reached(world, who, action, entity, scoped[name])
                     want = _expected(levels.get(entity), name)
@@ -168,6 +201,7 @@ def test_every_role_reaches_what_its_configured_scope_says(world, scoped):
     assert _reached(world, "t-manager", "list", "opportunity", scoped["A"])
     assert not _reached(world, "t-manager", "list", "opportunity", scoped["B"])
     assert _reached(world, "t-ar", "read", "opportunity", scoped["A"]) is False
+    assert _reached(world, "t-legal", "decide", "contract", scoped["B"]) is True
 
 
 @pytest.mark.parametrize("action", ["read", "list", "update"])
@@ -281,3 +315,15 @@ def test_a_department_sheet_kept_for_one_team_reaches_that_teams_records_only(wo
                   teams=frozenset({"East"}))
     with unit_of_work(legal, "sheet:contracts", url=world.url) as ctx:   # legal reaches all contracts anyway
         assert {scoped["A"].contract, scoped["B"].contract} <= set(ContractAdapter().rows(ctx))
+
+
+def test_the_record_history_shows_only_records_in_the_persons_scope(world, scoped):
+    """legal reads the audit trail, and reaches every contract, but only their own leads (none)."""
+    from core.queries.history import recent_activity, record_history
+
+    with pytest.raises(NotFound):
+        world.do("t-legal", record_history, "lead", scoped["A"].lead)
+    assert not world.do("t-legal", record_history, "contract", scoped["B"].contract).empty
+    seen = world.do("t-legal", recent_activity, limit=1000)
+    assert "lead" not in set(seen["Entity"]) and "contract" in set(seen["Entity"])
+    assert "lead" in set(world.do("t-leader", recent_activity, limit=1000)["Entity"])
