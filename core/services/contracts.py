@@ -196,8 +196,14 @@ def _request_atc_reviews(ctx: Context, contract: Contract, rationale: str = "") 
     leader's after them below the won bid's floor, above the amount threshold or under the margin rate."""
     under = below_floor(ctx, contract)
     for role in atc_path(ctx, contract):
-        # a review left pending (by a rejected round, or before an edit) simply carries on
-        if gates.pending(ctx, GateKind.ATC, "contract", contract.id, role) is not None:
+        # a review left pending (by a rejected round, or before an edit) simply carries on; a leader's pending
+        # request follows the amount (the leader approves an amount, not a contract)
+        waiting = gates.pending(ctx, GateKind.ATC, "contract", contract.id, role)
+        if waiting is not None:
+            if role == "leader" and waiting.amount != contract.amount:
+                before = snapshot(waiting)
+                waiting.amount = contract.amount
+                ctx.audit("atc.request", waiting, before=before)
             continue
         if role == "leader" and under is not None:   # the row names both figures: what is asked and the floor
             bid, floor = under

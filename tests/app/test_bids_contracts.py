@@ -63,7 +63,9 @@ def approved_bid(url, opp_id, floor="900000") -> int:
     return bid_id
 
 
-def draft(url, opp_id, number="HT-TEST-0001", amount="1000000") -> int:
+def draft(url, opp_id, number="HT-TEST-0001", amount=None) -> int:
+    """A draft at the deal's amount by default: a margin over the estimated cost that needs no leader's step."""
+    amount = amount or read(url, lambda ctx: ctx.session.get(Opportunity, opp_id).amount)
     return act(url, "ar", contracts.draft_contract, opp_id, number=number, name="Data platform", amount=amount)
 
 
@@ -367,7 +369,7 @@ def test_ar_drafts_a_contract_from_an_opportunity(page, demo_url):
 
 
 def test_terms_that_do_not_add_up_are_refused_with_cores_message(page, demo_url):
-    cid = draft(demo_url, guidance_opps(demo_url)[0])
+    cid = draft(demo_url, guidance_opps(demo_url)[0], amount="1000000")
     at = open_contract(page, "ar", cid)
     request = at.button(key=f"bc-atc-request-{cid}")   # no terms yet: core refuses ATC and says why
     assert request.disabled
@@ -412,7 +414,7 @@ def test_a_contract_below_the_won_bids_floor_shows_the_leader_review_and_signs_o
     bid_id = approved_bid(demo_url, opp_id, floor="900000")
     act(demo_url, "sr", bids.submit_bid, bid_id, quoted_price="950000")
     act(demo_url, "sr", bids.record_result, bid_id, won=True)
-    cid = atc_pending(demo_url, opp_id)      # drafted at 1,000,000 ...
+    cid = atc_pending(demo_url, opp_id)      # drafted at the deal's amount ...
     act(demo_url, "ar", contracts.update_contract, cid, amount="600000",
         version=read(demo_url, lambda ctx: ctx.session.get(Contract, cid).version))   # ... and cut to 600,000
     for who, fn in (("legal", contracts.review_atc_legal), ("finance", contracts.review_atc_finance)):
@@ -487,7 +489,7 @@ def test_a_legal_rejection_needs_a_rationale_and_sends_the_draft_back(page, demo
 
 
 def test_a_stale_contract_edit_is_refused_naming_who_changed_it(page, demo_url):
-    cid = draft(demo_url, guidance_opps(demo_url)[0])
+    cid = draft(demo_url, guidance_opps(demo_url)[0], amount="1000000")
     at = open_contract(page, "ar", cid)
     act(demo_url, "legal", contracts.update_contract, cid, scope="Scope agreed with legal")   # meanwhile
     at.text_input(key=f"bc-edit-amount-{cid}").input("1,100,000")

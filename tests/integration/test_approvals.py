@@ -257,3 +257,13 @@ def test_a_step_named_for_a_person_is_theirs_or_their_delegates(world, monkeypat
     row = world.read(lambda ctx: ctx.session.exec(select(GateDecision).where(
         GateDecision.kind == GateKind.WRITE_OFF, GateDecision.subject_id == second)).one())
     assert (row.decided_by_id, row.on_behalf_of_id) == (world.users["leader"].id, world.users["leader2"].id)
+
+
+def test_the_leaders_pending_step_follows_an_edited_amount(world):
+    cid = _atc(world, THRESHOLD * 2)
+    version = world.get(Contract, cid).version
+    world.do("ar", contracts.update_contract, cid, amount=str(THRESHOLD * 3), version=version)
+    _legal_and_finance(world, cid)
+    world.do("leader", contracts.review_atc_leader, cid, "approve", rationale="for the new amount")
+    world.do("ar", contracts.sign_contract, cid, signed_on=days(-1))   # approved for the amount signed
+    assert world.get(Contract, cid).status == ContractStatus.SIGNED
