@@ -17,7 +17,8 @@ if TYPE_CHECKING:   # the type of st.column_config's columns; Streamlit keeps it
 
 # columns whose cells are stored codes (stages, statuses, ...): shown through the values catalogue
 CODED = ("Status", "Stage", "Trigger", "Kind", "Decision", "Grade", "Result", "Authority", "Need", "Stance",
-         "Reviewer", "Role", "Roles", "From", "To", "Calculation", "Level kind")
+         "Reviewer", "Role", "Roles", "From", "To", "Calculation", "Level kind", "Step")
+LISTED = ("Waits for",)   # several codes, comma-separated (the steps a pending approval step waits for)
 INTERNAL_SUFFIXES = (" ID", "_id")
 
 
@@ -58,6 +59,8 @@ def shown(df: pd.DataFrame, coded: tuple[str, ...] = CODED, actions: tuple[str, 
         series = out[col]
         if col in coded:
             out[col] = series.map(value)
+        elif col in LISTED:
+            out[col] = series.map(lambda v: ", ".join(value(c) for c in str(v).split(", ")) if v else v)
         elif col in actions:
             out[col] = series.map(action)
         elif isinstance(series.dtype, pd.DatetimeTZDtype):

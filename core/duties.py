@@ -21,18 +21,21 @@ def _kinds(rule: str) -> frozenset[GateKind]:
     return frozenset(GateKind(k) for k in load("permissions").get("separation_of_duties", {}).get(rule, ()))
 
 
-def check(ctx: Context, gate: GateDecision) -> None:
-    """Refuse (PermissionDenied) a decision on `gate` that the separation of duties forbids to the actor."""
+def check(ctx: Context, gate: GateDecision, on_behalf_of: int | None = None) -> None:
+    """Refuse (PermissionDenied) a decision on `gate` that the separation of duties forbids to the actor. A
+    delegate acts with the authority of the person away (`on_behalf_of`): the rules hold for both of them, so a
+    leader and their delegate cannot give the two leader steps of one write-off between them."""
     kind, me = GateKind(gate.kind), ctx.actor.id
+    acting = {me, on_behalf_of} - {None}
     what: dict = dict(login=ctx.actor.login, gate=kind.value.upper(), subject=messages.kind(gate.subject_type),
                       id=gate.subject_id)
-    if kind in _kinds("requester_never_decides") and gate.requested_by_id == me:
+    if kind in _kinds("requester_never_decides") and gate.requested_by_id in acting:
         raise PermissionDenied("separation of duties: '{login}' asked for this {gate} decision on {subject} {id} and "
                                "may not take it; another person with the {role} role decides",
                                role=gate.reviewer_role, **what)
     if kind in _kinds("one_review_per_person"):
         for other in _current_reviews(ctx, gate):
-            if other.decided_by_id == me and other.decision != Decision.PENDING:
+            if other.decision != Decision.PENDING and acting & {other.decided_by_id, other.on_behalf_of_id}:
                 raise PermissionDenied("separation of duties: '{login}' gave the {other} review of this {gate} on "
                                        "{subject} {id}; the {role} review is another person's",
                                        other=other.reviewer_role, role=gate.reviewer_role, **what)

@@ -133,15 +133,16 @@ def decide(ctx: Context, gate: GateDecision, decision, *, rationale: str, requir
     kind = GateKind(gate.kind)
     decision = parse_decision(kind, decision)
     rationale = validate.text("rationale", rationale, max_len=4000, required=require_rationale)
-    if not skip_order:
-        duties.check(ctx, gate)   # the requester never decides; one person, one review (config/permissions.toml)
+    step = approvals.step_of(kind, gate.reviewer_role) or approvals.Step(gate.reviewer_role, gate.reviewer_role, 1)
+    on_behalf_of = None if skip_order else approvals.acting_for(ctx, step, gate)
+    if not skip_order:   # the requester never decides; one person, one review (config/permissions.toml)
+        duties.check(ctx, gate, on_behalf_of)
     waiting = [] if skip_order else approvals.waiting_for(ctx, gate)
     if waiting:   # a later stage of the path opens once the earlier ones approved (config/approvals.toml)
         raise GateError("{gate}: the {step} step of {subject} {id} waits for {steps} to approve first",
-                        gate=kind.value.upper(), step=gate.reviewer_role, subject=messages.kind(gate.subject_type),
-                        id=gate.subject_id, steps=Joined(", ", waiting))
-    step = approvals.step_of(kind, gate.reviewer_role) or approvals.Step(gate.reviewer_role, gate.reviewer_role, 1)
-    on_behalf_of = approvals.acting_for(ctx, step, gate)
+                        gate=kind.value.upper(), step=messages.code(gate.reviewer_role),
+                        subject=messages.kind(gate.subject_type), id=gate.subject_id,
+                        steps=Joined(", ", (messages.code(s) for s in waiting)))
     before = snapshot(gate)
     values = dict(decision=decision, decided_by_id=ctx.actor.id, decided_at=ctx.now(), rationale=rationale,
                   review_date=review_date, on_behalf_of_id=on_behalf_of)

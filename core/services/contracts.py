@@ -257,12 +257,12 @@ def _atc_review_open(role: str):
         row = gates.pending(ctx, GateKind.ATC, "contract", contract.id, role)
         if row is None:
             done = gates.latest(ctx, GateKind.ATC, "contract", contract.id, role)
-            return Text("ATC: the {role} review of {label} is already decided ({decision})", role=role,
+            return Text("ATC: the {role} review of {label} is already decided ({decision})", role=code(role),
                         label=label(contract), decision=code(done.decision) if done else Text("not requested"))
         waiting = approvals.waiting_for(ctx, row)
         if waiting:
-            return Text("ATC: the {role} review of {label} waits for {steps} to approve first", role=role,
-                        label=label(contract), steps=Joined(", ", waiting))
+            return Text("ATC: the {role} review of {label} waits for {steps} to approve first", role=code(role),
+                        label=label(contract), steps=Joined(", ", (code(s) for s in waiting)))
         return None
     return guard
 
@@ -373,11 +373,11 @@ def _change_review_open(role: str):
     def guard(ctx: Context, change: ChangeOrder) -> Text | None:
         row = gates.pending(ctx, GateKind.CHANGE_ORDER, "change_order", change.id, role)
         if row is None:
-            return Text("{label}: the {role} review is already decided", label=change_label(change), role=role)
+            return Text("{label}: the {role} review is already decided", label=change_label(change), role=code(role))
         waiting = approvals.waiting_for(ctx, row)
         if waiting:
             return Text("{label}: the {role} review waits for {steps} to approve first", label=change_label(change),
-                        role=role, steps=Joined(", ", waiting))
+                        role=code(role), steps=Joined(", ", (code(s) for s in waiting)))
         return None
     return guard
 

@@ -267,3 +267,15 @@ def test_the_leaders_pending_step_follows_an_edited_amount(world):
     world.do("leader", contracts.review_atc_leader, cid, "approve", rationale="for the new amount")
     world.do("ar", contracts.sign_contract, cid, signed_on=days(-1))   # approved for the amount signed
     assert world.get(Contract, cid).status == ContractStatus.SIGNED
+
+
+def test_a_leader_and_their_delegate_cannot_give_the_two_leader_steps_between_them(world):
+    _person(world, "deputy", ["manager"], team="East")
+    inv = _write_off(world, "200000")
+    world.do("leader", delegations.name_delegate, "deputy", starts_on=days(0), ends_on=days(3))
+    world.do("deputy", billing.decide_write_off, inv, "approve", rationale="first, for the leader")
+    e = refused(world, PermissionDenied, "leader", billing.decide_write_off, inv, "approve", rationale="second")
+    assert "separation of duties" in str(e)       # the first step was taken with the leader's authority
+    _person(world, "leader2", ["leader"])
+    world.do("leader2", billing.decide_write_off, inv, "approve", rationale="second leader")
+    assert world.get(Invoice, inv).written_off == Decimal("200000.00")
