@@ -115,7 +115,9 @@ if not any(work.values()):
 def away() -> None:
     """A person away names who takes their approval steps for dates; the delegations given or held."""
     given = ui.read(delegations.delegations)
-    with st.expander(ui.t("work.away", n=fmt.number(len(given))), expanded=False):
+    # open again after a save (its count in the label changed, which would close it): its message shows
+    reopen = st.session_state.pop("work-away-open", False)
+    with st.expander(ui.t("work.away", n=fmt.number(len(given))), expanded=reopen):
         st.caption(ui.t("work.away_hint"))
         people = ui.read(delegations.delegate_candidates)
         labels = {"delegate": ui.t("work.delegate"), "starts_on": ui.t("work.from"), "ends_on": ui.t("work.until"),
@@ -130,6 +132,7 @@ def away() -> None:
             if st.form_submit_button(ui.t("work.name_delegate"), key=f.key("submit")):
                 if f.submit(delegations.name_delegate, delegate or "", starts_on=starts, ends_on=ends, reason=reason,
                             labels=labels, success=ui.t("work.delegated")):
+                    st.session_state["work-away-open"] = True
                     st.rerun()
         for d in given:
             line = ui.t("work.delegation", person=_md(d["Person"]), delegate=_md(d["Delegate"]),
@@ -138,7 +141,8 @@ def away() -> None:
             c1, c2 = st.columns([5, 1])
             c1.markdown(("● " if d["In effect"] else "○ ") + line)
             if d["Mine"] and c2.button(ui.t("work.revoke"), key=f"work-revoke-{d['ID']}"):
-                if ui.act(delegations.revoke_delegation, d["ID"], success=ui.t("work.revoked")):
+                if ui.act(delegations.revoke_delegation, d["ID"], success=ui.t("work.revoked"), where="work-away"):
+                    st.session_state["work-away-open"] = True
                     st.rerun()
 
 

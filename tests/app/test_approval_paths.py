@@ -48,3 +48,26 @@ def test_my_work_shows_the_delegated_step_to_the_delegate_only(page, demo_url):
     assert not [label for label in _decision_links(page, "mgr-north") if "as their delegate" in label]
     leader = [label for label in _decision_links(page, "leader") if label.startswith("ATC review: HT-")]
     assert len(leader) == 1 and "as their delegate" not in leader[0]   # the leader's own step: no such note
+
+
+def test_a_person_away_names_a_delegate_on_my_work_and_sees_it_said(page, demo_url):
+    from datetime import timedelta
+
+    from core import clock
+    from core.models import Delegation
+
+    at = page("finance", "screens/work.py")
+    field = {k: next(w for w in getattr(at, kind) if str(w.key or "").startswith(f"work-away-{k}-"))
+             for kind, k in (("selectbox", "delegate"), ("date_input", "from"), ("date_input", "until"),
+                             ("text_input", "reason"))}
+    field["delegate"].set_value("legal")
+    field["from"].set_value(clock.today() + timedelta(days=3))
+    field["until"].set_value(clock.today() + timedelta(days=1))      # before the first day: refused
+    next(b for b in at.button if str(b.key or "").startswith("work-away-submit-")).click().run()
+    assert any("is before the first day" in e.value for e in at.error)
+    assert read(demo_url, lambda ctx: ctx.session.exec(select(Delegation).where(
+        Delegation.delegate_id == select(User.id).where(User.login == "legal").scalar_subquery())).all()) == []
+    at.date_input(key=field["until"].key).set_value(clock.today() + timedelta(days=9))
+    next(b for b in at.button if str(b.key or "").startswith("work-away-submit-")).click().run()
+    assert not at.exception and "Delegate named." in [s.value for s in at.success]
+    assert any("takes Fiona Xu 徐芳's approval steps" in m.value for m in at.markdown)
