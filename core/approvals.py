@@ -90,8 +90,9 @@ def deal_facts(ctx: Context, opp_id: int, amount: Decimal | None) -> dict:
     return {"amount": amount, "margin_rate": rate, "region": opp.region if opp else ""}
 
 
-def step_of(kind: GateKind, key: str) -> Step | None:
-    return next((s for s in steps(kind) if s.key == key), None)
+def step_of(kind: GateKind, key: str) -> Step:
+    """The configured step of that key; a key the path does not know is a stage-1 step of the role it names."""
+    return next((s for s in steps(kind) if s.key == key), Step(key, key, 1))
 
 
 def newest_rows(ctx: Context, kind: GateKind, subject_type: str, subject_id: int) -> dict[str, GateDecision]:
@@ -145,8 +146,6 @@ def settled(ctx: Context, gate: GateDecision) -> bool:
 def waiting_for(ctx: Context, gate: GateDecision) -> list[str]:
     """The steps of earlier stages not yet approved: a pending step opens once this is empty."""
     me = step_of(gate.kind, gate.reviewer_role)
-    if me is None:
-        return []
     rows = newest_rows(ctx, gate.kind, gate.subject_type, gate.subject_id)
     return [s.key for s in steps(gate.kind) if s.stage < me.stage and s.key in rows
             and rows[s.key].decision not in (Decision.APPROVE, Decision.GO)]

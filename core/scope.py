@@ -53,16 +53,25 @@ def _role_level(roles, entity: str) -> str | None:
 
 def people(ctx: Context, entity: str) -> frozenset[int] | None:
     """The users whose records the person reaches on `entity`: None for all, else a set (maybe empty)."""
-    if ctx.actor.id is None and ctx.actor.teams:   # a department sheet kept for some teams
-        return ALL if _role_level(ctx.actor.roles, entity) == "all" else named_teams_people(ctx, ctx.actor.teams)
     lv = level(ctx, entity)
     if lv == "all":
         return ALL
-    if lv is None or ctx.actor.id is None:
+    if lv is None:
         return frozenset()
+    if ctx.actor.id is None:   # a department sheet kept for some teams (level says "team")
+        return named_teams_people(ctx, ctx.actor.teams)
     if lv == "own":
         return frozenset({ctx.actor.id})
     return frozenset({ctx.actor.id}) | team_people(ctx)
+
+
+def _people_of(ctx: Context, team_ids) -> frozenset[int]:
+    """Members and managers of the teams `team_ids` (a subquery) selects."""
+    from core.models import Team, TeamMember
+
+    ids = set(ctx.session.exec(select(TeamMember.user_id).where(TeamMember.team_id.in_(team_ids))).all())
+    ids |= {m for m in ctx.session.exec(select(Team.manager_id).where(Team.id.in_(team_ids))).all() if m}
+    return frozenset(ids)
 
 
 def team_people(ctx: Context) -> frozenset[int]:
@@ -72,25 +81,17 @@ def team_people(ctx: Context) -> frozenset[int]:
     known = ctx.session.info.setdefault("team_people", {})
     me = ctx.actor.id
     if me not in known:
-        mine = select(Team.id).where(Team.manager_id == me).union(
-            select(TeamMember.team_id).where(TeamMember.user_id == me))
-        ids = set(ctx.session.exec(select(TeamMember.user_id).where(TeamMember.team_id.in_(mine))).all())
-        ids |= {m for m in ctx.session.exec(select(Team.manager_id).where(Team.id.in_(mine))).all() if m}
-        known[me] = frozenset(ids)
+        known[me] = _people_of(ctx, select(Team.id).where(Team.manager_id == me).union(
+            select(TeamMember.team_id).where(TeamMember.user_id == me)))
     return known[me]
 
 
 def named_teams_people(ctx: Context, names) -> frozenset[int]:
     """Members and managers of the teams named (a department sheet's `team`); a name that is no team: nobody."""
-    from core.models import Team, TeamMember
-
+    from core.models import Team
     from core.normalise import team
 
-    norms = [team(n) for n in names]
-    ids = select(Team.id).where(Team.name_norm.in_(norms))
-    people = set(ctx.session.exec(select(TeamMember.user_id).where(TeamMember.team_id.in_(ids))).all())
-    people |= {m for m in ctx.session.exec(select(Team.manager_id).where(Team.id.in_(ids))).all() if m}
-    return frozenset(people)
+    return _people_of(ctx, select(Team.id).where(Team.name_norm.in_([team(n) for n in names])))
 
 
 def forget(ctx: Context) -> None:
@@ -242,8 +243,14 @@ def _reaches_deal(ctx: Context, entity: str, opp) -> bool:
 
 
 def reaches_account(ctx: Context, account_id: int, entity: str = "billing") -> bool:
-    within = accounts(ctx, entity)
-    return within is None or account_id in set(ctx.session.exec(within).all())
+    """Whether the customer has a deal the person reaches (one row looked for, not all of their customers)."""
+    from core.models import Opportunity
+
+    ids = people(ctx, entity)
+    if ids is ALL:
+        return True
+    return ctx.session.exec(select(Opportunity.id).where(Opportunity.account_id == account_id, on_deal(ids))
+                            .limit(1)).first() is not None
 
 
 _SUBJECTS = {"opportunity": "Opportunity", "bid": "Bid", "contract": "Contract", "change_order": "ChangeOrder",

@@ -66,15 +66,14 @@ def _decisions(ctx: Context, roles: frozenset[str]) -> list[dict]:
     takes = set(roles).union(*away.values())
     if not takes:
         return []
-    steps = {(kind, s.key): s for kind in GateKind for s in approvals.steps(kind)}
-    keys = sorted({key for (_, key), s in steps.items() if s.role in takes} | takes)
+    keys = sorted({s.key for kind in GateKind for s in approvals.steps(kind) if s.role in takes} | takes)
     logins = dict(ctx.session.exec(select(User.login, User.id).where(User.id.in_(sorted(away)))).all()) if away else {}
     found = ctx.session.exec(select(GateDecision).where(
         GateDecision.decision == Decision.PENDING, GateDecision.reviewer_role.in_(keys))
         .order_by(GateDecision.requested_at, GateDecision.id)).all()
     rows, for_whom = [], {}
     for g in found:
-        step = steps.get((GateKind(g.kind), g.reviewer_role)) or approvals.Step(g.reviewer_role, g.reviewer_role, 1)
+        step = approvals.step_of(GateKind(g.kind), g.reviewer_role)
         if step.role not in takes or not approvals.is_open(ctx, g):   # not theirs, or waiting for an earlier stage
             continue
         if step.login and step.login != ctx.actor.login:   # a named person's step: theirs or their delegate's
@@ -92,12 +91,12 @@ def _decisions(ctx: Context, roles: frozenset[str]) -> list[dict]:
     subjects = _subjects(ctx, {k: sorted(v) for k, v in wanted.items()})
     ids = {g.requested_by_id for g in rows if g.requested_by_id} | set(for_whom.values())
     requesters, names = _logins(ctx, ids), _names(ctx, ids)
-    reach: dict[str, set[int]] = {}   # the deals in the person's data scope, per entity of the gates' subjects
+    deals: dict[str, set[int]] = {}   # the subjects' deals per entity, to keep those in the person's data scope
     for g in rows:
-        entity = scope.GATE_ENTITY.get(g.subject_type, "contract")
         subject = subjects.get((GateKind(g.kind), g.subject_type, g.subject_id))
-        if subject is not None and entity not in reach:
-            reach[entity] = scope.reachable_deals(ctx, entity, [s["opportunity_id"] for s in subjects.values()])
+        if subject is not None:
+            deals.setdefault(scope.GATE_ENTITY.get(g.subject_type, "contract"), set()).add(subject["opportunity_id"])
+    reach = {entity: scope.reachable_deals(ctx, entity, ids) for entity, ids in deals.items()}
     out = []
     for g in rows:
         subject = subjects.get((GateKind(g.kind), g.subject_type, g.subject_id))
@@ -105,7 +104,6 @@ def _decisions(ctx: Context, roles: frozenset[str]) -> list[dict]:
             continue
         if subject["opportunity_id"] not in reach[scope.GATE_ENTITY.get(g.subject_type, "contract")]:
             continue   # outside the person's data scope: not theirs to see
-
         out.append({"gate_id": g.id, "kind": GateKind(g.kind).value, "reviewer_role": g.reviewer_role,
                     "subject_type": g.subject_type, "subject_id": g.subject_id,
                     "requested_on": clock.local_date(g.requested_at) if g.requested_at else None,

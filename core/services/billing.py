@@ -643,7 +643,7 @@ def decide_write_off(ctx: Context, invoice_id: int, decision, *, rationale: str)
     decision = gates.parse_decision(GateKind.WRITE_OFF, decision)
     invoice = ctx.get(Invoice, invoice_id, what="invoice")
     LIFECYCLE.require(ctx, "writeoff.decide", invoice)
-    row = _write_off_pending(ctx, invoice)[0]   # the first step still pending (the guard saw one)
+    row = approvals.next_step(ctx, GateKind.WRITE_OFF, "invoice", invoice.id)   # the guard saw one pending
     gates.decide(ctx, row, decision, rationale=rationale)
     if approvals.settled(ctx, row) and decision == Decision.APPROVE:   # the last step approved: it applies
         owed = outstanding(invoice)

@@ -13,12 +13,9 @@ from core.models import Team, TeamMember, User
 from core.services import action, users
 
 
-_norm = normalise.team
-
-
 def by_name(ctx: Context, name, field: str = "team") -> Team:
     text = validate.text(field, name, max_len=100, required=True)
-    team = ctx.session.exec(select(Team).where(Team.name_norm == _norm(text))).first()
+    team = ctx.session.exec(select(Team).where(Team.name_norm == normalise.team(text))).first()
     if team is None:
         known = ctx.session.exec(select(Team.name).order_by(Team.name)).all()
         raise NotFound("{field}: no team '{name}' (teams: {known})", field=field, name=text,
@@ -30,10 +27,10 @@ def by_name(ctx: Context, name, field: str = "team") -> Team:
 def create_team(ctx: Context, name, *, manager_login=None) -> int:
     """A new team, with its manager when given (the manager counts as one of the team's people)."""
     name = validate.text("name", name, max_len=100, required=True)
-    if ctx.session.exec(select(Team.id).where(Team.name_norm == _norm(name))).first() is not None:
+    if ctx.session.exec(select(Team.id).where(Team.name_norm == normalise.team(name))).first() is not None:
         raise DuplicateError("{field}: a team '{name}' exists already", field="name", name=name)
     manager = users.active_user(ctx, "manager", manager_login) if manager_login not in (None, "") else None
-    team = Team(name=name, name_norm=_norm(name), manager_id=manager.id if manager else None)
+    team = Team(name=name, name_norm=normalise.team(name), manager_id=manager.id if manager else None)
     ctx.audit("team.create", team, after={"name": name, "manager": manager.login if manager else ""})
     scope.forget(ctx)
     return team.id
@@ -46,10 +43,11 @@ def update_team(ctx: Context, team_id: int, *, version: int | None = None, name=
     before = snapshot(team)
     if name is not None:
         name = validate.text("name", name, max_len=100, required=True)
-        clash = ctx.session.exec(select(Team.id).where(Team.name_norm == _norm(name), Team.id != team.id)).first()
+        clash = ctx.session.exec(select(Team.id).where(Team.name_norm == normalise.team(name),
+                                                       Team.id != team.id)).first()
         if clash is not None:
             raise DuplicateError("{field}: a team '{name}' exists already", field="name", name=name)
-        team.name, team.name_norm = name, _norm(name)
+        team.name, team.name_norm = name, normalise.team(name)
     if manager_login is not None:
         team.manager_id = users.active_user(ctx, "manager", manager_login).id if manager_login != "" else None
     ctx.audit("team.update", team, before=before)
